@@ -1,0 +1,399 @@
+//! The builder: makes sure a module's last build is fresh, building it if not.
+//!
+//! Order of work: check freshness without a lock (the fast path); otherwise take the
+//! module's lock, check again (another process may have just built it), build with
+//! cargo, copy the library into the cache under a temporary name and rename it into
+//! place, then write the build record. A failed build leaves the last good artifact
+//! and its record untouched.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::cache::{create_private_dir, BuildCache, ModuleCache};
+use crate::cargo::{self, BuildObserver, CargoBuild, CargoFailure};
+use crate::error::{Error, Result};
+use crate::finder::{Source, SourceKind};
+use crate::freshness::{
+    self, BuildRecord, Expected, Freshness, ToolchainId, TrackedFile, RECORD_FORMAT,
+};
+use crate::lock;
+use crate::preprocess::{self, CrateLayout};
+use crate::settings::{PythonEnv, Settings};
+use crate::toolchain;
+
+/// Returns the path of a fresh library for `source`, building it first if needed.
+pub fn ensure_built(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<PathBuf> {
+    let cache = BuildCache::new(settings, python);
+    let module = cache.module(source);
+    let settings_fingerprint = settings.fingerprint(python);
+
+    if !settings.force_rebuild {
+        if let Some(artifact) = fresh_artifact(source, &module, &settings_fingerprint) {
+            if settings.in_place {
+                install_in_place(source, &artifact, python)?;
+            }
+            return Ok(artifact);
+        }
+    }
+
+    create_private_dir(&module.dir)?;
+    let (_lock, waited) = lock::acquire(&module.lock_path(), settings.lock_timeout, &|| {
+        observer.interrupted()
+    })?;
+    // Whoever held the lock has just built it: a forced rebuild need not build again.
+    if !settings.force_rebuild || waited {
+        if let Some(artifact) = fresh_artifact(source, &module, &settings_fingerprint) {
+            if settings.in_place {
+                install_in_place(source, &artifact, python)?;
+            }
+            return Ok(artifact);
+        }
+    }
+    let artifact = build(source, settings, python, &cache, &module, observer)?;
+    if settings.in_place {
+        install_in_place(source, &artifact, python)?;
+    }
+    Ok(artifact)
+}
+
+/// The artifact of the last build if it is still fresh.
+fn fresh_artifact(
+    source: &Source,
+    module: &ModuleCache,
+    settings_fingerprint: &str,
+) -> Option<PathBuf> {
+    let record_path = module.record_path();
+    let record = BuildRecord::read(&record_path)?;
+    let artifact = module.artifact_path(&record.artifact);
+    let version = || toolchain::version().ok();
+    let expected = Expected {
+        settings: settings_fingerprint,
+        toolchain_fingerprint: toolchain::fingerprint(),
+        toolchain_version: &version,
+    };
+    match record.check(&artifact, &expected) {
+        Freshness::Fresh => {
+            log::debug!(target: "rusthook.freshness", "{} is fresh", source.name);
+            Some(artifact)
+        }
+        Freshness::FreshWithNewStats(updated) => {
+            log::debug!(target: "rusthook.freshness", "{} is fresh (touched files hash the same)", source.name);
+            // Record the new stats so the next check stays stat-only, but only if no
+            // one is building right now and the record is still the one we checked.
+            if let Ok(Some(_lock)) = lock::try_acquire(&module.lock_path()) {
+                if BuildRecord::read(&record_path).as_ref() == Some(&record) {
+                    let _ = updated.write(&record_path);
+                }
+            }
+            Some(artifact)
+        }
+        Freshness::Stale(reason) => {
+            log::debug!(target: "rusthook.freshness", "{} must be rebuilt: {reason}", source.name);
+            None
+        }
+    }
+}
+
+fn build(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    cache: &BuildCache,
+    module: &ModuleCache,
+    observer: &dyn BuildObserver,
+) -> Result<PathBuf> {
+    let started = Instant::now();
+    log::info!(
+        target: "rusthook.builder",
+        "building {} ({}) from {}",
+        source.name,
+        settings.profile_name(),
+        source.path.display()
+    );
+    let toolchain = ToolchainId {
+        fingerprint: toolchain::fingerprint().to_string(),
+        version: toolchain::version()?,
+    };
+
+    // Stamp the inputs known before the build: an edit made while cargo runs must
+    // make this build stale, not be recorded as built.
+    let previous = BuildRecord::read(&module.record_path());
+    let (manifest_path, globs) = match source.kind {
+        SourceKind::File => prepare_single_file(source, cache, module)?,
+        SourceKind::Crate => (source.path.join("Cargo.toml"), Vec::new()),
+    };
+    let mut primary = vec![source_entry_file(source)];
+    primary.extend(preprocess::expand_globs(source.base_dir(), &globs));
+    let before_build: HashMap<PathBuf, TrackedFile> = freshness::track_all(
+        primary.iter().cloned().chain(
+            previous
+                .iter()
+                .flat_map(|r| r.files.iter().map(|f| f.path.clone())),
+        ),
+    )?
+    .into_iter()
+    .map(|file| (file.path.clone(), file))
+    .collect();
+
+    let output = cargo::run(
+        &CargoBuild {
+            manifest_path: &manifest_path,
+            target_dir: &cache.target_dir,
+            working_dir: source.base_dir(),
+            python: &python.executable,
+            release: settings.release,
+            features: &settings.features,
+            extra_args: &settings.cargo_args,
+            quiet: settings.quiet,
+        },
+        observer,
+    )
+    .map_err(|failure| match failure {
+        CargoFailure::Failed(diagnostics) => Error::Build {
+            module: source.name.clone(),
+            source_path: source.path.clone(),
+            diagnostics,
+        },
+        CargoFailure::NoLibrary(reason) => Error::BadArtifact {
+            module: source.name.clone(),
+            source_path: source.path.clone(),
+            reason,
+        },
+        CargoFailure::Other(error) => error,
+    })?;
+    check_module_export(source, &output.library)?;
+
+    // What the build read: the primary inputs, everything in cargo's dep-info, the
+    // manifests of local packages and the lock file. Files inside the cache are ours.
+    let mut read = primary;
+    read.extend(freshness::read_dep_info(
+        &output.library.with_extension("d"),
+    ));
+    read.extend(output.local_manifests.iter().cloned());
+    read.extend(find_lockfile(&manifest_path));
+    read.retain(|p| !p.starts_with(&cache.abi_dir) && !p.starts_with(&cache.target_dir));
+    let mut files = Vec::new();
+    let mut not_stamped = Vec::new();
+    for path in read {
+        match before_build.get(&path) {
+            Some(file) if !files.contains(file) => files.push(file.clone()),
+            Some(_) => {}
+            None => not_stamped.push(path),
+        }
+    }
+    files.extend(freshness::track_all(not_stamped)?);
+
+    let artifact_name = install_artifact(source, module, &output.library, python)?;
+    let record = BuildRecord {
+        format: RECORD_FORMAT,
+        module: source.name.clone(),
+        source: source.path.clone(),
+        settings: settings.fingerprint(python),
+        toolchain,
+        artifact: artifact_name.clone(),
+        files,
+        globs: freshness::record_globs(source.base_dir(), &globs),
+    };
+    record.write(&module.record_path())?;
+    remove_old_artifacts(
+        module,
+        &artifact_name,
+        previous.as_ref().map(|r| r.artifact.as_str()),
+    );
+    if source.kind == SourceKind::File {
+        seed_lockfile(cache, module);
+    }
+    log::info!(
+        target: "rusthook.builder",
+        "built {} in {:.1} s",
+        source.name,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(module.artifact_path(&artifact_name))
+}
+
+/// The file that always makes a build stale when it changes.
+fn source_entry_file(source: &Source) -> PathBuf {
+    match source.kind {
+        SourceKind::File => source.path.clone(),
+        SourceKind::Crate => source.path.join("Cargo.toml"),
+    }
+}
+
+/// Writes the generated crate for a single-file module into its cache folder.
+fn prepare_single_file(
+    source: &Source,
+    cache: &BuildCache,
+    module: &ModuleCache,
+) -> Result<(PathBuf, Vec<String>)> {
+    let bytes = fs::read(&source.path).map_err(Error::io("cannot read", &source.path))?;
+    let text = String::from_utf8(bytes).map_err(|error| Error::NotUtf8 {
+        path: source.path.clone(),
+        line: 1 + error.as_bytes()[..error.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
+    })?;
+    let header = preprocess::parse_header(&source.path, &text)?;
+    let crate_dir = module.crate_dir();
+    create_private_dir(&crate_dir)?;
+    let wrapper_path = crate_dir.join("wrapper.rs");
+    let generated = preprocess::generate_crate(
+        &source.path,
+        &text,
+        &header,
+        &CrateLayout {
+            module: &source.name,
+            lib_name: &module.lib_name,
+            wrapper_path: &wrapper_path,
+        },
+    )?;
+    let manifest_path = crate_dir.join("Cargo.toml");
+    write_if_changed(&manifest_path, &generated.manifest)?;
+    if let Some(wrapper) = &generated.wrapper {
+        write_if_changed(&wrapper_path, wrapper)?;
+    }
+    let lockfile = crate_dir.join("Cargo.lock");
+    let seed = cache.lockfile_seed();
+    if !lockfile.exists() && seed.is_file() {
+        let _ = fs::copy(&seed, &lockfile);
+    }
+    Ok((manifest_path, header.dependency_globs))
+}
+
+/// Rewrites a generated file only when its text changed, so cargo sees no change.
+fn write_if_changed(path: &Path, text: &str) -> Result<()> {
+    if fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    fs::write(path, text).map_err(Error::io("cannot write", path))
+}
+
+/// Keeps the module's Cargo.lock as the seed for the next new module.
+fn seed_lockfile(cache: &BuildCache, module: &ModuleCache) {
+    let lockfile = module.crate_dir().join("Cargo.lock");
+    let seed = cache.lockfile_seed();
+    let copied = tempfile::NamedTempFile::new_in(&cache.abi_dir).and_then(|mut temp| {
+        io::copy(&mut fs::File::open(&lockfile)?, &mut temp)?;
+        temp.persist(&seed).map_err(|e| e.error)?;
+        Ok(())
+    });
+    if let Err(error) = copied {
+        log::debug!(target: "rusthook.builder", "could not update {}: {error}", seed.display());
+    }
+}
+
+/// The Cargo.lock a build of `manifest` uses: beside it or in a workspace root above.
+fn find_lockfile(manifest: &Path) -> Option<PathBuf> {
+    manifest
+        .ancestors()
+        .skip(1)
+        .take(8)
+        .map(|dir| dir.join("Cargo.lock"))
+        .find(|path| path.is_file())
+}
+
+/// Refuses a library that Python could not import under the module's name.
+fn check_module_export(source: &Source, library: &Path) -> Result<()> {
+    let bytes = fs::read(library).map_err(Error::io("cannot read the built library", library))?;
+    let symbol = format!("PyInit_{}", source.name);
+    let exported = bytes
+        .windows(symbol.len() + 1)
+        .any(|w| w.starts_with(symbol.as_bytes()) && w[symbol.len()] == 0);
+    if exported {
+        return Ok(());
+    }
+    Err(Error::BadArtifact {
+        module: source.name.clone(),
+        source_path: source.path.clone(),
+        reason: format!(
+            "the library exports no `{symbol}`, so Python cannot import it as `{name}`.\n\
+             Name its #[pymodule] `{name}` (or add #[pyo3(name = \"{name}\")]), \
+             or rename the source to match the module.",
+            name = source.name
+        ),
+    })
+}
+
+/// Copies the library into the module's cache folder under a name unique to its
+/// contents (so `importlib.reload` loads new code), via a temporary file and a rename.
+fn install_artifact(
+    source: &Source,
+    module: &ModuleCache,
+    library: &Path,
+    python: &PythonEnv,
+) -> Result<String> {
+    let build_id = &freshness::hash_file(library)
+        .map_err(Error::io("cannot read the built library", library))?[..12];
+    let file_name = format!("{}.{build_id}{}", source.name, python.ext_suffix());
+    let destination = module.artifact_path(&file_name);
+    if !destination.is_file() {
+        copy_atomically(library, &destination)?;
+    }
+    Ok(file_name)
+}
+
+/// Writes `name.<EXT_SUFFIX>` beside the source, for imports without rusthook.
+fn install_in_place(source: &Source, artifact: &Path, python: &PythonEnv) -> Result<()> {
+    let Some(folder) = source.path.parent() else {
+        return Ok(());
+    };
+    let destination = folder.join(format!("{}{}", source.name, python.ext_suffix()));
+    let same = |a: &Path, b: &Path| -> Option<bool> {
+        let (a, b) = (fs::metadata(a).ok()?, fs::metadata(b).ok()?);
+        Some(a.len() == b.len() && a.modified().ok()? == b.modified().ok()?)
+    };
+    if same(artifact, &destination) == Some(true) {
+        return Ok(());
+    }
+    copy_atomically(artifact, &destination)?;
+    log::info!(target: "rusthook.builder", "wrote {}", destination.display());
+    Ok(())
+}
+
+/// Copies `from` to `to` through a temporary file in `to`'s folder and a rename, so no
+/// process ever sees a half-written library. Keeps the mode and mtime of `from`.
+fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
+    let folder = to.parent().unwrap_or(Path::new("."));
+    let copy = || -> io::Result<()> {
+        let mut temp = tempfile::Builder::new()
+            .prefix(".rusthook-")
+            .suffix(".tmp")
+            .tempfile_in(folder)?;
+        io::copy(&mut fs::File::open(from)?, temp.as_file_mut())?;
+        let metadata = fs::metadata(from)?;
+        temp.as_file().set_permissions(metadata.permissions())?;
+        temp.as_file().set_modified(metadata.modified()?)?;
+        temp.as_file().sync_all()?;
+        temp.persist(to).map_err(|e| e.error)?;
+        Ok(())
+    };
+    copy().map_err(Error::io("cannot install the built library as", to))
+}
+
+/// Removes earlier builds, keeping the current one and the one before it (a process
+/// that read the old record a moment ago may still be about to load it).
+fn remove_old_artifacts(module: &ModuleCache, current: &str, previous: Option<&str>) {
+    let Ok(entries) = fs::read_dir(&module.dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let is_library = entry.file_type().is_ok_and(|t| t.is_file())
+            && name != "record.json"
+            && name != "build.lock"
+            && !name.starts_with(".rusthook-");
+        if is_library && name != current && Some(name) != previous {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Running cargo: one `cargo rustc --lib --crate-type cdylib` per build, with JSON
+//! messages on stdout (the library path comes from the compiler-artifact message, not
+//! from guessing paths under `target/`) and rendered diagnostics on stderr, which are
+//! shown as progress and kept for the error message.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cargo_metadata::{CrateType, Message};
+
+use crate::error::{Error, Result};
+
+/// How a running build reports to, and is cancelled by, its caller.
+pub trait BuildObserver: Sync {
+    /// True when the user asked to stop (Ctrl-C); the build is then killed.
+    fn interrupted(&self) -> bool;
+    /// One line of cargo's progress or of compiler diagnostics.
+    fn progress(&self, line: &str);
+}
+
+/// An observer that shows nothing and never interrupts (tests, background builds).
+pub struct Silent;
+
+impl BuildObserver for Silent {
+    fn interrupted(&self) -> bool {
+        false
+    }
+    fn progress(&self, _line: &str) {}
+}
+
+/// One cargo invocation.
+pub struct CargoBuild<'a> {
+    pub manifest_path: &'a Path,
+    pub target_dir: &'a Path,
+    /// Where cargo runs: the source's folder, so rustup honours its toolchain file.
+    pub working_dir: &'a Path,
+    pub python: &'a Path,
+    pub release: bool,
+    pub features: &'a [String],
+    pub extra_args: &'a [String],
+    pub quiet: bool,
+}
+
+/// What a successful build produced.
+#[derive(Debug)]
+pub struct CargoOutput {
+    pub library: PathBuf,
+    /// Cargo.toml of every local (path) package compiled: edits to them must rebuild.
+    pub local_manifests: Vec<PathBuf>,
+}
+
+/// Why cargo did not produce a library.
+#[derive(Debug)]
+pub enum CargoFailure {
+    /// cargo ran and reported errors; the text is what it printed, without progress lines.
+    Failed(String),
+    /// cargo succeeded but reported no cdylib for the package.
+    NoLibrary(String),
+    Other(Error),
+}
+
+impl From<Error> for CargoFailure {
+    fn from(error: Error) -> Self {
+        CargoFailure::Other(error)
+    }
+}
+
+pub fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutput, CargoFailure> {
+    let program = cargo_program();
+    let mut command = Command::new(&program);
+    command
+        .args(["rustc", "--lib", "--crate-type", "cdylib"])
+        .arg("--manifest-path")
+        .arg(build.manifest_path)
+        .arg("--target-dir")
+        .arg(build.target_dir)
+        .args([
+            "--message-format",
+            "json-render-diagnostics",
+            "--color",
+            "never",
+        ]);
+    if build.release {
+        command.arg("--release");
+    }
+    if !build.features.is_empty() {
+        command.arg("--features").arg(build.features.join(","));
+    }
+    command
+        .args(build.extra_args)
+        .current_dir(build.working_dir)
+        .env("PYO3_PYTHON", build.python)
+        // What maturin sets: build an extension module, do not link libpython.
+        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    log::debug!(target: "rusthook.cargo", "running {command:?}");
+    let mut child = command.spawn().map_err(|source| Error::ToolMissing {
+        program: program.clone(),
+        source,
+    })?;
+
+    let stdout = child.stdout.take();
+    let messages = std::thread::spawn(move || read_messages(stdout));
+    let (line_sender, lines) = mpsc::channel::<String>();
+    let stderr = child.stderr.take();
+    let stderr_reader = std::thread::spawn(move || {
+        if let Some(stderr) = stderr {
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                if line_sender.send(line).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+
+    let mut diagnostics = String::new();
+    loop {
+        match lines.recv_timeout(Duration::from_millis(50)) {
+            Ok(line) => {
+                if !build.quiet {
+                    observer.progress(&line);
+                }
+                if !is_status_line(&line) {
+                    diagnostics.push_str(&line);
+                    diagnostics.push('\n');
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if observer.interrupted() {
+            kill(&mut child);
+            return Err(CargoFailure::Other(Error::Interrupted));
+        }
+    }
+    let _ = stderr_reader.join();
+    let status = child.wait().map_err(Error::io(
+        "cannot wait for cargo building",
+        build.manifest_path,
+    ))?;
+    let artifacts = messages.join().unwrap_or_default();
+    if !status.success() {
+        return Err(CargoFailure::Failed(diagnostics.trim_end().to_string()));
+    }
+
+    let manifest = canonical(build.manifest_path);
+    let mut library = None;
+    let mut local_manifests = Vec::new();
+    for artifact in artifacts {
+        let artifact_manifest = canonical(artifact.manifest_path.as_std_path());
+        if artifact.package_id.repr.starts_with("path+") {
+            local_manifests.push(artifact_manifest.clone());
+        }
+        if artifact_manifest == manifest && artifact.target.crate_types.contains(&CrateType::CDyLib)
+        {
+            library = artifact
+                .filenames
+                .into_iter()
+                .map(|f| f.into_std_path_buf())
+                .find(|f| is_shared_library(f));
+        }
+    }
+    let library = library.ok_or_else(|| {
+        CargoFailure::NoLibrary(
+            "cargo reported no shared library (cdylib) for it; \
+             add `crate-type = [\"cdylib\"]` under [lib] in Cargo.toml"
+                .to_string(),
+        )
+    })?;
+    local_manifests.sort();
+    local_manifests.dedup();
+    Ok(CargoOutput {
+        library,
+        local_manifests,
+    })
+}
+
+fn read_messages(stdout: Option<std::process::ChildStdout>) -> Vec<cargo_metadata::Artifact> {
+    let Some(stdout) = stdout else {
+        return Vec::new();
+    };
+    Message::parse_stream(BufReader::new(stdout))
+        .flatten()
+        .filter_map(|message| match message {
+            Message::CompilerArtifact(artifact) => Some(artifact),
+            _ => None,
+        })
+        .collect()
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn is_shared_library(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("so" | "dylib" | "dll")
+    )
+}
+
+/// Cargo's own status lines (`   Compiling pyo3 v0.30.1`): progress, not diagnostics.
+pub fn is_status_line(line: &str) -> bool {
+    const STATUSES: [&str; 16] = [
+        "Compiling",
+        "Checking",
+        "Finished",
+        "Updating",
+        "Locking",
+        "Downloading",
+        "Downloaded",
+        "Blocking",
+        "Adding",
+        "Fresh",
+        "Running",
+        "Updated",
+        "Removing",
+        "Unpacking",
+        "Building",
+        "Dirty",
+    ];
+    line.starts_with(' ')
+        && line
+            .split_whitespace()
+            .next()
+            .is_some_and(|word| STATUSES.contains(&word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines_are_not_diagnostics() {
+        assert!(is_status_line("   Compiling pyo3 v0.30.1"));
+        assert!(is_status_line(
+            "    Finished `dev` profile [unoptimized + debuginfo] target(s) in 0.41s"
+        ));
+        assert!(is_status_line(
+            "    Blocking waiting for file lock on build directory"
+        ));
+        assert!(!is_status_line("error[E0308]: mismatched types"));
+        assert!(!is_status_line(" --> /src/fast.rs:6:18"));
+        assert!(!is_status_line("6 |     let y: i64 = \"oops\";"));
+    }
+}

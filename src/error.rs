@@ -1,0 +1,96 @@
+//! The one error type of the core. Every message says what happened and what to do;
+//! `lib.rs` maps each variant to a Python exception in exactly one place.
+
+use std::path::{Path, PathBuf};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// cargo ran and failed: compile errors, a bad manifest, a failed download.
+    #[error("could not build {module} from {source_path}:\n\n{diagnostics}", source_path = .source_path.display())]
+    Build {
+        module: String,
+        source_path: PathBuf,
+        diagnostics: String,
+    },
+
+    /// A `//:` line of a single-file module is not valid TOML.
+    #[error("{path}:{line}: invalid `//:` Cargo.toml line: {message}\nFix the line so that the `//:` lines form valid TOML.", path = .path.display())]
+    ManifestLine {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    /// The marker names a template rusthook does not have.
+    #[error("{path}:1: unknown template `{template}`; known templates: {known}.\nUse e.g. `// rusthook:pyo3`, or `// rusthook` to write the whole Cargo.toml with `//:` lines.", path = .path.display())]
+    UnknownTemplate {
+        path: PathBuf,
+        template: String,
+        known: String,
+    },
+
+    /// A source file that is not UTF-8 text.
+    #[error("{path}:{line}: the file is not valid UTF-8; save it as UTF-8", path = .path.display())]
+    NotUtf8 { path: PathBuf, line: usize },
+
+    /// A module name that Python cannot import.
+    #[error("`{name}` (from {path}) is not a valid Python module name; rename it to a Python identifier such as `{suggestion}`", path = .path.display())]
+    InvalidModuleName {
+        name: String,
+        path: PathBuf,
+        suggestion: String,
+    },
+
+    /// A path given to the explicit API is not a Rust module rusthook can build.
+    #[error("{path} is not an importable Rust source: {reason}", path = .path.display())]
+    NotASource { path: PathBuf, reason: String },
+
+    /// `cargo` (or `rustc`) could not be started.
+    #[error("could not run `{program}`: {source}.\nInstall Rust (see the rustup install instructions) and make sure `{program}` is on PATH.")]
+    ToolMissing {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Another process holds the build lock of this module for longer than allowed.
+    #[error("timed out after {seconds:.0} s waiting for the build lock {path} (another process is building this module).\nWait for it to finish, or raise the limit with `lock_timeout=` in rusthook.install() / the API.", path = .path.display())]
+    LockTimeout { path: PathBuf, seconds: f64 },
+
+    /// The build finished but produced nothing Python can load under this name.
+    #[error("built {module} from {source_path}, but {reason}", source_path = .source_path.display())]
+    BadArtifact {
+        module: String,
+        source_path: PathBuf,
+        reason: String,
+    },
+
+    /// A file system operation failed.
+    #[error("{action} {path}: {source}", path = .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The user interrupted a build (Ctrl-C); the boundary re-raises the pending signal.
+    #[error("build interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// Shorthand for wrapping an `io::Error` with what was being done, and to what.
+    pub fn io<'a>(
+        action: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(std::io::Error) -> Error + 'a {
+        move |source| Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

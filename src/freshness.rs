@@ -1,0 +1,456 @@
+//! Is the last build fresh? The record of a build (a small JSON file beside the
+//! artifact) holds each tracked file's size, mtime and sha256, the build settings
+//! and the toolchain. The check only stats files; it hashes a file only when its
+//! stat differs, so a touched but unchanged file does not rebuild.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::preprocess;
+
+/// Bumped when the record's meaning changes; older records are simply stale.
+pub const RECORD_FORMAT: u32 = 1;
+
+/// One file a build read, as it was when the build started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedFile {
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub sha256: String,
+}
+
+/// The toolchain a build used: a cheap fingerprint and the `rustc -vV` it stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolchainId {
+    pub fingerprint: String,
+    pub version: String,
+}
+
+/// The record of the last successful build of one module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildRecord {
+    pub format: u32,
+    pub module: String,
+    pub source: PathBuf,
+    /// `Settings::fingerprint` of the build.
+    pub settings: String,
+    pub toolchain: ToolchainId,
+    /// File name of the library in the module's cache folder.
+    pub artifact: String,
+    pub files: Vec<TrackedFile>,
+    /// Absolute `//d:` globs: a new file matching one makes the build stale.
+    pub globs: Vec<String>,
+}
+
+/// The outcome of a freshness check.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Freshness {
+    Fresh,
+    /// Fresh, but some stats (or the toolchain fingerprint) moved: this updated record
+    /// keeps the next check on the stat-only path.
+    FreshWithNewStats(Box<BuildRecord>),
+    Stale(String),
+}
+
+/// What the current environment looks like, for comparing against a record.
+pub struct Expected<'a> {
+    pub settings: &'a str,
+    pub toolchain_fingerprint: &'a str,
+    /// Called only if the fingerprint differs; `None` when rustc cannot be asked.
+    pub toolchain_version: &'a dyn Fn() -> Option<String>,
+}
+
+impl BuildRecord {
+    /// Reads a record; a missing, unreadable or corrupt one is `None` (stale, never trusted).
+    pub fn read(path: &Path) -> Option<BuildRecord> {
+        let bytes = fs::read(path).ok()?;
+        match serde_json::from_slice::<BuildRecord>(&bytes) {
+            Ok(record) if record.format == RECORD_FORMAT => Some(record),
+            Ok(_) => None,
+            Err(error) => {
+                log::debug!(target: "rusthook.freshness", "ignoring corrupt build record {}: {error}", path.display());
+                None
+            }
+        }
+    }
+
+    /// Writes the record atomically: readers see the old record or the new one, never half.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut file =
+            tempfile::NamedTempFile::new_in(dir).map_err(Error::io("cannot write", dir))?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Io {
+            action: "cannot encode",
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?;
+        file.write_all(&json)
+            .map_err(Error::io("cannot write", path))?;
+        file.persist(path)
+            .map_err(|e| Error::io("cannot write", path)(e.error))?;
+        Ok(())
+    }
+
+    /// Compares the record with the files on disk and the current settings and toolchain.
+    pub fn check(&self, artifact_path: &Path, expected: &Expected) -> Freshness {
+        if self.settings != expected.settings {
+            return Freshness::Stale(format!(
+                "build settings changed ({} -> {})",
+                self.settings, expected.settings
+            ));
+        }
+        if !artifact_path.is_file() {
+            return Freshness::Stale(format!("{} is missing", artifact_path.display()));
+        }
+        let mut updated: Option<BuildRecord> = None;
+        if self.toolchain.fingerprint != expected.toolchain_fingerprint {
+            match (expected.toolchain_version)() {
+                Some(version) if version != self.toolchain.version => {
+                    return Freshness::Stale(format!(
+                        "the Rust toolchain changed ({} -> {})",
+                        first_line(&self.toolchain.version),
+                        first_line(&version)
+                    ));
+                }
+                Some(_) => {
+                    let record = updated.get_or_insert_with(|| self.clone());
+                    record.toolchain.fingerprint = expected.toolchain_fingerprint.to_string();
+                }
+                // No rustc to ask: nothing can be rebuilt, so keep the last build.
+                None => {}
+            }
+        }
+        for (index, tracked) in self.files.iter().enumerate() {
+            let metadata = match fs::metadata(&tracked.path) {
+                Ok(metadata) => metadata,
+                Err(_) => {
+                    return Freshness::Stale(format!("{} was removed", tracked.path.display()))
+                }
+            };
+            if metadata.len() == tracked.size && mtime_ns(&metadata) == tracked.mtime_ns {
+                continue;
+            }
+            match hash_file(&tracked.path) {
+                Ok(sha256) if sha256 == tracked.sha256 => {
+                    let record = updated.get_or_insert_with(|| self.clone());
+                    record.files[index].size = metadata.len();
+                    record.files[index].mtime_ns = mtime_ns(&metadata);
+                }
+                _ => return Freshness::Stale(format!("{} changed", tracked.path.display())),
+            }
+        }
+        if !self.globs.is_empty() {
+            let known: HashSet<&Path> = self.files.iter().map(|f| f.path.as_path()).collect();
+            for pattern in &self.globs {
+                for path in glob::glob(pattern).into_iter().flatten().flatten() {
+                    if path.is_file() && !known.contains(path.as_path()) {
+                        return Freshness::Stale(format!(
+                            "{} is new (matches `//d:` {pattern})",
+                            path.display()
+                        ));
+                    }
+                }
+            }
+        }
+        match updated {
+            Some(record) => Freshness::FreshWithNewStats(Box::new(record)),
+            None => Freshness::Fresh,
+        }
+    }
+}
+
+/// Stats and hashes one file for a record.
+pub fn track(path: &Path) -> io::Result<TrackedFile> {
+    let metadata = fs::metadata(path)?;
+    Ok(TrackedFile {
+        path: path.to_path_buf(),
+        size: metadata.len(),
+        mtime_ns: mtime_ns(&metadata),
+        sha256: hash_file(path)?,
+    })
+}
+
+/// Tracks every path once; files that vanished since the build are skipped (the next
+/// check then sees them missing only if they are tracked again).
+pub fn track_all(paths: impl IntoIterator<Item = PathBuf>) -> Result<Vec<TrackedFile>> {
+    let mut seen = HashSet::new();
+    let mut files = Vec::new();
+    for path in paths {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        match track(&path) {
+            Ok(file) => files.push(file),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(Error::io("cannot read", &path)(error)),
+        }
+    }
+    Ok(files)
+}
+
+/// The absolute `//d:` globs of a single file, as stored in its record.
+pub fn record_globs(base_dir: &Path, globs: &[String]) -> Vec<String> {
+    preprocess::absolute_globs(base_dir, globs)
+}
+
+pub fn hash_file(path: &Path) -> io::Result<String> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = [0u8; 64 * 1024];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn mtime_ns(metadata: &fs::Metadata) -> i64 {
+    match metadata.modified().map(|t| t.duration_since(UNIX_EPOCH)) {
+        Ok(Ok(since)) => i64::try_from(since.as_nanos()).unwrap_or(i64::MAX),
+        Ok(Err(before)) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
+/// Reads the source files a build compiled from cargo's dep-info (`.d`) file.
+pub fn read_dep_info(path: &Path) -> Vec<PathBuf> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for line in text.lines() {
+        // `target: dep dep ...`; spaces inside paths are escaped as `\ `.
+        let Some((_, deps)) = split_rule(line) else {
+            continue;
+        };
+        let mut current = String::new();
+        let mut chars = deps.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&' ') => {
+                    current.push(' ');
+                    chars.next();
+                }
+                ' ' => {
+                    if !current.is_empty() {
+                        files.push(PathBuf::from(std::mem::take(&mut current)));
+                    }
+                }
+                c => current.push(c),
+            }
+        }
+        if !current.is_empty() {
+            files.push(PathBuf::from(current));
+        }
+    }
+    files
+}
+
+/// Splits a make rule at its first unescaped `: ` (Windows paths hold `C:\`).
+fn split_rule(line: &str) -> Option<(&str, &str)> {
+    let index = line.find(": ")?;
+    Some((&line[..index], &line[index + 2..]))
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record_for(dir: &Path, files: &[&Path]) -> BuildRecord {
+        fs::write(dir.join("fast.so"), "library").unwrap();
+        BuildRecord {
+            format: RECORD_FORMAT,
+            module: "fast".into(),
+            source: files[0].to_path_buf(),
+            settings: "debug".into(),
+            toolchain: ToolchainId {
+                fingerprint: "fp".into(),
+                version: "rustc 1.95.0".into(),
+            },
+            artifact: "fast.so".into(),
+            files: track_all(files.iter().map(|p| p.to_path_buf())).unwrap(),
+            globs: Vec::new(),
+        }
+    }
+
+    fn expected<'a>(version: &'a dyn Fn() -> Option<String>) -> Expected<'a> {
+        Expected {
+            settings: "debug",
+            toolchain_fingerprint: "fp",
+            toolchain_version: version,
+        }
+    }
+
+    fn set_mtime(path: &Path, seconds_ago: u64) {
+        let file = fs::File::options().write(true).open(path).unwrap();
+        let time = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds_ago);
+        file.set_modified(time).unwrap();
+    }
+
+    #[test]
+    fn unchanged_files_are_fresh_without_hashing() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("fast.rs");
+        fs::write(&source, "fn a() {}").unwrap();
+        let record = record_for(dir.path(), &[&source]);
+        let never = || -> Option<String> { panic!("toolchain must not be asked") };
+        assert_eq!(
+            record.check(&dir.path().join("fast.so"), &expected(&never)),
+            Freshness::Fresh
+        );
+    }
+
+    #[test]
+    fn touched_but_unchanged_is_fresh_with_new_stats() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("fast.rs");
+        fs::write(&source, "fn a() {}").unwrap();
+        set_mtime(&source, 100);
+        let record = record_for(dir.path(), &[&source]);
+        set_mtime(&source, 0);
+        let none = || None;
+        match record.check(&dir.path().join("fast.so"), &expected(&none)) {
+            Freshness::FreshWithNewStats(updated) => {
+                assert_ne!(updated.files[0].mtime_ns, record.files[0].mtime_ns);
+                assert_eq!(
+                    updated.check(&dir.path().join("fast.so"), &expected(&none)),
+                    Freshness::Fresh
+                );
+            }
+            other => panic!("expected fresh with new stats, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn edits_deletions_settings_and_missing_artifact_are_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("fast.rs");
+        let extra = dir.path().join("extra.rs");
+        fs::write(&source, "fn a() {}").unwrap();
+        fs::write(&extra, "fn b() {}").unwrap();
+        let record = record_for(dir.path(), &[&source, &extra]);
+        let artifact = dir.path().join("fast.so");
+        let none = || None;
+
+        let release = Expected {
+            settings: "release",
+            ..expected(&none)
+        };
+        assert!(
+            matches!(record.check(&artifact, &release), Freshness::Stale(r) if r.contains("settings"))
+        );
+
+        fs::write(&source, "fn a() { }").unwrap();
+        assert!(
+            matches!(record.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.contains("fast.rs changed"))
+        );
+
+        let record = record_for(dir.path(), &[&source, &extra]);
+        fs::remove_file(&extra).unwrap();
+        assert!(
+            matches!(record.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.contains("removed"))
+        );
+
+        let record = record_for(dir.path(), &[&source]);
+        fs::remove_file(&artifact).unwrap();
+        assert!(
+            matches!(record.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.contains("missing"))
+        );
+    }
+
+    #[test]
+    fn toolchain_is_asked_only_when_the_fingerprint_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("fast.rs");
+        fs::write(&source, "fn a() {}").unwrap();
+        let record = record_for(dir.path(), &[&source]);
+        let artifact = dir.path().join("fast.so");
+        let same = || Some("rustc 1.95.0".to_string());
+        let moved = Expected {
+            toolchain_fingerprint: "other",
+            ..expected(&same)
+        };
+        assert!(
+            matches!(record.check(&artifact, &moved), Freshness::FreshWithNewStats(r) if r.toolchain.fingerprint == "other")
+        );
+        let newer = || Some("rustc 1.96.0".to_string());
+        let upgraded = Expected {
+            toolchain_fingerprint: "other",
+            ..expected(&newer)
+        };
+        assert!(
+            matches!(record.check(&artifact, &upgraded), Freshness::Stale(r) if r.contains("toolchain"))
+        );
+    }
+
+    #[test]
+    fn new_file_matching_a_glob_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("fast.rs");
+        fs::write(&source, "fn a() {}").unwrap();
+        let mut record = record_for(dir.path(), &[&source]);
+        record.globs = record_globs(dir.path(), &["*.txt".to_string()]);
+        let none = || None;
+        let artifact = dir.path().join("fast.so");
+        assert_eq!(record.check(&artifact, &expected(&none)), Freshness::Fresh);
+        fs::write(dir.path().join("new.txt"), "data").unwrap();
+        assert!(
+            matches!(record.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.contains("new.txt is new"))
+        );
+    }
+
+    #[test]
+    fn corrupt_or_foreign_records_are_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("record.json");
+        fs::write(&path, "{ not json").unwrap();
+        assert_eq!(BuildRecord::read(&path), None);
+        fs::write(&path, "").unwrap();
+        assert_eq!(BuildRecord::read(&path), None);
+        let source = dir.path().join("fast.rs");
+        fs::write(&source, "fn a() {}").unwrap();
+        let mut record = record_for(dir.path(), &[&source]);
+        record.write(&path).unwrap();
+        assert_eq!(BuildRecord::read(&path).as_ref(), Some(&record));
+        record.format = RECORD_FORMAT + 1;
+        record.write(&path).unwrap();
+        assert_eq!(BuildRecord::read(&path), None);
+    }
+
+    #[test]
+    fn dep_info_paths_with_spaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lib.d");
+        fs::write(
+            &path,
+            "/t/libfast.so: /src/fast.rs /src/my\\ dir/data.txt\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_dep_info(&path),
+            [
+                PathBuf::from("/src/fast.rs"),
+                PathBuf::from("/src/my dir/data.txt")
+            ]
+        );
+    }
+}

@@ -1,0 +1,350 @@
+//! rusthook's core. Every module but this file is plain Rust with no pyo3 in it;
+//! this file is the `#[pymodule]` boundary (`rusthook._core`), compiled with the
+//! `python` feature that maturin turns on.
+
+pub mod builder;
+pub mod cache;
+pub mod cargo;
+pub mod error;
+pub mod finder;
+pub mod freshness;
+pub mod lock;
+pub mod preprocess;
+pub mod settings;
+pub mod toolchain;
+
+#[cfg(feature = "python")]
+mod python {
+    use std::panic::AssertUnwindSafe;
+    use std::path::PathBuf;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Duration;
+
+    use pyo3::exceptions::{PyImportError, PyKeyboardInterrupt, PyValueError};
+    use pyo3::prelude::*;
+    use pyo3::types::{PyList, PyString};
+
+    use crate::builder;
+    use crate::cargo::BuildObserver;
+    use crate::error::Error;
+    use crate::finder::{self, Finder, Source, Suffixes};
+    use crate::settings::{PythonEnv, Settings, SettingsRequest};
+
+    pyo3::create_exception!(
+        rusthook,
+        RusthookError,
+        PyImportError,
+        "A Rust module could not be found, built or loaded. A subclass of ImportError."
+    );
+    pyo3::create_exception!(
+        rusthook,
+        BuildError,
+        RusthookError,
+        "Building a Rust module failed; the message holds the compiler's diagnostics."
+    );
+
+    /// What the core knows about the interpreter, read once when `_core` is imported.
+    struct Core {
+        python: PythonEnv,
+        finder: Finder,
+    }
+
+    static CORE: OnceLock<Core> = OnceLock::new();
+
+    fn core(py: Python<'_>) -> PyResult<&'static Core> {
+        if let Some(core) = CORE.get() {
+            return Ok(core);
+        }
+        let sys = py.import("sys")?;
+        let machinery = py.import("importlib.machinery")?;
+        let strings = |name: &str| -> PyResult<Vec<String>> { machinery.getattr(name)?.extract() };
+        let python = PythonEnv {
+            executable: sys.getattr("executable")?.extract()?,
+            prefix: sys.getattr("prefix")?.extract()?,
+            base_prefix: sys.getattr("base_prefix")?.extract()?,
+            extension_suffixes: strings("EXTENSION_SUFFIXES")?,
+        };
+        let finder = Finder::new(Suffixes {
+            source: strings("SOURCE_SUFFIXES")?,
+            bytecode: strings("BYTECODE_SUFFIXES")?,
+            extension: strings("EXTENSION_SUFFIXES")?,
+        });
+        Ok(CORE.get_or_init(|| Core { python, finder }))
+    }
+
+    /// Build settings, resolved against the environment when created.
+    #[pyclass(frozen, name = "Settings", module = "rusthook._core")]
+    pub struct PySettings(Settings);
+
+    #[pymethods]
+    impl PySettings {
+        #[new]
+        #[pyo3(signature = (*, release=None, force_rebuild=None, in_place=None, quiet=None,
+                            lock_timeout=None, build_dir=None, features=None, cargo_args=None))]
+        #[allow(clippy::too_many_arguments)]
+        fn new(
+            py: Python<'_>,
+            release: Option<bool>,
+            force_rebuild: Option<bool>,
+            in_place: Option<bool>,
+            quiet: Option<bool>,
+            lock_timeout: Option<f64>,
+            build_dir: Option<PathBuf>,
+            features: Option<Vec<String>>,
+            cargo_args: Option<Vec<String>>,
+        ) -> PyResult<Self> {
+            let lock_timeout = lock_timeout
+                .map(|seconds| {
+                    Duration::try_from_secs_f64(seconds).map_err(|_| {
+                        PyValueError::new_err(format!(
+                            "lock_timeout must be a non-negative number of seconds, not {seconds}"
+                        ))
+                    })
+                })
+                .transpose()?;
+            let request = SettingsRequest {
+                release,
+                force_rebuild,
+                in_place,
+                quiet,
+                lock_timeout,
+                build_dir,
+                features: features.unwrap_or_default(),
+                cargo_args: cargo_args.unwrap_or_default(),
+            };
+            let python = &core(py)?.python;
+            Ok(PySettings(Settings::resolve(request, python, |name| {
+                std::env::var(name).ok()
+            })))
+        }
+
+        #[getter]
+        fn release(&self) -> bool {
+            self.0.release
+        }
+        #[getter]
+        fn force_rebuild(&self) -> bool {
+            self.0.force_rebuild
+        }
+        #[getter]
+        fn in_place(&self) -> bool {
+            self.0.in_place
+        }
+        #[getter]
+        fn quiet(&self) -> bool {
+            self.0.quiet
+        }
+        #[getter]
+        fn lock_timeout(&self) -> f64 {
+            self.0.lock_timeout.as_secs_f64()
+        }
+        #[getter]
+        fn build_dir(&self) -> PathBuf {
+            self.0.build_root.clone()
+        }
+        #[getter]
+        fn features(&self) -> Vec<String> {
+            self.0.features.clone()
+        }
+        #[getter]
+        fn cargo_args(&self) -> Vec<String> {
+            self.0.cargo_args.clone()
+        }
+
+        fn __repr__(&self) -> String {
+            let s = &self.0;
+            format!(
+                "Settings(release={}, force_rebuild={}, in_place={}, quiet={}, lock_timeout={}, build_dir={:?}, features={:?}, cargo_args={:?})",
+                py_bool(s.release),
+                py_bool(s.force_rebuild),
+                py_bool(s.in_place),
+                py_bool(s.quiet),
+                s.lock_timeout.as_secs_f64(),
+                s.build_root,
+                s.features,
+                s.cargo_args
+            )
+        }
+    }
+
+    fn py_bool(value: bool) -> &'static str {
+        if value {
+            "True"
+        } else {
+            "False"
+        }
+    }
+
+    /// Reports cargo's progress to `sys.stderr` and turns Ctrl-C into an interruption.
+    struct PythonObserver {
+        pending_signal: Mutex<Option<PyErr>>,
+    }
+
+    impl BuildObserver for PythonObserver {
+        fn interrupted(&self) -> bool {
+            Python::attach(|py| match py.check_signals() {
+                Ok(()) => false,
+                Err(error) => {
+                    *self
+                        .pending_signal
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(error);
+                    true
+                }
+            })
+        }
+
+        fn progress(&self, line: &str) {
+            Python::attach(|py| {
+                let written = py
+                    .import("sys")
+                    .and_then(|sys| sys.getattr("stderr"))
+                    .and_then(|stderr| stderr.call_method1("write", (format!("{line}\n"),)));
+                if let Err(error) = written {
+                    error.write_unraisable(py, None);
+                }
+            })
+        }
+    }
+
+    /// Runs a build with the GIL released; maps every error (and any panic) to Python.
+    fn run_build(py: Python<'_>, source: &Source, settings: &Settings) -> PyResult<PathBuf> {
+        let python = &core(py)?.python;
+        let observer = PythonObserver {
+            pending_signal: Mutex::new(None),
+        };
+        let result = py.detach(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                builder::ensure_built(source, settings, python, &observer)
+            }))
+        });
+        match result {
+            Ok(Ok(artifact)) => Ok(artifact),
+            Ok(Err(Error::Interrupted)) => Err(observer
+                .pending_signal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_else(|| PyKeyboardInterrupt::new_err(()))),
+            Ok(Err(error)) => Err(to_python_error(py, error, source)),
+            Err(panic) => {
+                let detail = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(RusthookError::new_err(format!(
+                    "internal error in rusthook while building {}: {detail}; please report it",
+                    source.path.display()
+                )))
+            }
+        }
+    }
+
+    /// The one place core errors become Python exceptions.
+    fn to_python_error(py: Python<'_>, error: Error, source: &Source) -> PyErr {
+        let message = error.to_string();
+        let exception = match error {
+            Error::Build { .. }
+            | Error::BadArtifact { .. }
+            | Error::ManifestLine { .. }
+            | Error::UnknownTemplate { .. }
+            | Error::NotUtf8 { .. }
+            | Error::InvalidModuleName { .. } => BuildError::new_err(message),
+            _ => RusthookError::new_err(message),
+        };
+        // ImportError's own attributes: which module, from which file.
+        let value = exception.value(py);
+        let _ = value.setattr("name", &source.name);
+        let _ = value.setattr("path", source.path.to_string_lossy().as_ref());
+        exception
+    }
+
+    /// The hot path of the import hook: finds the Rust source of `fullname` on
+    /// `search_path` and returns the path of a fresh library, building it if needed.
+    /// `None` when the name is not a Rust module (one stat per path entry).
+    #[pyfunction]
+    fn find_and_build(
+        py: Python<'_>,
+        fullname: &str,
+        search_path: &Bound<'_, PyList>,
+        settings: &PySettings,
+    ) -> PyResult<Option<PathBuf>> {
+        let name = fullname.rsplit('.').next().unwrap_or(fullname);
+        let entries: Vec<PathBuf> = search_path
+            .iter()
+            .filter_map(|entry| {
+                let entry = entry.cast_into::<PyString>().ok()?;
+                Some(PathBuf::from(entry.to_cow().ok()?.as_ref()))
+            })
+            .collect();
+        let Some(source) = core(py)?.finder.find(name, &entries) else {
+            return Ok(None);
+        };
+        run_build(py, &source, &settings.0).map(Some)
+    }
+
+    /// Builds the `.rs` file or crate directory at `path`; returns `(module name, library)`.
+    #[pyfunction]
+    fn build_path(
+        py: Python<'_>,
+        path: PathBuf,
+        settings: &PySettings,
+    ) -> PyResult<(String, PathBuf)> {
+        let source = finder::source_from_path(&path).map_err(|e| {
+            let fallback = Source {
+                name: path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                kind: finder::SourceKind::File,
+                path: path.clone(),
+            };
+            to_python_error(py, e, &fallback)
+        })?;
+        let artifact = run_build(py, &source, &settings.0)?;
+        Ok((source.name, artifact))
+    }
+
+    /// Every importable Rust source below `root`: `[(module name, path)]`.
+    #[pyfunction]
+    fn find_sources(py: Python<'_>, root: PathBuf) -> PyResult<Vec<(String, PathBuf)>> {
+        let sources = py.detach(|| Finder::find_all(&root)).map_err(|e| {
+            let fallback = Source {
+                name: String::new(),
+                kind: finder::SourceKind::Crate,
+                path: root.clone(),
+            };
+            to_python_error(py, e, &fallback)
+        })?;
+        Ok(sources.into_iter().map(|s| (s.name, s.path)).collect())
+    }
+
+    /// Forgets cached directory listings (called by `importlib.invalidate_caches()`).
+    #[pyfunction]
+    fn invalidate_caches(py: Python<'_>) -> PyResult<()> {
+        core(py)?.finder.invalidate();
+        Ok(())
+    }
+
+    #[pymodule]
+    mod _core {
+        #[pymodule_export]
+        use super::{build_path, find_and_build, find_sources, invalidate_caches, PySettings};
+
+        use pyo3::prelude::*;
+
+        #[pymodule_init]
+        fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            let py = m.py();
+            m.add("RusthookError", py.get_type::<super::RusthookError>())?;
+            m.add("BuildError", py.get_type::<super::BuildError>())?;
+            m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+            m.add("PYO3_REQUIREMENT", crate::preprocess::PYO3_REQUIREMENT)?;
+            // Rust `log` records go to Python logging, under the `rusthook` logger.
+            let _ = pyo3_log::try_init();
+            super::core(py)?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The per-module build lock: an exclusive advisory lock on a file in the module's
+//! cache folder. The kernel releases it when the holder exits, even when killed, so a
+//! dead build never leaves a stale lock behind.
+
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// A held build lock; released on drop.
+#[derive(Debug)]
+pub struct BuildLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        if let Err(error) = self.file.unlock() {
+            log::debug!(target: "rusthook.lock", "unlocking {}: {error}", self.path.display());
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<File> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(Error::io("cannot open the build lock", path))
+}
+
+/// Takes the lock if it is free right now.
+pub fn try_acquire(path: &Path) -> Result<Option<BuildLock>> {
+    let file = open(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(BuildLock {
+            file,
+            path: path.to_path_buf(),
+        })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(error)) => Err(Error::io("cannot lock", path)(error)),
+    }
+}
+
+/// Waits for the lock, up to `timeout`. Returns the lock and whether another process
+/// held it first (then that process has probably just built the module).
+/// `interrupted` is polled while waiting, so Ctrl-C ends the wait.
+pub fn acquire(
+    path: &Path,
+    timeout: Duration,
+    interrupted: &dyn Fn() -> bool,
+) -> Result<(BuildLock, bool)> {
+    if let Some(lock) = try_acquire(path)? {
+        return Ok((lock, false));
+    }
+    log::info!(target: "rusthook.lock", "waiting for another process to finish building ({})", path.display());
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        std::thread::sleep(pause);
+        if let Some(lock) = try_acquire(path)? {
+            return Ok((lock, true));
+        }
+        if interrupted() {
+            return Err(Error::Interrupted);
+        }
+        if start.elapsed() >= timeout {
+            return Err(Error::LockTimeout {
+                path: path.to_path_buf(),
+                seconds: timeout.as_secs_f64(),
+            });
+        }
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_holder_waits_and_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("build.lock");
+        let first = try_acquire(&path).unwrap().expect("free lock");
+        assert!(try_acquire(&path).unwrap().is_none());
+        let err = acquire(&path, Duration::from_millis(50), &|| false).unwrap_err();
+        assert!(err.to_string().contains("timed out"), "{err}");
+        assert!(err.to_string().contains("lock_timeout="), "{err}");
+        drop(first);
+        let (_lock, waited) = acquire(&path, Duration::from_secs(1), &|| false).unwrap();
+        assert!(!waited);
+    }
+
+    #[test]
+    fn waiting_stops_when_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("build.lock");
+        let _held = try_acquire(&path).unwrap().unwrap();
+        let err = acquire(&path, Duration::from_secs(60), &|| true).unwrap_err();
+        assert!(matches!(err, Error::Interrupted));
+    }
+
+    #[test]
+    fn waiter_gets_the_lock_when_the_holder_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("build.lock");
+        let held = try_acquire(&path).unwrap().unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(held);
+        });
+        let (_lock, waited) = acquire(&path, Duration::from_secs(5), &|| false).unwrap();
+        assert!(waited);
+        releaser.join().unwrap();
+    }
+}

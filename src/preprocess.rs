@@ -1,0 +1,516 @@
+//! The preprocessor: turns a single-file module into a crate in the build cache.
+//!
+//! The user's file is never copied or edited. The generated `Cargo.toml` points at it
+//! (or at a small wrapper that `include!`s it), so rustc's diagnostics name the user's
+//! own file and line numbers.
+
+use std::path::{Path, PathBuf};
+
+use toml::{Table, Value};
+
+use crate::error::{Error, Result};
+use crate::finder::MARKERS;
+
+/// The pyo3 version the `pyo3` template depends on.
+pub const PYO3_REQUIREMENT: &str = "0.30";
+
+/// A template: the starting point of the generated Cargo.toml and crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// cdylib with pyo3 (abi3 where possible); generates a `#[pymodule]` when the file has none.
+    Pyo3,
+}
+
+impl Template {
+    pub const ALL: [(&'static str, Template); 1] = [("pyo3", Template::Pyo3)];
+}
+
+/// What the comment lines of a single-file module ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// `None` for a bare `// rusthook`: the `//:` lines are the whole Cargo.toml.
+    pub template: Option<Template>,
+    /// `//:` lines with their 1-based line numbers in the file.
+    pub manifest_lines: Vec<(usize, String)>,
+    /// `//d:` globs, relative to the file's directory.
+    pub dependency_globs: Vec<String>,
+}
+
+/// Reads the marker line, `//:` and `//d:` lines of a single-file module.
+pub fn parse_header(path: &Path, text: &str) -> Result<Header> {
+    let first_line = text.lines().next().unwrap_or("");
+    let template = match template_name(first_line) {
+        None => None,
+        Some(name) => Some(
+            Template::ALL
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map(|(_, template)| *template)
+                .ok_or_else(|| Error::UnknownTemplate {
+                    path: path.to_path_buf(),
+                    template: name.to_string(),
+                    known: Template::ALL.map(|(known, _)| known).join(", "),
+                })?,
+        ),
+    };
+    let mut manifest_lines = Vec::new();
+    let mut dependency_globs = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if let Some(toml_line) = line.strip_prefix("//:") {
+            manifest_lines.push((index + 1, toml_line.to_string()));
+        } else if let Some(glob) = line.strip_prefix("//d:") {
+            let glob = glob.trim();
+            if !glob.is_empty() {
+                dependency_globs.push(glob.to_string());
+            }
+        }
+    }
+    Ok(Header {
+        template,
+        manifest_lines,
+        dependency_globs,
+    })
+}
+
+/// The template named after the marker: `// rusthook:pyo3` -> `pyo3`, `// rusthook` -> none.
+fn template_name(first_line: &str) -> Option<&str> {
+    MARKERS.iter().find_map(|marker| {
+        let rest = &first_line[first_line.find(marker)? + marker.len()..];
+        let name = rest.strip_prefix(':')?.split_whitespace().next()?;
+        Some(name)
+    })
+}
+
+/// The Python-visible items of a file, found by parsing it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Exports {
+    pub functions: Vec<String>,
+    pub classes: Vec<String>,
+    pub has_pymodule: bool,
+}
+
+/// Top-level `#[pyfunction]`s, `#[pyclass]`es and any `#[pymodule]`. `None` when the
+/// file does not parse: rustc will then report the syntax error against the file itself.
+pub fn find_exports(text: &str) -> Option<Exports> {
+    let file = syn::parse_file(text).ok()?;
+    let has_attr = |attrs: &[syn::Attribute], name: &str| {
+        attrs
+            .iter()
+            .any(|a| a.path().segments.last().is_some_and(|s| s.ident == name))
+    };
+    let mut exports = Exports::default();
+    for item in &file.items {
+        match item {
+            syn::Item::Fn(f) if has_attr(&f.attrs, "pyfunction") => {
+                exports.functions.push(f.sig.ident.to_string())
+            }
+            syn::Item::Struct(s) if has_attr(&s.attrs, "pyclass") => {
+                exports.classes.push(s.ident.to_string())
+            }
+            syn::Item::Enum(e) if has_attr(&e.attrs, "pyclass") => {
+                exports.classes.push(e.ident.to_string())
+            }
+            _ => {}
+        }
+        let attrs: &[syn::Attribute] = match item {
+            syn::Item::Fn(f) => &f.attrs,
+            syn::Item::Mod(m) => &m.attrs,
+            _ => &[],
+        };
+        exports.has_pymodule |= has_attr(attrs, "pymodule");
+    }
+    Some(exports)
+}
+
+/// The files of the crate generated for a single-file module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedCrate {
+    pub manifest: String,
+    /// The `#[pymodule]` wrapper, when the template generates one.
+    pub wrapper: Option<String>,
+}
+
+/// Where the generated crate's files go and what it is called.
+pub struct CrateLayout<'a> {
+    pub module: &'a str,
+    /// The cargo lib name: unique per source, so that libraries of same-named modules
+    /// never overwrite each other in the shared target directory.
+    pub lib_name: &'a str,
+    pub wrapper_path: &'a Path,
+}
+
+/// Generates Cargo.toml (and a `#[pymodule]` wrapper if needed) for `source_path`.
+pub fn generate_crate(
+    source_path: &Path,
+    text: &str,
+    header: &Header,
+    layout: &CrateLayout,
+) -> Result<GeneratedCrate> {
+    let user = parse_manifest_lines(source_path, &header.manifest_lines)?;
+    let mut manifest = match header.template {
+        Some(Template::Pyo3) => pyo3_template(layout.module),
+        None => Table::new(),
+    };
+    merge(&mut manifest, user);
+    let base_dir = source_path.parent().unwrap_or(Path::new("/"));
+    absolutize_path_dependencies(&mut manifest, base_dir);
+
+    let wrapper = match header.template {
+        Some(Template::Pyo3) => {
+            let exports = find_exports(text).unwrap_or_default();
+            (!exports.has_pymodule).then(|| pymodule_wrapper(source_path, layout.module, &exports))
+        }
+        None => None,
+    };
+    let lib_path = if wrapper.is_some() {
+        layout.wrapper_path
+    } else {
+        source_path
+    };
+
+    let package = table_entry(&mut manifest, "package");
+    package
+        .entry("name")
+        .or_insert_with(|| Value::from(format!("rusthook-{}", layout.module.replace('_', "-"))));
+    package
+        .entry("version")
+        .or_insert_with(|| Value::from("0.1.0"));
+    package
+        .entry("edition")
+        .or_insert_with(|| Value::from("2021"));
+    package.entry("publish").or_insert(Value::Boolean(false));
+    let lib = table_entry(&mut manifest, "lib");
+    lib.insert("name".into(), Value::from(layout.lib_name));
+    lib.insert("path".into(), Value::from(path_str(lib_path)?));
+    lib.entry("crate-type")
+        .or_insert_with(|| Value::Array(vec![Value::from("cdylib")]));
+    // The crate lives in the build cache: never let cargo adopt it into a workspace above.
+    manifest
+        .entry("workspace")
+        .or_insert_with(|| Value::Table(Table::new()));
+
+    let manifest = format!(
+        "# Generated by rusthook from {}; rewritten on every build.\n{}",
+        source_path.display(),
+        toml::to_string(&manifest).map_err(|e| Error::ManifestLine {
+            path: source_path.to_path_buf(),
+            line: 1,
+            message: e.to_string(),
+        })?
+    );
+    Ok(GeneratedCrate { manifest, wrapper })
+}
+
+fn pyo3_template(module: &str) -> Table {
+    let text = format!(
+        r#"
+[package]
+name = "rusthook-{package}"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+pyo3 = {{ version = "{PYO3_REQUIREMENT}", features = ["abi3-py39"] }}
+"#,
+        package = module.replace('_', "-")
+    );
+    // The template is a constant apart from the (identifier) module name.
+    text.parse().unwrap_or_default()
+}
+
+/// Parses the `//:` lines as one TOML document, reporting errors at the file's own line.
+fn parse_manifest_lines(path: &Path, lines: &[(usize, String)]) -> Result<Table> {
+    let text: String = lines.iter().map(|(_, line)| format!("{line}\n")).collect();
+    text.parse::<Table>().map_err(|error| {
+        let line_index = error
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count())
+            .unwrap_or(0);
+        let line = lines
+            .get(line_index.min(lines.len().saturating_sub(1)))
+            .map(|(number, _)| *number)
+            .unwrap_or(1);
+        Error::ManifestLine {
+            path: path.to_path_buf(),
+            line,
+            message: error.message().trim().to_string(),
+        }
+    })
+}
+
+/// Deep-merges `user` into `base`; the user's keys win.
+fn merge(base: &mut Table, user: Table) {
+    for (key, value) in user {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(base_table)), Value::Table(user_table)) => {
+                merge(base_table, user_table)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Makes relative `path = "..."` dependencies absolute: the crate is built from the cache.
+fn absolutize_path_dependencies(manifest: &mut Table, base_dir: &Path) {
+    fn fix_dependency_table(table: &mut Table, base_dir: &Path) {
+        for (_, dependency) in table.iter_mut() {
+            let Some(Value::String(path)) = dependency.get_mut("path") else {
+                continue;
+            };
+            if Path::new(path.as_str()).is_relative() {
+                let absolute = base_dir.join(path.as_str()).to_string_lossy().into_owned();
+                *path = absolute;
+            }
+        }
+    }
+    const SECTIONS: [&str; 3] = ["dependencies", "dev-dependencies", "build-dependencies"];
+    for section in SECTIONS {
+        if let Some(Value::Table(table)) = manifest.get_mut(section) {
+            fix_dependency_table(table, base_dir);
+        }
+    }
+    if let Some(Value::Table(targets)) = manifest.get_mut("target") {
+        for (_, target) in targets.iter_mut() {
+            for section in SECTIONS {
+                if let Some(Value::Table(table)) = target.get_mut(section) {
+                    fix_dependency_table(table, base_dir);
+                }
+            }
+        }
+    }
+    if let Some(Value::Table(patches)) = manifest.get_mut("patch") {
+        for (_, registry) in patches.iter_mut() {
+            if let Value::Table(table) = registry {
+                fix_dependency_table(table, base_dir);
+            }
+        }
+    }
+}
+
+/// `manifest[key]` as a table, created (or replacing a non-table) if needed.
+fn table_entry<'a>(manifest: &'a mut Table, key: &str) -> &'a mut Table {
+    let value = manifest
+        .entry(key)
+        .or_insert_with(|| Value::Table(Table::new()));
+    if !value.is_table() {
+        *value = Value::Table(Table::new());
+    }
+    match value {
+        Value::Table(table) => table,
+        _ => unreachable!("replaced by a table just above"),
+    }
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str().ok_or_else(|| Error::NotASource {
+        path: path.to_path_buf(),
+        reason: "its path is not valid UTF-8, which Cargo.toml cannot hold; move it".into(),
+    })
+}
+
+/// A crate root that includes the user's file and registers its functions and classes.
+fn pymodule_wrapper(source_path: &Path, module: &str, exports: &Exports) -> String {
+    let mut registrations = String::new();
+    for function in &exports.functions {
+        registrations.push_str(&format!(
+            "    m.add_function(::pyo3::wrap_pyfunction!({function}, m)?)?;\n"
+        ));
+    }
+    for class in &exports.classes {
+        registrations.push_str(&format!("    m.add_class::<{class}>()?;\n"));
+    }
+    format!(
+        r#"// Generated by rusthook from {display}; rewritten on every build.
+include!({literal:?});
+
+#[::pyo3::pymodule]
+#[pyo3(name = "{module}")]
+fn __rusthook_pymodule(m: &::pyo3::Bound<'_, ::pyo3::types::PyModule>) -> ::pyo3::PyResult<()> {{
+    #[allow(unused_imports)]
+    use ::pyo3::types::PyModuleMethods as _;
+{registrations}    Ok(())
+}}
+"#,
+        display = source_path.display(),
+        literal = source_path.to_string_lossy(),
+    )
+}
+
+/// The absolute paths matched by the `//d:` globs of a file in `base_dir`.
+pub fn expand_globs(base_dir: &Path, globs: &[String]) -> Vec<PathBuf> {
+    let mut matches = Vec::new();
+    for pattern in absolute_globs(base_dir, globs) {
+        if let Ok(paths) = glob::glob(&pattern) {
+            matches.extend(paths.flatten().filter(|p| p.is_file()));
+        }
+    }
+    matches.sort();
+    matches.dedup();
+    matches
+}
+
+/// The `//d:` globs made absolute against the file's directory (as stored in the record).
+pub fn absolute_globs(base_dir: &Path, globs: &[String]) -> Vec<String> {
+    globs
+        .iter()
+        .map(|g| {
+            if Path::new(g).is_absolute() {
+                g.clone()
+            } else {
+                format!(
+                    "{}/{}",
+                    glob::Pattern::escape(&base_dir.to_string_lossy()),
+                    g
+                )
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAST: &str = "// rusthook:pyo3\n//: [dependencies]\n//: itoa = \"1\"\n//d: data/*.txt\nuse pyo3::prelude::*;\n\n#[pyfunction]\nfn double(x: i64) -> i64 { x * 2 }\n\n#[pyclass]\nstruct Point { x: i64 }\n\n#[pyclass]\nenum Color { Red }\n\nfn helper() {}\n";
+
+    fn layout() -> CrateLayout<'static> {
+        CrateLayout {
+            module: "fast",
+            lib_name: "fast_0123abcd",
+            wrapper_path: Path::new("/cache/fast/wrapper.rs"),
+        }
+    }
+
+    #[test]
+    fn header_reads_template_manifest_lines_and_globs() {
+        let header = parse_header(Path::new("/src/fast.rs"), FAST).unwrap();
+        assert_eq!(header.template, Some(Template::Pyo3));
+        assert_eq!(
+            header.manifest_lines,
+            [
+                (2, " [dependencies]".to_string()),
+                (3, " itoa = \"1\"".to_string())
+            ]
+        );
+        assert_eq!(header.dependency_globs, ["data/*.txt"]);
+    }
+
+    #[test]
+    fn marker_variants() {
+        let parse = |first: &str| parse_header(Path::new("x.rs"), first).map(|h| h.template);
+        assert_eq!(parse("// rusthook").unwrap(), None);
+        assert_eq!(parse("// rustimport").unwrap(), None);
+        assert_eq!(parse("// rustimport:pyo3").unwrap(), Some(Template::Pyo3));
+        assert_eq!(
+            parse("//rusthook:pyo3 extra words").unwrap(),
+            Some(Template::Pyo3)
+        );
+        let err = parse("// rusthook:pyo2").unwrap_err().to_string();
+        assert!(err.starts_with("x.rs:1: unknown template `pyo2`"), "{err}");
+        assert!(err.contains("known templates: pyo3"), "{err}");
+    }
+
+    #[test]
+    fn exports_are_found_at_top_level() {
+        let exports = find_exports(FAST).unwrap();
+        assert_eq!(exports.functions, ["double"]);
+        assert_eq!(exports.classes, ["Point", "Color"]);
+        assert!(!exports.has_pymodule);
+        let own = "#[pymodule]\nmod fast { }\n";
+        assert!(find_exports(own).unwrap().has_pymodule);
+        let own_fn = "#[pyo3::pymodule]\nfn fast(m: &Bound<PyModule>) -> PyResult<()> { Ok(()) }\n";
+        assert!(find_exports(own_fn).unwrap().has_pymodule);
+        assert_eq!(find_exports("fn broken( {"), None);
+    }
+
+    #[test]
+    fn pyo3_template_merges_user_lines_and_generates_a_module() {
+        let header = parse_header(Path::new("/src/fast.rs"), FAST).unwrap();
+        let generated =
+            generate_crate(Path::new("/src/fast.rs"), FAST, &header, &layout()).unwrap();
+        let manifest: Table = generated.manifest.parse().unwrap();
+        assert_eq!(manifest["dependencies"]["itoa"].as_str(), Some("1"));
+        assert_eq!(
+            manifest["dependencies"]["pyo3"]["version"].as_str(),
+            Some(PYO3_REQUIREMENT)
+        );
+        assert_eq!(manifest["lib"]["name"].as_str(), Some("fast_0123abcd"));
+        assert_eq!(
+            manifest["lib"]["path"].as_str(),
+            Some("/cache/fast/wrapper.rs")
+        );
+        assert!(manifest.contains_key("workspace"));
+        let wrapper = generated.wrapper.unwrap();
+        assert!(wrapper.contains("include!(\"/src/fast.rs\");"), "{wrapper}");
+        assert!(wrapper.contains("#[pyo3(name = \"fast\")]"));
+        assert!(wrapper.contains("wrap_pyfunction!(double, m)"));
+        assert!(wrapper.contains("add_class::<Point>()"));
+        assert!(wrapper.contains("add_class::<Color>()"));
+        assert!(!wrapper.contains("helper"));
+    }
+
+    #[test]
+    fn own_pymodule_builds_the_file_directly() {
+        let text = "// rusthook:pyo3\nuse pyo3::prelude::*;\n#[pymodule]\nfn fast(_m: &Bound<'_, PyModule>) -> PyResult<()> { Ok(()) }\n";
+        let header = parse_header(Path::new("/src/fast.rs"), text).unwrap();
+        let generated =
+            generate_crate(Path::new("/src/fast.rs"), text, &header, &layout()).unwrap();
+        assert_eq!(generated.wrapper, None);
+        let manifest: Table = generated.manifest.parse().unwrap();
+        assert_eq!(manifest["lib"]["path"].as_str(), Some("/src/fast.rs"));
+    }
+
+    #[test]
+    fn user_keys_win_and_relative_paths_are_resolved() {
+        let text = "// rusthook:pyo3\n//: [dependencies]\n//: pyo3 = \"0.29\"\n//: helper = { path = \"../helper\" }\n//: [package]\n//: edition = \"2024\"\n";
+        let header = parse_header(Path::new("/src/fast.rs"), text).unwrap();
+        let generated =
+            generate_crate(Path::new("/src/fast.rs"), text, &header, &layout()).unwrap();
+        let manifest: Table = generated.manifest.parse().unwrap();
+        assert_eq!(manifest["dependencies"]["pyo3"].as_str(), Some("0.29"));
+        assert_eq!(
+            manifest["dependencies"]["helper"]["path"].as_str(),
+            Some("/src/../helper")
+        );
+        assert_eq!(manifest["package"]["edition"].as_str(), Some("2024"));
+    }
+
+    #[test]
+    fn bare_marker_means_the_lines_are_the_whole_manifest() {
+        let text = "// rustimport\n//: [dependencies]\n//: cpython = \"0.7\"\n";
+        let header = parse_header(Path::new("/src/fast.rs"), text).unwrap();
+        let generated =
+            generate_crate(Path::new("/src/fast.rs"), text, &header, &layout()).unwrap();
+        let manifest: Table = generated.manifest.parse().unwrap();
+        assert!(manifest["dependencies"].get("pyo3").is_none());
+        assert_eq!(manifest["dependencies"]["cpython"].as_str(), Some("0.7"));
+        assert_eq!(manifest["lib"]["path"].as_str(), Some("/src/fast.rs"));
+        assert_eq!(generated.wrapper, None);
+    }
+
+    #[test]
+    fn malformed_toml_names_the_file_and_line() {
+        let text = "// rusthook:pyo3\nuse x;\n//: [dependencies]\n//: itoa = \"1\n";
+        let header = parse_header(Path::new("/src/fast.rs"), text).unwrap();
+        let err = generate_crate(Path::new("/src/fast.rs"), text, &header, &layout())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/src/fast.rs:4: invalid `//:` Cargo.toml line"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn globs_are_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/a.txt"), "").unwrap();
+        std::fs::write(dir.path().join("data/b.bin"), "").unwrap();
+        let found = expand_globs(dir.path(), &["data/*.txt".to_string()]);
+        assert_eq!(found, [dir.path().join("data/a.txt")]);
+    }
+}

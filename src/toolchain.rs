@@ -1,0 +1,142 @@
+//! Which Rust toolchain builds run with. Asking `rustc -vV` costs tens of milliseconds,
+//! too much for every import, so freshness compares a cheap fingerprint (stats of the
+//! `rustc` on PATH and of rustup's state, computed once per process) and asks rustc
+//! only when the fingerprint moved.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+use crate::freshness::mtime_ns;
+
+/// The fingerprint of the toolchain `cargo` will use, computed once per process.
+pub fn fingerprint() -> &'static str {
+    static FINGERPRINT: OnceLock<String> = OnceLock::new();
+    FINGERPRINT.get_or_init(compute_fingerprint)
+}
+
+/// `rustc -vV`, asked once per process. An error means no rustc can be run at all.
+pub fn version() -> Result<String> {
+    static VERSION: OnceLock<std::result::Result<String, String>> = OnceLock::new();
+    VERSION
+        .get_or_init(|| ask_version().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|message| Error::ToolMissing {
+            program: rustc_program(),
+            source: std::io::Error::other(message),
+        })
+}
+
+fn rustc_program() -> String {
+    std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string())
+}
+
+fn ask_version() -> Result<String> {
+    let program = rustc_program();
+    let output = Command::new(&program)
+        .arg("-vV")
+        .output()
+        .map_err(|source| Error::ToolMissing {
+            program: program.clone(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(Error::ToolMissing {
+            program,
+            source: std::io::Error::other(
+                String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            ),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn compute_fingerprint() -> String {
+    let mut fingerprint = String::new();
+    for variable in ["RUSTC", "RUSTUP_TOOLCHAIN", "RUSTC_WRAPPER", "RUSTFLAGS"] {
+        if let Ok(value) = std::env::var(variable) {
+            let _ = write!(fingerprint, "{variable}={value};");
+        }
+    }
+    let rustc = find_on_path(&rustc_program());
+    stamp(&mut fingerprint, rustc.as_deref());
+    // Under rustup, the `rustc` on PATH is a proxy: the toolchain it runs changes with
+    // rustup's settings and with toolchain installs and updates.
+    let rustup_home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|home| home.join(".rustup")));
+    if let Some(home) = rustup_home {
+        stamp(&mut fingerprint, Some(&home.join("settings.toml")));
+        stamp(&mut fingerprint, Some(&home.join("toolchains")));
+        if let Ok(entries) = std::fs::read_dir(home.join("update-hashes")) {
+            let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths {
+                stamp(&mut fingerprint, Some(&path));
+            }
+        }
+    }
+    fingerprint
+}
+
+fn stamp(fingerprint: &mut String, path: Option<&Path>) {
+    let Some(path) = path else {
+        fingerprint.push_str("none;");
+        return;
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let _ = write!(
+                fingerprint,
+                "{}:{}:{};",
+                path.display(),
+                meta.len(),
+                mtime_ns(&meta)
+            );
+        }
+        Err(_) => {
+            let _ = write!(fingerprint, "{}:absent;", path.display());
+        }
+    }
+}
+
+/// The first executable named `program` on PATH (or `program` itself if it is a path).
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    let candidate = Path::new(program);
+    if candidate.components().count() > 1 {
+        return candidate.is_file().then(|| candidate.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| {
+            let plain = dir.join(program);
+            let exe = dir.join(format!("{program}{}", std::env::consts::EXE_SUFFIX));
+            [plain, exe]
+        })
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_stable_within_a_process() {
+        assert_eq!(fingerprint(), fingerprint());
+        assert!(!fingerprint().is_empty());
+    }
+
+    #[test]
+    fn version_comes_from_rustc() {
+        let version = version().expect("rustc runs in the test environment");
+        assert!(version.starts_with("rustc "), "{version}");
+    }
+
+    #[test]
+    fn find_on_path_handles_paths_and_missing_programs() {
+        assert!(find_on_path("rusthook-no-such-program").is_none());
+        assert!(find_on_path("/definitely/not/here/rustc").is_none());
+    }
+}
