@@ -24,8 +24,32 @@ use crate::preprocess::{self, CrateLayout};
 use crate::settings::{PythonEnv, Settings};
 use crate::toolchain;
 
-/// Returns the path of a fresh library for `source`, building it first if needed.
+/// Where a fresh build of a module is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The library in the build cache: the one to load (a new name for every build).
+    pub artifact: PathBuf,
+    /// `name.<EXT_SUFFIX>` beside the source, when `in_place` was asked for.
+    pub in_place: Option<PathBuf>,
+}
+
+/// Returns a fresh library for `source`, building it first if needed.
 pub fn ensure_built(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<Built> {
+    let artifact = ensure_artifact(source, settings, python, observer)?;
+    let in_place = if settings.in_place {
+        Some(install_in_place(source, &artifact, python)?)
+    } else {
+        None
+    };
+    Ok(Built { artifact, in_place })
+}
+
+fn ensure_artifact(
     source: &Source,
     settings: &Settings,
     python: &PythonEnv,
@@ -37,9 +61,6 @@ pub fn ensure_built(
 
     if !settings.force_rebuild {
         if let Some(artifact) = fresh_artifact(source, &module, &settings_fingerprint) {
-            if settings.in_place {
-                install_in_place(source, &artifact, python)?;
-            }
             return Ok(artifact);
         }
     }
@@ -51,17 +72,10 @@ pub fn ensure_built(
     // Whoever held the lock has just built it: a forced rebuild need not build again.
     if !settings.force_rebuild || waited {
         if let Some(artifact) = fresh_artifact(source, &module, &settings_fingerprint) {
-            if settings.in_place {
-                install_in_place(source, &artifact, python)?;
-            }
             return Ok(artifact);
         }
     }
-    let artifact = build(source, settings, python, &cache, &module, observer)?;
-    if settings.in_place {
-        install_in_place(source, &artifact, python)?;
-    }
-    Ok(artifact)
+    build(source, settings, python, &cache, &module, observer)
 }
 
 /// The artifact of the last build if it is still fresh.
@@ -111,6 +125,7 @@ fn build(
     observer: &dyn BuildObserver,
 ) -> Result<PathBuf> {
     let started = Instant::now();
+    observer.build_starting();
     log::info!(
         target: "rusthook.builder",
         "building {} ({}) from {}",
@@ -341,22 +356,20 @@ fn install_artifact(
     Ok(file_name)
 }
 
-/// Writes `name.<EXT_SUFFIX>` beside the source, for imports without rusthook.
-fn install_in_place(source: &Source, artifact: &Path, python: &PythonEnv) -> Result<()> {
-    let Some(folder) = source.path.parent() else {
-        return Ok(());
-    };
+/// Writes `name.<EXT_SUFFIX>` beside the source (the crate folder, for a crate), for
+/// imports without rusthook.
+fn install_in_place(source: &Source, artifact: &Path, python: &PythonEnv) -> Result<PathBuf> {
+    let folder = source.path.parent().unwrap_or(Path::new("/"));
     let destination = folder.join(format!("{}{}", source.name, python.ext_suffix()));
     let same = |a: &Path, b: &Path| -> Option<bool> {
         let (a, b) = (fs::metadata(a).ok()?, fs::metadata(b).ok()?);
         Some(a.len() == b.len() && a.modified().ok()? == b.modified().ok()?)
     };
-    if same(artifact, &destination) == Some(true) {
-        return Ok(());
+    if same(artifact, &destination) != Some(true) {
+        copy_atomically(artifact, &destination)?;
+        log::info!(target: "rusthook.builder", "wrote {}", destination.display());
     }
-    copy_atomically(artifact, &destination)?;
-    log::info!(target: "rusthook.builder", "wrote {}", destination.display());
-    Ok(())
+    Ok(destination)
 }
 
 /// Copies `from` to `to` through a temporary file in `to`'s folder and a rename, so no

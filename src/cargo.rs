@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 
 /// How a running build reports to, and is cancelled by, its caller.
 pub trait BuildObserver: Sync {
+    /// Called once before a build starts (after the freshness check said it must).
+    fn build_starting(&self) {}
     /// True when the user asked to stop (Ctrl-C); the build is then killed.
     fn interrupted(&self) -> bool;
     /// One line of cargo's progress or of compiler diagnostics.

@@ -15,6 +15,7 @@ pub mod toolchain;
 
 #[cfg(feature = "python")]
 mod python {
+    use std::ffi::OsString;
     use std::panic::AssertUnwindSafe;
     use std::path::PathBuf;
     use std::sync::{Mutex, OnceLock};
@@ -24,7 +25,7 @@ mod python {
     use pyo3::prelude::*;
     use pyo3::types::{PyList, PyString};
 
-    use crate::builder;
+    use crate::builder::{self, Built};
     use crate::cargo::BuildObserver;
     use crate::error::Error;
     use crate::finder::{self, Finder, Source, Suffixes};
@@ -139,8 +140,8 @@ mod python {
             self.0.lock_timeout.as_secs_f64()
         }
         #[getter]
-        fn build_dir(&self) -> PathBuf {
-            self.0.build_root.clone()
+        fn build_dir(&self) -> OsString {
+            self.0.build_root.clone().into_os_string()
         }
         #[getter]
         fn features(&self) -> Vec<String> {
@@ -175,12 +176,37 @@ mod python {
         }
     }
 
+    /// Connects Rust `log` records to Python logging (the `rusthook` logger, with its
+    /// default handler). Deferred until needed: importing `logging` costs milliseconds,
+    /// and an import of a fresh module needs no logging unless the application uses it.
+    fn ensure_logging(py: Python<'_>) {
+        static READY: OnceLock<()> = OnceLock::new();
+        READY.get_or_init(|| {
+            if let Err(error) = py.import("rusthook._logging") {
+                error.write_unraisable(py, None);
+            }
+            let _ = pyo3_log::try_init();
+        });
+    }
+
+    /// True when the application has imported `logging`, so it may want our records.
+    fn logging_in_use(py: Python<'_>) -> bool {
+        py.import("sys")
+            .and_then(|sys| sys.getattr("modules"))
+            .and_then(|modules| modules.contains("logging"))
+            .unwrap_or(false)
+    }
+
     /// Reports cargo's progress to `sys.stderr` and turns Ctrl-C into an interruption.
     struct PythonObserver {
         pending_signal: Mutex<Option<PyErr>>,
     }
 
     impl BuildObserver for PythonObserver {
+        fn build_starting(&self) {
+            Python::attach(ensure_logging);
+        }
+
         fn interrupted(&self) -> bool {
             Python::attach(|py| match py.check_signals() {
                 Ok(()) => false,
@@ -208,8 +234,11 @@ mod python {
     }
 
     /// Runs a build with the GIL released; maps every error (and any panic) to Python.
-    fn run_build(py: Python<'_>, source: &Source, settings: &Settings) -> PyResult<PathBuf> {
+    fn run_build(py: Python<'_>, source: &Source, settings: &Settings) -> PyResult<Built> {
         let python = &core(py)?.python;
+        if logging_in_use(py) {
+            ensure_logging(py);
+        }
         let observer = PythonObserver {
             pending_signal: Mutex::new(None),
         };
@@ -219,7 +248,7 @@ mod python {
             }))
         });
         match result {
-            Ok(Ok(artifact)) => Ok(artifact),
+            Ok(Ok(built)) => Ok(built),
             Ok(Err(Error::Interrupted)) => Err(observer
                 .pending_signal
                 .lock()
@@ -269,8 +298,30 @@ mod python {
         fullname: &str,
         search_path: &Bound<'_, PyList>,
         settings: &PySettings,
-    ) -> PyResult<Option<PathBuf>> {
+    ) -> PyResult<Option<OsString>> {
+        let Some(source) = find(py, fullname, search_path)? else {
+            return Ok(None);
+        };
+        run_build(py, &source, &settings.0).map(|built| Some(built.artifact.into_os_string()))
+    }
+
+    /// The Rust source `fullname` would be imported from, without building it.
+    #[pyfunction]
+    fn find_source(
+        py: Python<'_>,
+        fullname: &str,
+        search_path: &Bound<'_, PyList>,
+    ) -> PyResult<Option<OsString>> {
+        Ok(find(py, fullname, search_path)?.map(|source| source.path.into_os_string()))
+    }
+
+    fn find(
+        py: Python<'_>,
+        fullname: &str,
+        search_path: &Bound<'_, PyList>,
+    ) -> PyResult<Option<Source>> {
         let name = fullname.rsplit('.').next().unwrap_or(fullname);
+        // importlib skips entries that are not str; so does rusthook.
         let entries: Vec<PathBuf> = search_path
             .iter()
             .filter_map(|entry| {
@@ -278,19 +329,17 @@ mod python {
                 Some(PathBuf::from(entry.to_cow().ok()?.as_ref()))
             })
             .collect();
-        let Some(source) = core(py)?.finder.find(name, &entries) else {
-            return Ok(None);
-        };
-        run_build(py, &source, &settings.0).map(Some)
+        Ok(core(py)?.finder.find(name, &entries))
     }
 
-    /// Builds the `.rs` file or crate directory at `path`; returns `(module name, library)`.
+    /// Builds the `.rs` file or crate directory at `path`.
+    /// Returns `(module name, library in the cache, library beside the source or None)`.
     #[pyfunction]
     fn build_path(
         py: Python<'_>,
         path: PathBuf,
         settings: &PySettings,
-    ) -> PyResult<(String, PathBuf)> {
+    ) -> PyResult<(String, OsString, Option<OsString>)> {
         let source = finder::source_from_path(&path).map_err(|e| {
             let fallback = Source {
                 name: path
@@ -302,13 +351,17 @@ mod python {
             };
             to_python_error(py, e, &fallback)
         })?;
-        let artifact = run_build(py, &source, &settings.0)?;
-        Ok((source.name, artifact))
+        let built = run_build(py, &source, &settings.0)?;
+        Ok((
+            source.name,
+            built.artifact.into_os_string(),
+            built.in_place.map(PathBuf::into_os_string),
+        ))
     }
 
     /// Every importable Rust source below `root`: `[(module name, path)]`.
     #[pyfunction]
-    fn find_sources(py: Python<'_>, root: PathBuf) -> PyResult<Vec<(String, PathBuf)>> {
+    fn find_sources(py: Python<'_>, root: PathBuf) -> PyResult<Vec<(String, OsString)>> {
         let sources = py.detach(|| Finder::find_all(&root)).map_err(|e| {
             let fallback = Source {
                 name: String::new(),
@@ -317,7 +370,10 @@ mod python {
             };
             to_python_error(py, e, &fallback)
         })?;
-        Ok(sources.into_iter().map(|s| (s.name, s.path)).collect())
+        Ok(sources
+            .into_iter()
+            .map(|s| (s.name, s.path.into_os_string()))
+            .collect())
     }
 
     /// Forgets cached directory listings (called by `importlib.invalidate_caches()`).
@@ -330,7 +386,9 @@ mod python {
     #[pymodule]
     mod _core {
         #[pymodule_export]
-        use super::{build_path, find_and_build, find_sources, invalidate_caches, PySettings};
+        use super::{
+            build_path, find_and_build, find_source, find_sources, invalidate_caches, PySettings,
+        };
 
         use pyo3::prelude::*;
 
@@ -341,8 +399,6 @@ mod python {
             m.add("BuildError", py.get_type::<super::BuildError>())?;
             m.add("__version__", env!("CARGO_PKG_VERSION"))?;
             m.add("PYO3_REQUIREMENT", crate::preprocess::PYO3_REQUIREMENT)?;
-            // Rust `log` records go to Python logging, under the `rusthook` logger.
-            let _ = pyo3_log::try_init();
             super::core(py)?;
             Ok(())
         }

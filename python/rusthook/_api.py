@@ -1,0 +1,89 @@
+"""The explicit API: import or build a Rust module without installing the hook."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from rusthook import _core
+from rusthook._hook import extension_spec
+
+# typing is not imported at run time: `import rusthook` must stay cheap.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from typing_extensions import Unpack
+
+    from rusthook._settings import BuildSettings
+
+
+def imp(fullname: str, **settings: Unpack[BuildSettings]) -> ModuleType:
+    """Builds (if needed) and imports the Rust module ``fullname`` (``"fast"`` or
+    ``"pkg.fast"``), found as the import hook would find it."""
+    origin = _find_and_build(fullname, settings)
+    return _load(fullname, origin)
+
+
+def imp_from_path(path: str | os.PathLike[str], **settings: Unpack[BuildSettings]) -> ModuleType:
+    """Builds (if needed) and imports the ``.rs`` file or crate directory at ``path``;
+    the module is named after the file or directory."""
+    name, origin, _ = _core.build_path(path, _core.Settings(**settings))
+    return _load(name, os.fspath(origin))
+
+
+def build(fullname: str, **settings: Unpack[BuildSettings]) -> str:
+    """Builds the Rust module ``fullname`` if it is not fresh; returns the library's path
+    (the file written beside the source when ``in_place=True``)."""
+    source = _core.find_source(fullname, _search_path(fullname))
+    if source is None:
+        raise ModuleNotFoundError(f"no Rust module named {fullname!r}", name=fullname)
+    return build_filepath(source, **settings)
+
+
+def build_filepath(path: str | os.PathLike[str], **settings: Unpack[BuildSettings]) -> str:
+    """Builds the ``.rs`` file or crate directory at ``path`` if it is not fresh; returns
+    the library's path (the file beside the source when ``in_place=True``)."""
+    _, artifact, in_place = _core.build_path(path, _core.Settings(**settings))
+    return os.fspath(in_place or artifact)
+
+
+def build_all(root: str | os.PathLike[str], **settings: Unpack[BuildSettings]) -> list[str]:
+    """Builds every Rust module below ``root`` and, unless ``in_place=False`` is given,
+    writes each library beside its source for deployment without rusthook. Returns the
+    libraries' paths."""
+    settings.setdefault("in_place", True)
+    core_settings = _core.Settings(**settings)
+    built = []
+    for _name, source in _core.find_sources(root):
+        _, artifact, in_place = _core.build_path(source, core_settings)
+        built.append(os.fspath(in_place or artifact))
+    return built
+
+
+def _search_path(fullname: str) -> list[str]:
+    parent, _, _ = fullname.rpartition(".")
+    if not parent:
+        return sys.path
+    return list(importlib.import_module(parent).__path__)
+
+
+def _find_and_build(fullname: str, settings: BuildSettings) -> str:
+    found = _core.find_and_build(fullname, _search_path(fullname), _core.Settings(**settings))
+    if found is None:
+        raise ModuleNotFoundError(f"no Rust module named {fullname!r}", name=fullname)
+    return os.fspath(found)
+
+
+def _load(fullname: str, origin: str) -> ModuleType:
+    import importlib.util  # only the explicit API needs it; keep `import rusthook` cheap
+
+    spec = extension_spec(fullname, origin)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[fullname] = module
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except BaseException:
+        sys.modules.pop(fullname, None)
+        raise
+    return module

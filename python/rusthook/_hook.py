@@ -1,0 +1,80 @@
+"""The import-system glue: a meta path finder that asks the core, once per import,
+whether a name is a Rust module and where its fresh library is."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.machinery import ExtensionFileLoader, ModuleSpec, PathFinder
+from rusthook import _core
+
+# typing is not imported at run time: `import rusthook` must stay cheap.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from typing_extensions import Unpack
+
+    from rusthook._settings import BuildSettings
+
+
+class RustFinder:
+    """Finds ``name.rs`` files and marked crates on ``sys.path`` (or a package's
+    ``__path__``) and returns a spec for the standard ``ExtensionFileLoader``.
+
+    It sits just before importlib's ``PathFinder``, and a Python module, package or
+    extension of the same name always wins over a Rust source.
+    """
+
+    def __init__(self, settings: _core.Settings) -> None:
+        self.settings = settings
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: object = None
+    ) -> ModuleSpec | None:
+        search_path = sys.path if path is None else list(path)
+        origin = _core.find_and_build(fullname, search_path, self.settings)
+        if origin is None:
+            return None
+        return extension_spec(fullname, os.fspath(origin))
+
+    def invalidate_caches(self) -> None:
+        _core.invalidate_caches()
+
+    def __repr__(self) -> str:
+        return f"RustFinder({self.settings!r})"
+
+
+def extension_spec(fullname: str, origin: str) -> ModuleSpec:
+    spec = ModuleSpec(fullname, ExtensionFileLoader(fullname, origin), origin=origin)
+    spec.has_location = True
+    return spec
+
+
+def install(**settings: Unpack[BuildSettings]) -> RustFinder | None:
+    """Activates the import hook: afterwards ``import fast`` builds and loads ``fast.rs``.
+
+    Idempotent: a second call replaces the first finder (with the new settings).
+    Does nothing and returns None when ``RUSTHOOK_ENABLED=0``.
+    See :class:`rusthook._settings.BuildSettings` for the keywords.
+    """
+    uninstall()
+    if os.environ.get("RUSTHOOK_ENABLED", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    finder = RustFinder(_core.Settings(**settings))
+    index = next(
+        (i for i, f in enumerate(sys.meta_path) if f is PathFinder),
+        len(sys.meta_path),
+    )
+    sys.meta_path.insert(index, finder)
+    return finder
+
+
+def uninstall() -> None:
+    """Removes the import hook (modules already imported stay loaded)."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, RustFinder)]
+
+
+def is_installed() -> bool:
+    """True when the import hook is active."""
+    return any(isinstance(f, RustFinder) for f in sys.meta_path)
