@@ -168,6 +168,13 @@ fn build(
             features: &settings.features,
             extra_args: &settings.cargo_args,
             quiet: settings.quiet,
+            diagnostics_alias: (source.kind == SourceKind::File).then(|| {
+                let copy = module.crate_dir().join(format!("{}.rs", source.name));
+                (
+                    copy.to_string_lossy().into_owned(),
+                    source.path.to_string_lossy().into_owned(),
+                )
+            }),
         },
         observer,
     )
@@ -261,6 +268,7 @@ fn prepare_single_file(
     let crate_dir = module.crate_dir();
     create_private_dir(&crate_dir)?;
     let wrapper_path = crate_dir.join("wrapper.rs");
+    let body_path = crate_dir.join(format!("{}.rs", source.name));
     let generated = preprocess::generate_crate(
         &source.path,
         &text,
@@ -269,12 +277,16 @@ fn prepare_single_file(
             module: &source.name,
             lib_name: &module.lib_name,
             wrapper_path: &wrapper_path,
+            body_path: &body_path,
         },
     )?;
     let manifest_path = crate_dir.join("Cargo.toml");
     write_if_changed(&manifest_path, &generated.manifest)?;
     if let Some(wrapper) = &generated.wrapper {
         write_if_changed(&wrapper_path, wrapper)?;
+    }
+    if let Some(body) = &generated.body {
+        write_if_changed(&body_path, body)?;
     }
     let lockfile = crate_dir.join("Cargo.lock");
     let seed = cache.lockfile_seed();

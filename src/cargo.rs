@@ -44,6 +44,8 @@ pub struct CargoBuild<'a> {
     pub features: &'a [String],
     pub extra_args: &'a [String],
     pub quiet: bool,
+    /// `(generated copy, user's file)`: diagnostics naming the copy name the user's file.
+    pub diagnostics_alias: Option<(String, String)>,
 }
 
 /// What a successful build produced.
@@ -127,7 +129,12 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
     let mut diagnostics = String::new();
     loop {
         match lines.recv_timeout(Duration::from_millis(50)) {
-            Ok(line) => {
+            Ok(mut line) => {
+                if let Some((copy, original)) = &build.diagnostics_alias {
+                    if line.contains(copy.as_str()) {
+                        line = line.replace(copy.as_str(), original);
+                    }
+                }
                 if !build.quiet {
                     observer.progress(&line);
                 }
