@@ -1,0 +1,108 @@
+"""Shared fixtures for the end-to-end tests.
+
+Every scenario runs in a fresh interpreter (a subprocess of this one), builds real
+crates with the real cargo and imports them. All tests share one build cache, so
+pyo3 compiles once per test run: sources live in per-test folders, and the cache
+keys every module on its absolute source path, so tests never see each other's builds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+EXT_SUFFIX = __import__("importlib.machinery").machinery.EXTENSION_SUFFIXES[0]
+
+# A module that needs no #[pymodule]: the pyo3 template generates one.
+DOUBLE_RS = """\
+// rusthook:pyo3
+use pyo3::prelude::*;
+
+#[pyfunction]
+fn double(x: i64) -> i64 {
+    x * 2
+}
+"""
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def built(self) -> bool:
+        """True when rusthook ran a build in this process (its INFO log line)."""
+        return "rusthook: building " in self.stderr
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build cache for the whole session (set RUSTHOOK_TEST_BUILD_DIR to keep it
+    between runs while developing)."""
+    kept = os.environ.get("RUSTHOOK_TEST_BUILD_DIR")
+    if kept:
+        Path(kept).mkdir(parents=True, exist_ok=True)
+        return Path(kept)
+    return tmp_path_factory.mktemp("build-cache")
+
+
+@pytest.fixture
+def project(tmp_path: Path, build_dir: Path) -> Project:
+    return Project(tmp_path / "project", build_dir)
+
+
+class Project:
+    """A folder of sources plus a way to run Python in it."""
+
+    def __init__(self, root: Path, build_dir: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.build_dir = build_dir
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("RUSTHOOK_") or k == "RUSTHOOK_TEST_BUILD_DIR"
+        }
+        env["RUSTHOOK_BUILD_DIR"] = str(self.build_dir)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.update(extra)
+        return env
+
+    def run(self, code: str, *, check: bool = True, env: dict[str, str] | None = None,
+            cwd: Path | None = None, timeout: float = 600) -> Run:
+        """Runs `code` in a fresh interpreter with the project folder as working directory."""
+        completed = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            cwd=cwd or self.root,
+            env=env or self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        run = Run(completed.returncode, completed.stdout, completed.stderr)
+        if check and run.returncode != 0:
+            raise AssertionError(
+                f"python exited with {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
+            )
+        return run
+
+    def hook_import(self, statement: str, **kwargs: object) -> Run:
+        """Installs the hook, then runs `statement` (which prints what the test checks)."""
+        return self.run(f"import rusthook\nrusthook.install()\n{statement}", **kwargs)  # type: ignore[arg-type]
