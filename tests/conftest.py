@@ -84,8 +84,15 @@ class Project:
         env.update(extra)
         return env
 
-    def run(self, code: str, *, check: bool = True, env: dict[str, str] | None = None,
-            cwd: Path | None = None, timeout: float = 600) -> Run:
+    def run(
+        self,
+        code: str,
+        *,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float = 600,
+    ) -> Run:
         """Runs `code` in a fresh interpreter with the project folder as working directory."""
         completed = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(code)],

@@ -71,23 +71,39 @@ def test_build_all_writes_every_module_in_place(project: Project) -> None:
     )
     run = project.run("import rusthook\nfor path in rusthook.build_all('.'):\n    print(path)")
     built = sorted(os.path.relpath(p, project.root) for p in run.stdout.split())
-    assert built == sorted([f"a{EXT_SUFFIX}", f"krate{EXT_SUFFIX}", os.path.join("sub", f"b{EXT_SUFFIX}")])
-    plain = project.run("import sys; sys.path.append('sub'); import a, b, krate; print(a.double(1), b.double(1), krate.K)")
+    assert built == sorted(
+        [f"a{EXT_SUFFIX}", f"krate{EXT_SUFFIX}", os.path.join("sub", f"b{EXT_SUFFIX}")]
+    )
+    plain = project.run(
+        "import sys; sys.path.append('sub'); import a, b, krate; print(a.double(1), b.double(1), krate.K)"
+    )
     assert plain.stdout.strip() == "2 3 7"
 
 
 def test_release_and_force_rebuild(project: Project) -> None:
     project.write("profile.rs", PROFILE_RS)
-    assert project.run("import rusthook; print(rusthook.imp('profile').debug_build())").stdout.strip() == "True"
-    release = project.run("import rusthook; print(rusthook.imp('profile', release=True).debug_build())")
+    assert (
+        project.run("import rusthook; print(rusthook.imp('profile').debug_build())").stdout.strip()
+        == "True"
+    )
+    release = project.run(
+        "import rusthook; print(rusthook.imp('profile', release=True).debug_build())"
+    )
     assert release.stdout.strip() == "False"
     assert release.built
     assert not project.run("import rusthook; rusthook.imp('profile', release=True)").built
-    forced = project.run("import rusthook; rusthook.imp('profile', release=True, force_rebuild=True)")
+    forced = project.run(
+        "import rusthook; rusthook.imp('profile', release=True, force_rebuild=True)"
+    )
     assert forced.built
     # The environment variables fill in what the call leaves open.
     env = project.env(RUSTHOOK_RELEASE="1")
-    assert project.run("import rusthook; print(rusthook.imp('profile').debug_build())", env=env).stdout.strip() == "False"
+    assert (
+        project.run(
+            "import rusthook; print(rusthook.imp('profile').debug_build())", env=env
+        ).stdout.strip()
+        == "False"
+    )
 
 
 def test_settings_are_validated(project: Project) -> None:
@@ -108,7 +124,9 @@ def test_settings_are_validated(project: Project) -> None:
     lines = run.stdout.splitlines()
     assert lines[0] == "TypeError"
     assert lines[1] == "lock_timeout must be a non-negative number of seconds, not -1"
-    assert lines[2].startswith("Settings(release=True, force_rebuild=False, in_place=False, quiet=True")
+    assert lines[2].startswith(
+        "Settings(release=True, force_rebuild=False, in_place=False, quiet=True"
+    )
 
 
 def test_missing_module_from_the_api(project: Project) -> None:

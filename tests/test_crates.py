@@ -34,7 +34,9 @@ mod {name} {{
 """
 
 
-def make_crate(project: Project, name: str, *, marker: str, value: int = 42, extra: str = "") -> None:
+def make_crate(
+    project: Project, name: str, *, marker: str, value: int = 42, extra: str = ""
+) -> None:
     cargo_toml = CARGO_TOML.format(name=name, extra=extra)
     if marker == "first-line":
         cargo_toml = "# rusthook\n" + cargo_toml
@@ -69,7 +71,9 @@ def test_crate_edits_and_path_dependencies_rebuild(project: Project) -> None:
     helper = project.write("helper/src/lib.rs", "pub fn base() -> i64 { 40 }\n")
     make_crate(project, "krate", marker=".rusthook", extra='helper = { path = "../helper" }')
     lib = project.root / "krate" / "src" / "lib.rs"
-    lib.write_text(lib.read_text().replace("{\n        42\n    }", "{\n        helper::base() + 2\n    }"))
+    lib.write_text(
+        lib.read_text().replace("{\n        42\n    }", "{\n        helper::base() + 2\n    }")
+    )
     assert project.hook_import("import krate; print(krate.answer())").stdout.strip() == "42"
     assert not project.hook_import("import krate").built
 

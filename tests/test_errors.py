@@ -58,7 +58,9 @@ def test_compile_error_with_inner_attributes_still_names_the_users_file(project:
 
 
 def test_malformed_manifest_line(project: Project) -> None:
-    source = project.write("fast.rs", DOUBLE_RS.replace("use pyo3", '//: [dependencies]\n//: itoa = "1\nuse pyo3'))
+    source = project.write(
+        "fast.rs", DOUBLE_RS.replace("use pyo3", '//: [dependencies]\n//: itoa = "1\nuse pyo3')
+    )
     run = project.run(CATCH.format(name="fast"))
     assert run.stdout.startswith("BuildError True fast\n")
     assert f"{source}:3: invalid `//:` Cargo.toml line" in run.stdout
@@ -98,9 +100,7 @@ def test_pymodule_with_the_wrong_name(project: Project) -> None:
 def test_invalid_module_name_from_path(project: Project) -> None:
     source = project.write("my-module.rs", DOUBLE_RS)
     run = project.run(
-        "import rusthook\ntry:\n    rusthook.build_filepath({!r})\nexcept rusthook.BuildError as e:\n    print(e)".format(
-            str(source)
-        )
+        f"import rusthook\ntry:\n    rusthook.build_filepath({str(source)!r})\nexcept rusthook.BuildError as e:\n    print(e)"
     )
     assert "`my-module`" in run.stdout and "such as `my_module`" in run.stdout
 

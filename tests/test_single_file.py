@@ -170,7 +170,9 @@ def test_dependency_globs_trigger_rebuilds(project: Project) -> None:
         """,
     )
     data = project.write("data/greeting.txt", "hello")
-    assert project.hook_import("import greeting; print(greeting.greeting())").stdout.strip() == "hello"
+    assert (
+        project.hook_import("import greeting; print(greeting.greeting())").stdout.strip() == "hello"
+    )
     assert not project.hook_import("import greeting").built
 
     data.write_text("bonjour")
@@ -231,7 +233,9 @@ def test_python_module_of_the_same_name_wins(project: Project) -> None:
 def test_module_inside_a_package(project: Project) -> None:
     project.write("pkg/__init__.py", "")
     project.write("pkg/fast.rs", DOUBLE_RS)
-    run = project.hook_import("import pkg.fast; from pkg import fast; print(fast.double(5), fast.__name__)")
+    run = project.hook_import(
+        "import pkg.fast; from pkg import fast; print(fast.double(5), fast.__name__)"
+    )
     assert run.stdout.split() == ["10", "pkg.fast"]
 
 

@@ -16,7 +16,6 @@ from rusthook._core import BuildError, RusthookError, Settings, __version__
 from rusthook._hook import RustFinder, install, is_installed, uninstall
 
 
-
 def reset_logger() -> None:
     """Removes rusthook's own handler and level from the ``rusthook`` logger, so the
     application's logging configuration applies to it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+
 from rusthook import _core
 from rusthook._hook import extension_spec
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from importlib.machinery import ExtensionFileLoader, ModuleSpec, PathFinder
+
 from rusthook import _core
 
 # typing is not imported at run time: `import rusthook` must stay cheap.

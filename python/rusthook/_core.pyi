@@ -1,0 +1,76 @@
+"""The Rust core (`src/lib.rs`). Private: use the `rusthook` package's public API."""
+
+import os
+from collections.abc import Sequence
+from typing import final
+
+__all__ = [
+    "PYO3_REQUIREMENT",
+    "BuildError",
+    "RusthookError",
+    "Settings",
+    "__version__",
+    "build_path",
+    "find_and_build",
+    "find_source",
+    "find_sources",
+    "invalidate_caches",
+]
+
+__version__: str
+PYO3_REQUIREMENT: str
+
+class RusthookError(ImportError):
+    """A Rust module could not be found, built or loaded. A subclass of ImportError."""
+
+class BuildError(RusthookError):
+    """Building a Rust module failed; the message holds the compiler's diagnostics."""
+
+@final
+class Settings:
+    """Build settings, resolved against the environment when created."""
+
+    def __new__(
+        cls,
+        *,
+        release: bool | None = None,
+        force_rebuild: bool | None = None,
+        in_place: bool | None = None,
+        quiet: bool | None = None,
+        lock_timeout: float | None = None,
+        build_dir: str | os.PathLike[str] | None = None,
+        features: Sequence[str] | None = None,
+        cargo_args: Sequence[str] | None = None,
+    ) -> Settings: ...
+    @property
+    def release(self) -> bool: ...
+    @property
+    def force_rebuild(self) -> bool: ...
+    @property
+    def in_place(self) -> bool: ...
+    @property
+    def quiet(self) -> bool: ...
+    @property
+    def lock_timeout(self) -> float: ...
+    @property
+    def build_dir(self) -> str: ...
+    @property
+    def features(self) -> list[str]: ...
+    @property
+    def cargo_args(self) -> list[str]: ...
+
+def find_and_build(fullname: str, search_path: list[str], settings: Settings) -> str | None:
+    """The import hook's one call: the path of a fresh library for `fullname`, building
+    it if needed, or None when the name is not a Rust module."""
+
+def find_source(fullname: str, search_path: list[str]) -> str | None:
+    """The Rust source `fullname` would be imported from, without building it."""
+
+def build_path(path: str | os.PathLike[str], settings: Settings) -> tuple[str, str, str | None]:
+    """Builds a `.rs` file or crate directory: (module name, library, in-place library)."""
+
+def find_sources(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """Every importable Rust source below `root`: [(module name, path)]."""
+
+def invalidate_caches() -> None:
+    """Forgets cached directory listings."""
