@@ -65,6 +65,7 @@ fn ensure_artifact(
         }
     }
 
+    observer.build_starting();
     create_private_dir(&module.dir)?;
     let (_lock, waited) = lock::acquire(&module.lock_path(), settings.lock_timeout, &|| {
         observer.interrupted()
@@ -125,7 +126,6 @@ fn build(
     observer: &dyn BuildObserver,
 ) -> Result<PathBuf> {
     let started = Instant::now();
-    observer.build_starting();
     log::info!(
         target: "rusthook.builder",
         "building {} ({}) from {}",

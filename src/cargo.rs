@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 
 /// How a running build reports to, and is cancelled by, its caller.
 pub trait BuildObserver: Sync {
-    /// Called once before a build starts (after the freshness check said it must).
+    /// Called once when the freshness check says a build may be needed, before waiting
+    /// for the lock.
     fn build_starting(&self) {}
     /// True when the user asked to stop (Ctrl-C); the build is then killed.
     fn interrupted(&self) -> bool;
@@ -106,6 +107,10 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Its own process group, so that an interrupted build can be stopped whole:
+    // cargo and every rustc and build script it started.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     log::debug!(target: "rusthook.cargo", "running {command:?}");
     let mut child = command.spawn().map_err(|source| Error::ToolMissing {
         program: program.clone(),
@@ -206,7 +211,15 @@ fn read_messages(stdout: Option<std::process::ChildStdout>) -> Vec<cargo_metadat
         .collect()
 }
 
+/// Stops cargo and everything it started (its process group, on Unix).
 fn kill(child: &mut Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory is shared.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
     let _ = child.kill();
     let _ = child.wait();
 }
