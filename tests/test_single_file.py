@@ -287,3 +287,24 @@ def test_disabled_by_environment(project: Project) -> None:
         env=project.env(RUSTHOOK_ENABLED="0"),
     )
     assert run.stdout.strip() == "None False"
+
+
+def test_reload_loads_the_rebuilt_code_into_the_same_module(project: Project) -> None:
+    source = project.write("fast.rs", DOUBLE_RS)
+    run = project.run(
+        f"""\
+        import importlib, pathlib, rusthook
+        rusthook.install()
+        import fast
+        before = fast
+        first_file = fast.__file__
+        print(fast.double(1))
+        importlib.reload(fast)  # nothing changed: same library, same code
+        print(fast.double(1), fast.__file__ == first_file)
+        source = pathlib.Path({str(source)!r})
+        source.write_text(source.read_text().replace("x * 2", "x * 10"))
+        importlib.reload(fast)
+        print(fast.double(1), fast is before, fast.__file__ != first_file)
+        """
+    )
+    assert run.stdout.split() == ["2", "2", "True", "10", "True", "True"]

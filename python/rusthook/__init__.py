@@ -13,7 +13,7 @@ The explicit API (:func:`imp`, :func:`imp_from_path`, :func:`build`,
 
 from rusthook._api import build, build_all, build_filepath, imp, imp_from_path
 from rusthook._core import BuildError, RusthookError, Settings, __version__
-from rusthook._hook import RustFinder, install, is_installed, uninstall
+from rusthook._hook import RustExtensionLoader, RustFinder, install, is_installed, uninstall
 
 
 def reset_logger() -> None:
@@ -26,6 +26,7 @@ def reset_logger() -> None:
 
 __all__ = [
     "BuildError",
+    "RustExtensionLoader",
     "RustFinder",
     "RusthookError",
     "Settings",

@@ -13,6 +13,7 @@ from rusthook import _core
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from types import ModuleType
 
     from typing_extensions import Unpack
 
@@ -46,8 +47,42 @@ class RustFinder:
         return f"RustFinder({self.settings!r})"
 
 
+class RustExtensionLoader(ExtensionFileLoader):
+    """The standard extension loader, plus ``importlib.reload`` support.
+
+    An extension module initialises once per library file, so a plain reload would
+    re-run the old library. Every build has its own file name: on reload after a
+    rebuild, this loader loads the new library and moves its contents into the
+    existing module object.
+    """
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        module = super().create_module(spec)
+        module.__rusthook_library__ = ""  # type: ignore[attr-defined]  # created, not executed
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        loaded = getattr(module, "__rusthook_library__", None)
+        if loaded == "":
+            super().exec_module(module)
+        elif loaded == self.path:
+            return  # reloaded without a rebuild: the module already holds this library
+        else:
+            spec = module.__spec__
+            assert spec is not None  # set by importlib before exec_module
+            fresh = super().create_module(spec)
+            super().exec_module(fresh)
+            module.__dict__.update(
+                (k, v) for k, v in fresh.__dict__.items() if k not in _KEEP_ON_RELOAD
+            )
+        module.__rusthook_library__ = self.path  # type: ignore[attr-defined]
+
+
+_KEEP_ON_RELOAD = frozenset({"__name__", "__spec__", "__loader__", "__package__"})
+
+
 def extension_spec(fullname: str, origin: str) -> ModuleSpec:
-    spec = ModuleSpec(fullname, ExtensionFileLoader(fullname, origin), origin=origin)
+    spec = ModuleSpec(fullname, RustExtensionLoader(fullname, origin), origin=origin)
     spec.has_location = True
     return spec
 
