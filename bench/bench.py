@@ -142,7 +142,7 @@ def setup_venvs(tools: List[str], reinstall: bool) -> Dict[str, Venv]:
     """One venv per tool, created with the Python running this script."""
     venvs = {}
     for tool in tools:
-        venv = Venv(WORK / f"venv-{tool}")
+        venv = Venv(WORK / f"venv-{tool}-py{sys.version_info[0]}.{sys.version_info[1]}")
         if not venv.exists():
             log(f"creating {venv.path.relative_to(REPO)}")
             check([sys.executable, "-m", "venv", str(venv.path)])
@@ -401,7 +401,8 @@ def fmt_time(seconds: Optional[float]) -> str:
 def fmt_ratio(a: Optional[float], b: Optional[float]) -> str:
     if a is None or b is None or b == 0:
         return "-"
-    return f"{a / b:.2f}x"
+    ratio = a / b
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
 
 
 # --------------------------------------------------------------------------------------
@@ -745,7 +746,7 @@ def main() -> int:
              4: bench.touch, 5: bench.edit}
     rows = []
     for number in scenarios:
-        log(f"scenario {number}: {steps[number].__doc__.split('.')[0].strip()}")
+        log(f"scenario {number}: {' '.join(steps[number].__doc__.split())}")
         try:
             rows.append(steps[number]())
         except BenchError as error:

@@ -126,8 +126,15 @@ fn build(
     observer: &dyn BuildObserver,
 ) -> Result<PathBuf> {
     let started = Instant::now();
-    log::info!(
+    // `quiet` means nothing on stderr unless something fails.
+    let level = if settings.quiet {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    };
+    log::log!(
         target: "rusthook.builder",
+        level,
         "building {} ({}) from {}",
         source.name,
         settings.profile_name(),
@@ -233,8 +240,9 @@ fn build(
     if source.kind == SourceKind::File {
         seed_lockfile(cache, module);
     }
-    log::info!(
+    log::log!(
         target: "rusthook.builder",
+        level,
         "built {} in {:.1} s",
         source.name,
         started.elapsed().as_secs_f64()

@@ -82,6 +82,98 @@ impl ModuleCache {
     }
 }
 
+/// What one ABI folder of the cache holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbiSummary {
+    pub abi_dir: PathBuf,
+    pub modules: usize,
+    pub bytes: u64,
+}
+
+/// The ABI folders under a build root: the ones rusthook made (they hold `modules/`,
+/// `target/` or the lock-file seed). Anything else in the folder is not ours.
+fn abi_dirs(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.join("modules").is_dir()
+                || p.join("target").is_dir()
+                || p.join("Cargo.lock.seed").is_file()
+        })
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn module_dirs(abi_dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(abi_dir.join("modules"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Size and module count of each ABI folder under `root`.
+pub fn summarize(root: &Path) -> Vec<AbiSummary> {
+    abi_dirs(root)
+        .into_iter()
+        .map(|abi_dir| {
+            let bytes = walkdir::WalkDir::new(&abi_dir)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum();
+            AbiSummary {
+                modules: module_dirs(&abi_dir).len(),
+                abi_dir,
+                bytes,
+            }
+        })
+        .collect()
+}
+
+/// Deletes every build under `root` (only what rusthook made). Refuses, changing
+/// nothing, while any module's build lock is held. Returns the bytes freed.
+pub fn clear(root: &Path) -> Result<u64> {
+    let abi_dirs = abi_dirs(root);
+    let mut held = Vec::new();
+    for abi_dir in &abi_dirs {
+        for module_dir in module_dirs(abi_dir) {
+            let lock_path = module_dir.join("build.lock");
+            match crate::lock::try_acquire(&lock_path)? {
+                Some(lock) => held.push(lock),
+                None => return Err(Error::CacheBusy { path: lock_path }),
+            }
+        }
+    }
+    let freed = summarize(root).iter().map(|s| s.bytes).sum();
+    for abi_dir in &abi_dirs {
+        for name in ["modules", "target"] {
+            let path = abi_dir.join(name);
+            if path.exists() {
+                std::fs::remove_dir_all(&path).map_err(Error::io("cannot remove", &path))?;
+            }
+        }
+        let seed = abi_dir.join("Cargo.lock.seed");
+        if seed.exists() {
+            std::fs::remove_file(&seed).map_err(Error::io("cannot remove", &seed))?;
+        }
+        let _ = std::fs::remove_dir(abi_dir); // only if now empty
+    }
+    drop(held);
+    Ok(freed)
+}
+
 /// Creates a folder (and its parents) readable and writable by the owner only.
 pub fn create_private_dir(path: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
@@ -127,6 +219,39 @@ mod tests {
         assert_ne!(a.lib_name, b.lib_name);
         assert!(a.lib_name.starts_with("fast_"));
         assert_eq!(a.dir, cache.module(&source("/one/fast.rs")).dir);
+    }
+
+    #[test]
+    fn clear_removes_only_rusthooks_folders_and_refuses_while_building() {
+        let root = tempfile::tempdir().unwrap();
+        let module = root.path().join("cpython-311/modules/fast-0123");
+        create_private_dir(&module).unwrap();
+        std::fs::write(module.join("fast.so"), vec![0u8; 1000]).unwrap();
+        create_private_dir(&root.path().join("cpython-311/target/debug")).unwrap();
+        std::fs::write(root.path().join("unrelated.txt"), "keep me").unwrap();
+        std::fs::create_dir(root.path().join("other-folder")).unwrap();
+
+        let summary = summarize(root.path());
+        assert_eq!(summary.len(), 1);
+        assert_eq!(summary[0].modules, 1);
+        assert!(summary[0].bytes >= 1000);
+
+        let building = crate::lock::try_acquire(&module.join("build.lock"))
+            .unwrap()
+            .unwrap();
+        let err = clear(root.path()).unwrap_err();
+        assert!(matches!(err, Error::CacheBusy { .. }), "{err}");
+        assert!(
+            module.join("fast.so").exists(),
+            "a refused clear changes nothing"
+        );
+        drop(building);
+
+        assert!(clear(root.path()).unwrap() >= 1000);
+        assert!(!root.path().join("cpython-311").exists());
+        assert!(root.path().join("unrelated.txt").exists());
+        assert!(root.path().join("other-folder").exists());
+        assert!(summarize(root.path()).is_empty());
     }
 
     #[cfg(unix)]

@@ -20,8 +20,11 @@ pub trait BuildObserver: Sync {
     fn build_starting(&self) {}
     /// True when the user asked to stop (Ctrl-C); the build is then killed.
     fn interrupted(&self) -> bool;
-    /// One line of cargo's progress or of compiler diagnostics.
+    /// One line of cargo's output: a status line (`Compiling pyo3 v0.30.1`) or compiler
+    /// diagnostics.
     fn progress(&self, line: &str);
+    /// Cargo's progress bar moved: `done` of `total` units built; `text` is cargo's bar.
+    fn progress_bar(&self, _done: usize, _total: usize, _text: &str) {}
 }
 
 /// An observer that shows nothing and never interrupts (tests, background builds).
@@ -91,6 +94,14 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
             "json-render-diagnostics",
             "--color",
             "never",
+        ])
+        // Cargo draws its `Building [==>  ] k/n` bar only on a terminal; ask for it always
+        // and turn it into progress events (stderr is a pipe here).
+        .args([
+            "--config",
+            "term.progress.when='always'",
+            "--config",
+            "term.progress.width=100",
         ]);
     if build.release {
         command.arg("--release");
@@ -123,9 +134,12 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
     let stderr = child.stderr.take();
     let stderr_reader = std::thread::spawn(move || {
         if let Some(stderr) = stderr {
-            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
-                if line_sender.send(line).is_err() {
-                    break;
+            // Progress-bar updates end in `\r`, other lines in `\n`.
+            for chunk in BufReader::new(stderr).split(b'\r').map_while(|c| c.ok()) {
+                for line in String::from_utf8_lossy(&chunk).split('\n') {
+                    if !line.trim().is_empty() && line_sender.send(line.to_string()).is_err() {
+                        return;
+                    }
                 }
             }
         }
@@ -139,6 +153,12 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
                     if line.contains(copy.as_str()) {
                         line = line.replace(copy.as_str(), original);
                     }
+                }
+                if let Some((done, total)) = parse_progress_bar(&line) {
+                    if !build.quiet {
+                        observer.progress_bar(done, total, line.trim_end());
+                    }
+                    continue;
                 }
                 if !build.quiet {
                     observer.progress(&line);
@@ -235,6 +255,15 @@ fn is_shared_library(path: &Path) -> bool {
     )
 }
 
+/// `    Building [=====>    ] 12/28: pyo3, libc` -> `(12, 28)`.
+pub fn parse_progress_bar(line: &str) -> Option<(usize, usize)> {
+    let rest = line.trim_start().strip_prefix("Building [")?;
+    let (_, counts) = rest.split_once("] ")?;
+    let counts = counts.split(':').next()?;
+    let (done, total) = counts.split_once('/')?;
+    Some((done.trim().parse().ok()?, total.trim().parse().ok()?))
+}
+
 /// Cargo's own status lines (`   Compiling pyo3 v0.30.1`): progress, not diagnostics.
 pub fn is_status_line(line: &str) -> bool {
     const STATUSES: [&str; 16] = [
@@ -265,6 +294,20 @@ pub fn is_status_line(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_bar_updates_are_parsed() {
+        assert_eq!(
+            parse_progress_bar("    Building [=====>      ] 12/28: pyo3, libc(build)   "),
+            Some((12, 28))
+        );
+        assert_eq!(
+            parse_progress_bar("    Building [   ] 0/3: a"),
+            Some((0, 3))
+        );
+        assert_eq!(parse_progress_bar("   Compiling pyo3 v0.30.1"), None);
+        assert_eq!(parse_progress_bar("error: Building [x] failed"), None);
+    }
 
     #[test]
     fn status_lines_are_not_diagnostics() {

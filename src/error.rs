@@ -59,6 +59,14 @@ pub enum Error {
     #[error("timed out after {seconds:.0} s waiting for the build lock {path} (another process is building this module).\nWait for it to finish, or raise the limit with `lock_timeout=` in rusthook.install() / the API.", path = .path.display())]
     LockTimeout { path: PathBuf, seconds: f64 },
 
+    /// `cache clear` found a build in progress.
+    #[error("a build is running in the cache (its lock {path} is held); wait for it to finish, then clear the cache again", path = .path.display())]
+    CacheBusy { path: PathBuf },
+
+    /// `new` would overwrite something.
+    #[error("{path} already exists; choose another name or remove it first", path = .path.display())]
+    AlreadyExists { path: PathBuf },
+
     /// The build finished but produced nothing Python can load under this name.
     #[error("built {module} from {source_path}, but {reason}", source_path = .source_path.display())]
     BadArtifact {

@@ -10,6 +10,7 @@ pub mod finder;
 pub mod freshness;
 pub mod lock;
 pub mod preprocess;
+pub mod scaffold;
 pub mod settings;
 pub mod toolchain;
 
@@ -19,7 +20,7 @@ mod python {
     use std::panic::AssertUnwindSafe;
     use std::path::PathBuf;
     use std::sync::{Mutex, OnceLock};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use pyo3::exceptions::{PyImportError, PyKeyboardInterrupt, PyValueError};
     use pyo3::prelude::*;
@@ -57,7 +58,11 @@ mod python {
             return Ok(core);
         }
         let sys = py.import("sys")?;
-        let machinery = py.import("importlib.machinery")?;
+        // importlib.machinery re-exports these; its frozen source is always loaded,
+        // while importing the importlib package costs time at interpreter start.
+        let machinery = py
+            .import("_frozen_importlib_external")
+            .or_else(|_| py.import("importlib.machinery"))?;
         let strings = |name: &str| -> PyResult<Vec<String>> { machinery.getattr(name)?.extract() };
         let python = PythonEnv {
             executable: sys.getattr("executable")?.extract()?,
@@ -200,6 +205,47 @@ mod python {
     /// Reports cargo's progress to `sys.stderr` and turns Ctrl-C into an interruption.
     struct PythonObserver {
         pending_signal: Mutex<Option<PyErr>>,
+        /// On a terminal the bar is redrawn in place; elsewhere (logs, CI, notebooks)
+        /// a `compiling k/n crates` line is printed at most once a second.
+        stderr_is_tty: bool,
+        bar: Mutex<BarState>,
+    }
+
+    #[derive(Default)]
+    struct BarState {
+        drawn: bool,
+        last_line: Option<Instant>,
+    }
+
+    impl PythonObserver {
+        fn new(py: Python<'_>) -> Self {
+            let stderr_is_tty = py
+                .import("sys")
+                .and_then(|sys| sys.getattr("stderr"))
+                .and_then(|stderr| stderr.call_method0("isatty"))
+                .and_then(|tty| tty.is_truthy())
+                .unwrap_or(false);
+            PythonObserver {
+                pending_signal: Mutex::new(None),
+                stderr_is_tty,
+                bar: Mutex::new(BarState::default()),
+            }
+        }
+    }
+
+    fn write_stderr(text: &str) {
+        Python::attach(|py| {
+            let written = py
+                .import("sys")
+                .and_then(|sys| sys.getattr("stderr"))
+                .and_then(|stderr| {
+                    stderr.call_method1("write", (text,))?;
+                    stderr.call_method0("flush")
+                });
+            if let Err(error) = written {
+                error.write_unraisable(py, None);
+            }
+        })
     }
 
     impl BuildObserver for PythonObserver {
@@ -221,15 +267,27 @@ mod python {
         }
 
         fn progress(&self, line: &str) {
-            Python::attach(|py| {
-                let written = py
-                    .import("sys")
-                    .and_then(|sys| sys.getattr("stderr"))
-                    .and_then(|stderr| stderr.call_method1("write", (format!("{line}\n"),)));
-                if let Err(error) = written {
-                    error.write_unraisable(py, None);
-                }
-            })
+            let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+            let clear = if std::mem::take(&mut bar.drawn) {
+                "\r\x1b[K"
+            } else {
+                ""
+            };
+            write_stderr(&format!("{clear}{line}\n"));
+        }
+
+        fn progress_bar(&self, done: usize, total: usize, text: &str) {
+            let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+            if self.stderr_is_tty {
+                bar.drawn = true;
+                write_stderr(&format!("\r\x1b[K{text}"));
+            } else if bar
+                .last_line
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+            {
+                bar.last_line = Some(Instant::now());
+                write_stderr(&format!("rusthook: compiling {done}/{total} crates\n"));
+            }
         }
     }
 
@@ -239,9 +297,7 @@ mod python {
         if logging_in_use(py) {
             ensure_logging(py);
         }
-        let observer = PythonObserver {
-            pending_signal: Mutex::new(None),
-        };
+        let observer = PythonObserver::new(py);
         let result = py.detach(|| {
             std::panic::catch_unwind(AssertUnwindSafe(|| {
                 builder::ensure_built(source, settings, python, &observer)
@@ -255,7 +311,7 @@ mod python {
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
                 .unwrap_or_else(|| PyKeyboardInterrupt::new_err(()))),
-            Ok(Err(error)) => Err(to_python_error(py, error, source)),
+            Ok(Err(error)) => Err(import_error(py, error, &source.name, &source.path)),
             Err(panic) => {
                 let detail = panic
                     .downcast_ref::<&str>()
@@ -271,21 +327,26 @@ mod python {
     }
 
     /// The one place core errors become Python exceptions.
-    fn to_python_error(py: Python<'_>, error: Error, source: &Source) -> PyErr {
+    fn to_python_error(error: Error) -> PyErr {
         let message = error.to_string();
-        let exception = match error {
+        match error {
             Error::Build { .. }
             | Error::BadArtifact { .. }
             | Error::ManifestLine { .. }
             | Error::UnknownTemplate { .. }
             | Error::NotUtf8 { .. }
             | Error::InvalidModuleName { .. } => BuildError::new_err(message),
+            Error::Interrupted => PyKeyboardInterrupt::new_err(()),
             _ => RusthookError::new_err(message),
-        };
-        // ImportError's own attributes: which module, from which file.
+        }
+    }
+
+    /// An import error that also carries ImportError's `name` and `path`.
+    fn import_error(py: Python<'_>, error: Error, name: &str, path: &std::path::Path) -> PyErr {
+        let exception = to_python_error(error);
         let value = exception.value(py);
-        let _ = value.setattr("name", &source.name);
-        let _ = value.setattr("path", source.path.to_string_lossy().as_ref());
+        let _ = value.setattr("name", name);
+        let _ = value.setattr("path", path.to_string_lossy().as_ref());
         exception
     }
 
@@ -341,15 +402,11 @@ mod python {
         settings: &PySettings,
     ) -> PyResult<(String, OsString, Option<OsString>)> {
         let source = finder::source_from_path(&path).map_err(|e| {
-            let fallback = Source {
-                name: path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                kind: finder::SourceKind::File,
-                path: path.clone(),
-            };
-            to_python_error(py, e, &fallback)
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy())
+                .unwrap_or_default();
+            import_error(py, e, &name, &path)
         })?;
         let built = run_build(py, &source, &settings.0)?;
         Ok((
@@ -362,18 +419,56 @@ mod python {
     /// Every importable Rust source below `root`: `[(module name, path)]`.
     #[pyfunction]
     fn find_sources(py: Python<'_>, root: PathBuf) -> PyResult<Vec<(String, OsString)>> {
-        let sources = py.detach(|| Finder::find_all(&root)).map_err(|e| {
-            let fallback = Source {
-                name: String::new(),
-                kind: finder::SourceKind::Crate,
-                path: root.clone(),
-            };
-            to_python_error(py, e, &fallback)
-        })?;
+        let sources = py
+            .detach(|| Finder::find_all(&root))
+            .map_err(to_python_error)?;
         Ok(sources
             .into_iter()
             .map(|s| (s.name, s.path.into_os_string()))
             .collect())
+    }
+
+    /// `[(ABI folder, modules, bytes)]` for each ABI folder of the build cache at `root`.
+    #[pyfunction]
+    fn cache_summary(py: Python<'_>, root: PathBuf) -> Vec<(OsString, usize, u64)> {
+        py.detach(|| crate::cache::summarize(&root))
+            .into_iter()
+            .map(|s| (s.abi_dir.into_os_string(), s.modules, s.bytes))
+            .collect()
+    }
+
+    /// Deletes every build under `root`; refuses while a build holds a lock. Returns bytes freed.
+    #[pyfunction]
+    fn cache_clear(py: Python<'_>, root: PathBuf) -> PyResult<u64> {
+        py.detach(|| crate::cache::clear(&root))
+            .map_err(to_python_error)
+    }
+
+    /// `[(tool, version or the error running it)]` for rustc and cargo.
+    #[pyfunction]
+    fn tool_versions(py: Python<'_>) -> Vec<(String, String)> {
+        let programs = [
+            std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()),
+            crate::cargo::cargo_program(),
+        ];
+        py.detach(|| {
+            programs
+                .into_iter()
+                .map(|program| {
+                    let version =
+                        crate::toolchain::tool_version(&program).unwrap_or_else(|e| e.to_string());
+                    (program, version)
+                })
+                .collect()
+        })
+    }
+
+    /// Creates a new importable crate `parent/name`; returns its path.
+    #[pyfunction]
+    fn new_crate(parent: PathBuf, name: &str) -> PyResult<OsString> {
+        crate::scaffold::new_crate(&parent, name)
+            .map(PathBuf::into_os_string)
+            .map_err(to_python_error)
     }
 
     /// Forgets cached directory listings (called by `importlib.invalidate_caches()`).
@@ -387,7 +482,8 @@ mod python {
     mod _core {
         #[pymodule_export]
         use super::{
-            build_path, find_and_build, find_source, find_sources, invalidate_caches, PySettings,
+            build_path, cache_clear, cache_summary, find_and_build, find_source, find_sources,
+            invalidate_caches, new_crate, tool_versions, PySettings,
         };
 
         use pyo3::prelude::*;

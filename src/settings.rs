@@ -148,11 +148,20 @@ fn default_build_root(python: &PythonEnv) -> PathBuf {
         .join("rusthook")
 }
 
+/// One `access(2)` call: this runs whenever settings are made, e.g. at interpreter start.
+#[cfg(unix)]
 fn is_writable_dir(path: &Path) -> bool {
-    tempfile::Builder::new()
-        .prefix(".rusthook-write-test")
-        .tempfile_in(path)
-        .is_ok()
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path; access(2) only reads it.
+    unsafe { libc::access(c_path.as_ptr(), libc::W_OK) == 0 }
+}
+
+#[cfg(not(unix))]
+fn is_writable_dir(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly())
 }
 
 #[cfg(test)]

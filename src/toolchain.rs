@@ -53,6 +53,18 @@ fn ask_version() -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
+/// `program -V` (e.g. `cargo -V`), for bug reports.
+pub fn tool_version(program: &str) -> Result<String> {
+    let output = Command::new(program)
+        .arg("-V")
+        .output()
+        .map_err(|source| Error::ToolMissing {
+            program: program.to_string(),
+            source,
+        })?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
 fn compute_fingerprint() -> String {
     let mut fingerprint = String::new();
     for variable in ["RUSTC", "RUSTUP_TOOLCHAIN", "RUSTC_WRAPPER", "RUSTFLAGS"] {

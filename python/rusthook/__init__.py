@@ -11,9 +11,24 @@ The explicit API (:func:`imp`, :func:`imp_from_path`, :func:`build`,
 :func:`install`.
 """
 
-from rusthook._api import build, build_all, build_filepath, imp, imp_from_path
 from rusthook._core import BuildError, RusthookError, Settings, __version__
 from rusthook._hook import RustExtensionLoader, RustFinder, install, is_installed, uninstall
+
+# The explicit API loads on first use: activation at interpreter start (`site install`)
+# imports this package, and must stay cheap.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rusthook._api import build, build_all, build_filepath, imp, imp_from_path
+
+_API = frozenset({"build", "build_all", "build_filepath", "imp", "imp_from_path"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _API:
+        from rusthook import _api
+
+        return getattr(_api, name)
+    raise AttributeError(f"module 'rusthook' has no attribute {name!r}")
 
 
 def reset_logger() -> None:

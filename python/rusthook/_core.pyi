@@ -11,10 +11,14 @@ __all__ = [
     "Settings",
     "__version__",
     "build_path",
+    "cache_clear",
+    "cache_summary",
     "find_and_build",
     "find_source",
     "find_sources",
     "invalidate_caches",
+    "new_crate",
+    "tool_versions",
 ]
 
 __version__: str
@@ -71,6 +75,18 @@ def build_path(path: str | os.PathLike[str], settings: Settings) -> tuple[str, s
 
 def find_sources(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Every importable Rust source below `root`: [(module name, path)]."""
+
+def cache_summary(root: str | os.PathLike[str]) -> list[tuple[str, int, int]]:
+    """[(ABI folder, modules, bytes)] for each ABI folder of the build cache at `root`."""
+
+def cache_clear(root: str | os.PathLike[str]) -> int:
+    """Deletes every build under `root`; refuses while a build holds a lock."""
+
+def tool_versions() -> list[tuple[str, str]]:
+    """[(tool, version or the error running it)] for rustc and cargo."""
+
+def new_crate(parent: str | os.PathLike[str], name: str) -> str:
+    """Creates a new importable crate `parent/name`; returns its path."""
 
 def invalidate_caches() -> None:
     """Forgets cached directory listings."""

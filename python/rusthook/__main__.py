@@ -1,0 +1,3 @@
+from rusthook.cli import main
+
+raise SystemExit(main())

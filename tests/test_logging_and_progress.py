@@ -1,0 +1,108 @@
+"""What a build shows: log lines, progress, warnings once, quiet; and the env vars."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+
+from conftest import DOUBLE_RS, Project
+from test_interrupt_and_concurrency import stalling_rustc_wrapper
+
+WARNING_RS = DOUBLE_RS.replace("x * 2", "let unused = 1;\n    x * 2")
+
+
+def test_default_log_lines_and_warnings_once(project: Project) -> None:
+    project.write("fast.rs", WARNING_RS)
+    first = project.hook_import("import fast")
+    assert re.search(r"^rusthook: building fast \(debug\) from .*fast\.rs$", first.stderr, re.M)
+    assert re.search(r"^rusthook: built fast in \d+\.\d s$", first.stderr, re.M)
+    assert "warning: unused variable: `unused`" in first.stderr
+    second = project.hook_import("import fast")
+    assert second.stderr == "", "a fresh import prints nothing, warnings included"
+
+
+def test_quiet_prints_nothing_on_success(project: Project) -> None:
+    project.write("fast.rs", WARNING_RS)
+    run = project.run(
+        "import rusthook; rusthook.install(quiet=True); import fast; print(fast.double(1))"
+    )
+    assert run.stdout.strip() == "2"
+    assert run.stderr == ""
+
+
+def test_debug_logging_explains_freshness_and_reset_logger_hands_over(project: Project) -> None:
+    source = project.write("fast.rs", DOUBLE_RS)
+    project.hook_import("import fast")
+    source.write_text(DOUBLE_RS.replace("x * 2", "x * 3"))
+    run = project.run(
+        """\
+        import logging
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s %(message)s")
+        import rusthook
+        rusthook.reset_logger()
+        rusthook.install()
+        import fast
+        """
+    )
+    assert f"DEBUG rusthook.freshness fast must be rebuilt: {source} changed" in run.stderr
+    assert "INFO rusthook.builder building fast (debug)" in run.stderr
+    assert "rusthook: building" not in run.stderr, "rusthook's own handler is gone"
+    fresh = project.run(
+        "import logging; logging.basicConfig(level=logging.DEBUG, format='%(name)s %(message)s')\n"
+        "import rusthook; rusthook.reset_logger(); rusthook.install(); import fast"
+    )
+    assert "rusthook.freshness fast is fresh" in fresh.stderr
+
+
+def test_progress_lines_when_not_a_terminal(project: Project) -> None:
+    project.write("slowish.rs", DOUBLE_RS)
+    wrapper, _ = stalling_rustc_wrapper(project, "slowish_", seconds=2)
+    run = project.hook_import("import slowish", env=project.env(RUSTC_WRAPPER=str(wrapper)))
+    assert re.search(r"^rusthook: compiling \d+/\d+ crates$", run.stderr, re.M), run.stderr
+
+
+def test_progress_bar_on_a_terminal(project: Project) -> None:
+    project.write("barred.rs", DOUBLE_RS)
+    wrapper, _ = stalling_rustc_wrapper(project, "barred_", seconds=2)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import rusthook; rusthook.install(); import barred"],
+        cwd=project.root,
+        env=project.env(RUSTC_WRAPPER=str(wrapper)),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(controller)
+    assert process.wait(timeout=120) == 0
+    text = output.decode(errors="replace")
+    assert re.search(r"\r\x1b\[K +Building \[[ =>]*\] \d+/\d+: rusthook-barred", text), repr(text)
+    assert "rusthook: compiling" not in text
+
+
+def test_force_rebuild_and_build_dir_environment_variables(project: Project, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    project.write("fast.rs", DOUBLE_RS)
+    project.hook_import("import fast")
+    assert not project.hook_import("import fast").built
+    forced = project.hook_import("import fast", env=project.env(RUSTHOOK_FORCE_REBUILD="1"))
+    assert forced.built
+    elsewhere = tmp_path / "elsewhere"
+    abi_target = next(p for p in project.build_dir.iterdir() if (p / "target").is_dir()) / "target"
+    run = project.hook_import(
+        "import fast; print(fast.__file__)",
+        env=project.env(RUSTHOOK_BUILD_DIR=str(elsewhere), CARGO_TARGET_DIR=str(abi_target)),
+    )
+    assert run.stdout.strip().startswith(str(elsewhere))
