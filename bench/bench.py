@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -64,7 +64,7 @@ class Run:
         return "\n".join((self.stderr + self.stdout).strip().splitlines()[-lines:])
 
 
-def run_timed(cmd: List[str], cwd: Path, env: Dict[str, str]) -> Run:
+def run_timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> Run:
     """Runs one fresh process to completion and times it from start to exit."""
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=str(cwd), env=env, capture_output=True, text=True)
@@ -72,7 +72,7 @@ def run_timed(cmd: List[str], cwd: Path, env: Dict[str, str]) -> Run:
     return Run(seconds, done.returncode, done.stdout, done.stderr)
 
 
-def check(cmd: List[str], cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> str:
+def check(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
     """Runs an untimed set-up command; stops the benchmark with its output if it fails."""
     done = subprocess.run(
         cmd, cwd=None if cwd is None else str(cwd), env=env, capture_output=True, text=True
@@ -89,7 +89,7 @@ FOREIGN_ENV = re.compile(
 )
 
 
-def clean_env(venv: Optional[Venv] = None, **extra: str) -> Dict[str, str]:
+def clean_env(venv: Venv | None = None, **extra: str) -> dict[str, str]:
     """The environment of a timed process: the user's, minus anything that steers a tool,
     plus an activated venv (PATH, VIRTUAL_ENV), offline cargo and caches under .work/."""
     env = {k: v for k, v in os.environ.items() if not FOREIGN_ENV.match(k)}
@@ -124,7 +124,7 @@ class Venv:
     def exists(self) -> bool:
         return self.python.exists()
 
-    def pip(self, *args: str, env: Optional[Dict[str, str]] = None) -> None:
+    def pip(self, *args: str, env: dict[str, str] | None = None) -> None:
         check([str(self.python), "-m", "pip", "--quiet", *args], env=env)
 
     def ask(self, code: str) -> str:
@@ -132,13 +132,13 @@ class Venv:
         return check([str(self.python), "-c", code], env=clean_env(self)).strip()
 
 
-def pip_env() -> Dict[str, str]:
+def pip_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PIP_CACHE_DIR"] = str(WORK / "pip-cache")
     return env
 
 
-def setup_venvs(tools: List[str], reinstall: bool) -> Dict[str, Venv]:
+def setup_venvs(tools: list[str], reinstall: bool) -> dict[str, Venv]:
     """One venv per tool, created with the Python running this script."""
     venvs = {}
     for tool in tools:
@@ -161,8 +161,10 @@ def setup_venvs(tools: List[str], reinstall: bool) -> Dict[str, Venv]:
         elif fresh:
             log(f"installing {tool} from PyPI")
             # maturin_import_hook runs the `maturin` command, which it looks for on PATH.
-            packages = {"rustimport": ["rustimport"],
-                        "maturin_import_hook": ["maturin-import-hook", "maturin"]}[tool]
+            packages = {
+                "rustimport": ["rustimport"],
+                "maturin_import_hook": ["maturin-import-hook", "maturin"],
+            }[tool]
             venv.pip("install", *packages, env=pip_env())
         venvs[tool] = venv
     return venvs
@@ -212,7 +214,7 @@ class Tool:
     built: Callable[[Run], bool]  # did this run build?
 
 
-def make_tools(venvs: Dict[str, Venv], pyo3: str) -> Dict[str, Tool]:
+def make_tools(venvs: dict[str, Venv], pyo3: str) -> dict[str, Tool]:
     """pyo3 is rusthook's pyo3 requirement; the peers' fixtures are pinned to the same
     version and abi3 feature, so every tool compiles the same dependencies."""
     pin = f'pyo3 = {{ version = "{pyo3}", features = ["abi3-py39"] }}'
@@ -256,19 +258,28 @@ sys.meta_path.insert(0, PinnedPyo3())"""
     cargo_finished = re.compile(r"(?m)^\s+Finished ")
     tools = {
         "rusthook": Tool(
-            "rusthook", venvs.get("rusthook"), "RUSTHOOK_BUILD_DIR",
-            "import rusthook; rusthook.install()", rusthook_fixture,
+            "rusthook",
+            venvs.get("rusthook"),
+            "RUSTHOOK_BUILD_DIR",
+            "import rusthook; rusthook.install()",
+            rusthook_fixture,
             lambda run: "rusthook: building " in run.stderr,
         ),
         "rustimport": Tool(
-            "rustimport", venvs.get("rustimport"), "RUSTIMPORT_CACHE_DIR",
-            "import rustimport.import_hook", rustimport_fixture,
+            "rustimport",
+            venvs.get("rustimport"),
+            "RUSTIMPORT_CACHE_DIR",
+            "import rustimport.import_hook",
+            rustimport_fixture,
             # rustimport logs nothing by default; cargo's output goes to the process's stderr.
             lambda run: bool(cargo_finished.search(run.stderr)),
         ),
         "maturin_import_hook": Tool(
-            "maturin_import_hook", venvs.get("maturin_import_hook"), "MATURIN_BUILD_DIR",
-            maturin_activate, maturin_fixture,
+            "maturin_import_hook",
+            venvs.get("maturin_import_hook"),
+            "MATURIN_BUILD_DIR",
+            maturin_activate,
+            maturin_fixture,
             lambda run: 'building "' in run.stderr,
         ),
     }
@@ -282,7 +293,7 @@ class Project:
         self.tool = tool
         self.src = src
         self.cache = cache
-        self.offsets: Dict[str, int] = {}
+        self.offsets: dict[str, int] = {}
         src.mkdir(parents=True, exist_ok=True)
         cache.mkdir(parents=True, exist_ok=True)
 
@@ -293,7 +304,7 @@ class Project:
         self.path(module).write_text(self.tool.fixture(module, offset))
         self.offsets[module] = offset
 
-    def env(self) -> Dict[str, str]:
+    def env(self) -> dict[str, str]:
         return clean_env(self.tool.venv, **{self.tool.cache_var: str(self.cache)})
 
     def run(self, code: str) -> Run:
@@ -327,12 +338,12 @@ class BenchError(Exception):
 class Series:
     """The runs of one tool (or baseline) in one scenario."""
 
-    times: List[float] = field(default_factory=list)
-    builds: List[bool] = field(default_factory=list)
-    error: Optional[str] = None
+    times: list[float] = field(default_factory=list)
+    builds: list[bool] = field(default_factory=list)
+    error: str | None = None
 
     @property
-    def median(self) -> Optional[float]:
+    def median(self) -> float | None:
         return statistics.median(self.times) if self.times and self.error is None else None
 
     def add(self, run: Run, built: bool = False) -> bool:
@@ -348,9 +359,9 @@ class Series:
 @dataclass
 class Row:
     title: str
-    expect_build: Optional[bool]  # True: every run must build; False: none may
-    series: Dict[str, Series]
-    baseline: Optional[Series] = None
+    expect_build: bool | None  # True: every run must build; False: none may
+    series: dict[str, Series]
+    baseline: Series | None = None
     baseline_name: str = ""
 
     def flag(self, tool: str) -> str:
@@ -365,10 +376,10 @@ class Row:
 
 
 def repeat_runs(
-    projects: Dict[str, object],  # only the keys (tool names) matter
-    count: Callable[[str, Optional[Run]], int],
-    one_run: Callable[[str, int], Optional[Run]],
-    series: Dict[str, Series],
+    projects: dict[str, object],  # only the keys (tool names) matter
+    count: Callable[[str, Run | None], int],
+    one_run: Callable[[str, int], Run | None],
+    series: dict[str, Series],
     label: str,
 ) -> None:
     """Round-robin over the tools (noise on a shared machine then hits all of them alike):
@@ -390,7 +401,7 @@ def repeat_runs(
         i += 1
 
 
-def fmt_time(seconds: Optional[float]) -> str:
+def fmt_time(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     if seconds < 1:
@@ -398,7 +409,7 @@ def fmt_time(seconds: Optional[float]) -> str:
     return f"{seconds:.1f} s"
 
 
-def fmt_ratio(a: Optional[float], b: Optional[float]) -> str:
+def fmt_ratio(a: float | None, b: float | None) -> str:
     if a is None or b is None or b == 0:
         return "-"
     ratio = a / b
@@ -411,15 +422,15 @@ def fmt_ratio(a: Optional[float], b: Optional[float]) -> str:
 
 
 class Bench:
-    def __init__(self, tools: Dict[str, Tool], pyo3: str, repeat: int, build_repeat: int) -> None:
+    def __init__(self, tools: dict[str, Tool], pyo3: str, repeat: int, build_repeat: int) -> None:
         self.tools = tools
         self.pyo3 = pyo3
         self.repeat = repeat
         self.build_repeat = build_repeat
-        self.warm: Dict[str, Project] = {}  # a project whose `fast` is built, per tool
-        self.notes: List[str] = []
+        self.warm: dict[str, Project] = {}  # a project whose `fast` is built, per tool
+        self.notes: list[str] = []
 
-    def repeats(self, first: Optional[Run]) -> int:
+    def repeats(self, first: Run | None) -> int:
         """--repeat runs, or --build-repeat once a first run turns out to be slow."""
         if first is not None and first.ok and first.seconds > SLOW_RUN:
             return self.build_repeat
@@ -429,7 +440,9 @@ class Bench:
         """A project with `fast` built and up to date (built here unless scenario 1 left one)."""
         if tool not in self.warm:
             log(f"preparing a built `fast` for {tool} (untimed)")
-            project = Project(self.tools[tool], RUNS / "warm" / tool / "src", RUNS / "warm" / tool / "cache")
+            project = Project(
+                self.tools[tool], RUNS / "warm" / tool / "src", RUNS / "warm" / tool / "cache"
+            )
             project.write("fast", FIRST_OFFSET)
             project.build("fast")
             self.warm[tool] = project
@@ -440,7 +453,7 @@ class Bench:
         """First import of a new .rs file with an empty build cache: the whole process,
         pyo3 and all of its dependencies included (they are already in cargo's registry)."""
         series = {tool: Series() for tool in self.tools}
-        last: Dict[str, Project] = {}
+        last: dict[str, Project] = {}
 
         def one(tool: str, i: int) -> Run:
             base = RUNS / "s1-first" / tool / f"run{i}"
@@ -464,7 +477,9 @@ class Bench:
         warm = {tool: self.warm_project(tool) for tool in self.tools}
 
         def one(tool: str, i: int) -> Run:
-            project = Project(self.tools[tool], RUNS / "s2-second" / tool / f"run{i}", warm[tool].cache)
+            project = Project(
+                self.tools[tool], RUNS / "s2-second" / tool / f"run{i}", warm[tool].cache
+            )
             project.write("second", FIRST_OFFSET + 7)
             run = project.import_("second")
             series[tool].add(run, self.tools[tool].built(run))
@@ -483,10 +498,14 @@ class Bench:
 
         # The baseline: the first tool's library (rusthook's) copied into an empty folder.
         ref = next(iter(self.tools))
-        origin, suffix = warm[ref].run(
-            f"{self.tools[ref].activate}\nimport fast, importlib.machinery\n"
-            "print(fast.__file__); print(importlib.machinery.EXTENSION_SUFFIXES[0])"
-        ).stdout.split()
+        origin, suffix = (
+            warm[ref]
+            .run(
+                f"{self.tools[ref].activate}\nimport fast, importlib.machinery\n"
+                "print(fast.__file__); print(importlib.machinery.EXTENSION_SUFFIXES[0])"
+            )
+            .stdout.split()
+        )
         bare = RUNS / "s3-baseline"
         bare.mkdir(parents=True, exist_ok=True)
         shutil.copy2(origin, bare / f"fast{suffix}")
@@ -511,8 +530,13 @@ class Bench:
         everyone = dict(self.tools, baseline=None)
         all_series = dict(series, baseline=baseline)
         repeat_runs(everyone, lambda t, r: n, one, all_series, "[3 up to date]")
-        return Row("3. up-to-date import", False, series, baseline,
-                   f"bare `import fast` ({ref}'s library, no hook)")
+        return Row(
+            "3. up-to-date import",
+            False,
+            series,
+            baseline,
+            f"bare `import fast` ({ref}'s library, no hook)",
+        )
 
     # 4 ---------------------------------------------------------------------------------
     def touch(self) -> Row:
@@ -555,7 +579,9 @@ class Bench:
             return run
 
         everyone = dict(self.tools, cargo=None)
-        repeat_runs(everyone, lambda t, r: self.repeats(r), one, dict(series, cargo=cargo), "[5 edit]")
+        repeat_runs(
+            everyone, lambda t, r: self.repeats(r), one, dict(series, cargo=cargo), "[5 edit]"
+        )
         return Row("5. one-line edit", True, series, cargo, "bare incremental `cargo build`")
 
 
@@ -576,7 +602,9 @@ class CargoCrate:
 
     def build(self) -> Run:
         # What the hooks set for cargo: the interpreter, and "this is an extension module".
-        env = clean_env(self.venv, PYO3_PYTHON=str(self.venv.python), PYO3_BUILD_EXTENSION_MODULE="1")
+        env = clean_env(
+            self.venv, PYO3_PYTHON=str(self.venv.python), PYO3_BUILD_EXTENSION_MODULE="1"
+        )
         return run_timed(["cargo", "build", "--lib"], self.root, env)
 
 
@@ -602,7 +630,7 @@ pyo3 = {{ version = "{pyo3}", features = ["abi3-py39"] }}
 # --------------------------------------------------------------------------------------
 
 
-def table(rows: List[Row], tools: List[str], markdown: bool) -> str:
+def table(rows: list[Row], tools: list[str], markdown: bool) -> str:
     peers = [t for t in tools if t != "rusthook"]
     header = ["scenario", "runs", *tools, "baseline"]
     if "rusthook" in tools:
@@ -623,15 +651,23 @@ def table(rows: List[Row], tools: List[str], markdown: bool) -> str:
             cells.append(fmt_ratio(mine, base))
         lines.append(cells)
     if markdown:
-        out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+        out = [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+        ]
         out += ["| " + " | ".join(cells) + " |" for cells in lines]
         return "\n".join(out)
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
-    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
+
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, lines)])
 
 
-def details(rows: List[Row], tools: List[str]) -> List[str]:
+def details(rows: list[Row], tools: list[str]) -> list[str]:
     """Min / median / max of every series, baselines, and every failure."""
     out = []
     for row in rows:
@@ -650,7 +686,7 @@ def details(rows: List[Row], tools: List[str]) -> List[str]:
     return out
 
 
-def machine(tools: Dict[str, Tool]) -> List[str]:
+def machine(tools: dict[str, Tool]) -> list[str]:
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -663,15 +699,19 @@ def machine(tools: Dict[str, Tool]) -> List[str]:
     rustc = check(["rustc", "-V"]).strip()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     versions = []
-    dists = {"rusthook": "rusthook", "rustimport": "rustimport",
-             "maturin_import_hook": "maturin-import-hook"}
+    dists = {
+        "rusthook": "rusthook",
+        "rustimport": "rustimport",
+        "maturin_import_hook": "maturin-import-hook",
+    }
     for name, tool in tools.items():
         code = f"import importlib.metadata as m; print(m.version({dists[name]!r}))"
         versions.append(f"{name} {tool.venv.ask(code)}")
         if name == "maturin_import_hook":
             versions.append(f"maturin {tool.venv.ask(code.replace(dists[name], 'maturin'))}")
-    commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True
+    ).stdout.strip()
     return [
         f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"machine: {cores} cores (nproc), {cpu}, {platform.system()} {platform.release()}, "
@@ -694,26 +734,45 @@ def prefetch(venv: Venv, pyo3: str) -> None:
     (crate / "src" / "lib.rs").write_text("")
     env = clean_env(venv)
     del env["CARGO_NET_OFFLINE"]
-    done = subprocess.run(["cargo", "fetch"], cwd=str(crate), env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        ["cargo", "fetch"], cwd=str(crate), env=env, capture_output=True, text=True
+    )
     if done.returncode != 0:
         log(f"cargo fetch failed (builds will use what the registry holds):\n{done.stderr.strip()}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=7, metavar="N",
-                        help="runs per cheap scenario (scenario 3 does 2N+1); default 7")
-    parser.add_argument("--build-repeat", type=int, default=3, metavar="N",
-                        help=f"runs of a scenario that builds from scratch, or whose runs take over "
-                             f"{SLOW_RUN:.0f} s; default 3")
-    parser.add_argument("--markdown", action="store_true",
-                        help="print the table as Markdown, with date and machine")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=7,
+        metavar="N",
+        help="runs per cheap scenario (scenario 3 does 2N+1); default 7",
+    )
+    parser.add_argument(
+        "--build-repeat",
+        type=int,
+        default=3,
+        metavar="N",
+        help=f"runs of a scenario that builds from scratch, or whose runs take over "
+        f"{SLOW_RUN:.0f} s; default 3",
+    )
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the table as Markdown, with date and machine"
+    )
     parser.add_argument("--scenarios", default="1,2,3,4,5", help="which scenarios, e.g. 3,4")
-    parser.add_argument("--tools", default=",".join(TOOLS),
-                        help=f"which tools, rusthook first (default {','.join(TOOLS)})")
-    parser.add_argument("--no-reinstall", action="store_true",
-                        help="keep the rusthook already installed in bench/.work/ "
-                             "(default: reinstall it from the repository)")
+    parser.add_argument(
+        "--tools",
+        default=",".join(TOOLS),
+        help=f"which tools, rusthook first (default {','.join(TOOLS)})",
+    )
+    parser.add_argument(
+        "--no-reinstall",
+        action="store_true",
+        help="keep the rusthook already installed in bench/.work/ "
+        "(default: reinstall it from the repository)",
+    )
     args = parser.parse_args()
     if args.repeat < 1 or args.build_repeat < 1:
         parser.error("repeats must be at least 1")
@@ -742,8 +801,13 @@ def main() -> int:
 
     tools = make_tools(venvs, pyo3)
     bench = Bench(tools, pyo3, args.repeat, args.build_repeat)
-    steps = {1: bench.first_import, 2: bench.second_module, 3: bench.up_to_date,
-             4: bench.touch, 5: bench.edit}
+    steps = {
+        1: bench.first_import,
+        2: bench.second_module,
+        3: bench.up_to_date,
+        4: bench.touch,
+        5: bench.edit,
+    }
     rows = []
     for number in scenarios:
         log(f"scenario {number}: {' '.join(steps[number].__doc__.split())}")
@@ -760,9 +824,11 @@ def main() -> int:
         print()
         print(table(rows, names, markdown=True))
         print()
-        print("Medians of fresh-process runs. Baseline: scenario 3, a bare `import fast` of the same "
-              "library with no hook; scenario 5, a bare incremental `cargo build` of an equivalent "
-              "crate. \"runs\" counts the runs per tool.")
+        print(
+            "Medians of fresh-process runs. Baseline: scenario 3, a bare `import fast` of the same "
+            "library with no hook; scenario 5, a bare incremental `cargo build` of an equivalent "
+            'crate. "runs" counts the runs per tool.'
+        )
         print()
         print("<details><summary>all series</summary>\n")
         for line in details(rows, names) + bench.notes:

@@ -6,7 +6,7 @@
 //! place, then write the build record. A failed build leaves the last good artifact
 //! and its record untouched.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ use crate::freshness::{
 };
 use crate::lock;
 use crate::preprocess::{self, CrateLayout};
+use crate::project::{Bindings, Project};
 use crate::settings::{PythonEnv, Settings};
 use crate::toolchain;
 
@@ -57,14 +58,64 @@ fn ensure_artifact(
 ) -> Result<PathBuf> {
     let cache = BuildCache::new(settings, python);
     let module = cache.module(source);
-    let settings_fingerprint = settings.fingerprint(python);
+    let fingerprint = settings.fingerprint(python);
+    fresh_or_build(
+        &source.name,
+        &module,
+        &fingerprint,
+        settings,
+        observer,
+        || build(source, settings, python, &cache, &module, observer),
+    )
+}
 
+/// Makes an editable maturin project's installed library fresh, rebuilding it if not.
+pub fn ensure_project_built(
+    project: &Project,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<()> {
+    let cache = BuildCache::new(settings, python);
+    let module = cache.project(project);
+    let previous = BuildRecord::read(&module.record_path());
+    let profile = project_profile(project, settings, previous.as_ref());
+    let features = if settings.features.is_empty() {
+        &project.features
+    } else {
+        &settings.features
+    };
+    let fingerprint = settings.fingerprint_with(&profile, features, python);
+    fresh_or_build(
+        &project.import_name,
+        &module,
+        &fingerprint,
+        settings,
+        observer,
+        || {
+            build_project(
+                project, settings, python, &cache, &module, &profile, features, observer,
+            )
+        },
+    )?;
+    Ok(())
+}
+
+/// The fast path, then the lock, then the check again, then `build`: only one process
+/// builds a module at a time, and the others load what it built.
+fn fresh_or_build(
+    name: &str,
+    module: &ModuleCache,
+    settings_fingerprint: &str,
+    settings: &Settings,
+    observer: &dyn BuildObserver,
+    build: impl FnOnce() -> Result<PathBuf>,
+) -> Result<PathBuf> {
     if !settings.force_rebuild {
-        if let Some(artifact) = fresh_artifact(source, &module, &settings_fingerprint) {
+        if let Some(artifact) = fresh_artifact(name, module, settings_fingerprint) {
             return Ok(artifact);
         }
     }
-
     observer.build_starting();
     create_private_dir(&module.dir)?;
     let (_lock, waited) = lock::acquire(&module.lock_path(), settings.lock_timeout, &|| {
@@ -72,19 +123,15 @@ fn ensure_artifact(
     })?;
     // Whoever held the lock has just built it: a forced rebuild need not build again.
     if !settings.force_rebuild || waited {
-        if let Some(artifact) = fresh_artifact(source, &module, &settings_fingerprint) {
+        if let Some(artifact) = fresh_artifact(name, module, settings_fingerprint) {
             return Ok(artifact);
         }
     }
-    build(source, settings, python, &cache, &module, observer)
+    build()
 }
 
 /// The artifact of the last build if it is still fresh.
-fn fresh_artifact(
-    source: &Source,
-    module: &ModuleCache,
-    settings_fingerprint: &str,
-) -> Option<PathBuf> {
+fn fresh_artifact(name: &str, module: &ModuleCache, settings_fingerprint: &str) -> Option<PathBuf> {
     let record_path = module.record_path();
     let record = BuildRecord::read(&record_path)?;
     let artifact = module.artifact_path(&record.artifact);
@@ -96,11 +143,11 @@ fn fresh_artifact(
     };
     match record.check(&artifact, &expected) {
         Freshness::Fresh => {
-            log::debug!(target: "rusthook.freshness", "{} is fresh", source.name);
+            log::debug!(target: "rusthook.freshness", "{name} is fresh");
             Some(artifact)
         }
         Freshness::FreshWithNewStats(updated) => {
-            log::debug!(target: "rusthook.freshness", "{} is fresh (touched files hash the same)", source.name);
+            log::debug!(target: "rusthook.freshness", "{name} is fresh (touched files hash the same)");
             // Record the new stats so the next check stays stat-only, but only if no
             // one is building right now and the record is still the one we checked.
             if let Ok(Some(_lock)) = lock::try_acquire(&module.lock_path()) {
@@ -111,9 +158,93 @@ fn fresh_artifact(
             Some(artifact)
         }
         Freshness::Stale(reason) => {
-            log::debug!(target: "rusthook.freshness", "{} must be rebuilt: {reason}", source.name);
+            log::debug!(target: "rusthook.freshness", "{name} must be rebuilt: {reason}");
             None
         }
+    }
+}
+
+/// `quiet` means nothing on stderr unless something fails.
+fn log_level(settings: &Settings) -> log::Level {
+    if settings.quiet {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    }
+}
+
+fn current_toolchain() -> Result<ToolchainId> {
+    Ok(ToolchainId {
+        fingerprint: toolchain::fingerprint().to_string(),
+        version: toolchain::version()?,
+    })
+}
+
+/// Stamps of the inputs known before a build: an edit made while cargo runs must make
+/// the build stale, not be recorded as built.
+struct InputStamps(HashMap<PathBuf, TrackedFile>);
+
+impl InputStamps {
+    fn before_build(primary: &[PathBuf], previous: Option<&BuildRecord>) -> Result<InputStamps> {
+        let known = primary.iter().cloned().chain(
+            previous
+                .iter()
+                .flat_map(|r| r.files.iter().map(|f| f.path.clone())),
+        );
+        Ok(InputStamps(
+            freshness::track_all(known)?
+                .into_iter()
+                .map(|file| (file.path.clone(), file))
+                .collect(),
+        ))
+    }
+
+    /// What the build read: the primary inputs, everything in cargo's dep-info, the
+    /// manifests of local packages and the lock file; stamped before the build where
+    /// they were known then. Files inside the build cache are rusthook's own.
+    fn files_read(
+        &self,
+        primary: Vec<PathBuf>,
+        dep_info: &Path,
+        local_manifests: &[PathBuf],
+        manifest_path: &Path,
+        cache: &BuildCache,
+    ) -> Result<Vec<TrackedFile>> {
+        let mut read = primary;
+        read.extend(freshness::read_dep_info(dep_info));
+        read.extend(local_manifests.iter().cloned());
+        read.extend(find_lockfile(manifest_path));
+        read.retain(|p| !p.starts_with(&cache.abi_dir) && !p.starts_with(&cache.target_dir));
+        let mut seen = HashSet::new();
+        let mut files = Vec::new();
+        let mut not_stamped = Vec::new();
+        for path in read {
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            match self.0.get(&path) {
+                Some(file) => files.push(file.clone()),
+                None => not_stamped.push(path),
+            }
+        }
+        files.extend(freshness::track_all(not_stamped)?);
+        Ok(files)
+    }
+}
+
+fn cargo_error(name: &str, path: &Path, failure: CargoFailure) -> Error {
+    match failure {
+        CargoFailure::Failed(diagnostics) => Error::Build {
+            module: name.to_string(),
+            source_path: path.to_path_buf(),
+            diagnostics,
+        },
+        CargoFailure::NoLibrary(reason) => Error::BadArtifact {
+            module: name.to_string(),
+            source_path: path.to_path_buf(),
+            reason,
+        },
+        CargoFailure::Other(error) => error,
     }
 }
 
@@ -126,12 +257,7 @@ fn build(
     observer: &dyn BuildObserver,
 ) -> Result<PathBuf> {
     let started = Instant::now();
-    // `quiet` means nothing on stderr unless something fails.
-    let level = if settings.quiet {
-        log::Level::Debug
-    } else {
-        log::Level::Info
-    };
+    let level = log_level(settings);
     log::log!(
         target: "rusthook.builder",
         level,
@@ -140,13 +266,7 @@ fn build(
         settings.profile_name(),
         source.path.display()
     );
-    let toolchain = ToolchainId {
-        fingerprint: toolchain::fingerprint().to_string(),
-        version: toolchain::version()?,
-    };
-
-    // Stamp the inputs known before the build: an edit made while cargo runs must
-    // make this build stale, not be recorded as built.
+    let toolchain = current_toolchain()?;
     let previous = BuildRecord::read(&module.record_path());
     let (manifest_path, globs) = match source.kind {
         SourceKind::File => prepare_single_file(source, cache, module)?,
@@ -154,16 +274,7 @@ fn build(
     };
     let mut primary = vec![source_entry_file(source)];
     primary.extend(preprocess::expand_globs(source.base_dir(), &globs));
-    let before_build: HashMap<PathBuf, TrackedFile> = freshness::track_all(
-        primary.iter().cloned().chain(
-            previous
-                .iter()
-                .flat_map(|r| r.files.iter().map(|f| f.path.clone())),
-        ),
-    )?
-    .into_iter()
-    .map(|file| (file.path.clone(), file))
-    .collect();
+    let stamps = InputStamps::before_build(&primary, previous.as_ref())?;
 
     let output = cargo::run(
         &CargoBuild {
@@ -171,7 +282,7 @@ fn build(
             target_dir: &cache.target_dir,
             working_dir: source.base_dir(),
             python: &python.executable,
-            release: settings.release,
+            profile: settings.cargo_profile(),
             features: &settings.features,
             extra_args: &settings.cargo_args,
             quiet: settings.quiet,
@@ -185,40 +296,15 @@ fn build(
         },
         observer,
     )
-    .map_err(|failure| match failure {
-        CargoFailure::Failed(diagnostics) => Error::Build {
-            module: source.name.clone(),
-            source_path: source.path.clone(),
-            diagnostics,
-        },
-        CargoFailure::NoLibrary(reason) => Error::BadArtifact {
-            module: source.name.clone(),
-            source_path: source.path.clone(),
-            reason,
-        },
-        CargoFailure::Other(error) => error,
-    })?;
-    check_module_export(source, &output.library)?;
-
-    // What the build read: the primary inputs, everything in cargo's dep-info, the
-    // manifests of local packages and the lock file. Files inside the cache are ours.
-    let mut read = primary;
-    read.extend(freshness::read_dep_info(
+    .map_err(|failure| cargo_error(&source.name, &source.path, failure))?;
+    check_module_export(&output.library, &source.name, &source.name, &source.path)?;
+    let files = stamps.files_read(
+        primary,
         &output.library.with_extension("d"),
-    ));
-    read.extend(output.local_manifests.iter().cloned());
-    read.extend(find_lockfile(&manifest_path));
-    read.retain(|p| !p.starts_with(&cache.abi_dir) && !p.starts_with(&cache.target_dir));
-    let mut files = Vec::new();
-    let mut not_stamped = Vec::new();
-    for path in read {
-        match before_build.get(&path) {
-            Some(file) if !files.contains(file) => files.push(file.clone()),
-            Some(_) => {}
-            None => not_stamped.push(path),
-        }
-    }
-    files.extend(freshness::track_all(not_stamped)?);
+        &output.local_manifests,
+        &manifest_path,
+        cache,
+    )?;
 
     let artifact_name = install_artifact(source, module, &output.library, python)?;
     let record = BuildRecord {
@@ -227,6 +313,7 @@ fn build(
         source: source.path.clone(),
         settings: settings.fingerprint(python),
         toolchain,
+        profile: settings.cargo_profile().to_string(),
         artifact: artifact_name.clone(),
         files,
         globs: freshness::record_globs(source.base_dir(), &globs),
@@ -248,6 +335,186 @@ fn build(
         started.elapsed().as_secs_f64()
     );
     Ok(module.artifact_path(&artifact_name))
+}
+
+/// The profile an editable project builds with: what was asked for, else what its
+/// pyproject.toml says (`editable-profile`, `profile`), else the profile of its last
+/// build, so that a project built in release mode by hand is not rebuilt in debug.
+fn project_profile(
+    project: &Project,
+    settings: &Settings,
+    previous: Option<&BuildRecord>,
+) -> String {
+    match settings.release_requested {
+        Some(true) => return "release".into(),
+        Some(false) => return "dev".into(),
+        None => {}
+    }
+    if let Some(profile) = &project.profile {
+        return profile.clone();
+    }
+    if let Some(record) = previous.filter(|r| !r.profile.is_empty()) {
+        return record.profile.clone();
+    }
+    last_built_profile(project).unwrap_or_else(|| "release".into())
+}
+
+/// Which of maturin's `release` and `debug` builds of the project is newest.
+fn last_built_profile(project: &Project) -> Option<String> {
+    let lib_name = project.lib_name()?;
+    let file_name = format!(
+        "{}{lib_name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let manifest_dir = project.manifest_path.parent()?;
+    let target_dirs = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(manifest_dir.ancestors().take(4).map(|d| d.join("target")));
+    let mut newest: Option<(std::time::SystemTime, &str)> = None;
+    for target in target_dirs {
+        for (folder, profile) in [("release", "release"), ("debug", "dev")] {
+            let built =
+                fs::metadata(target.join(folder).join(&file_name)).and_then(|m| m.modified());
+            if let Ok(time) = built {
+                if newest.is_none_or(|(t, _)| time > t) {
+                    newest = Some((time, profile));
+                }
+            }
+        }
+    }
+    newest.map(|(_, profile)| profile.to_string())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_project(
+    project: &Project,
+    settings: &Settings,
+    python: &PythonEnv,
+    cache: &BuildCache,
+    module: &ModuleCache,
+    profile: &str,
+    features: &[String],
+    observer: &dyn BuildObserver,
+) -> Result<PathBuf> {
+    let started = Instant::now();
+    let level = log_level(settings);
+    log::log!(
+        target: "rusthook.builder",
+        level,
+        "building {} ({profile}, {}) from {}",
+        project.import_name,
+        project.bindings.name(),
+        project.root.display()
+    );
+    let toolchain = current_toolchain()?;
+    let previous = BuildRecord::read(&module.record_path());
+    let primary = vec![
+        project.manifest_path.clone(),
+        project.root.join("pyproject.toml"),
+    ];
+    let stamps = InputStamps::before_build(&primary, previous.as_ref())?;
+
+    let (artifact, dep_info, local_manifests) = if project.bindings == Bindings::Pyo3 {
+        // As `maturin develop` would, without its fixed costs: cargo, then the library
+        // copied over the installed one.
+        let installed = project
+            .installed_library(&python.extension_suffixes)
+            .ok_or_else(|| Error::ProjectNotInstalled {
+                name: project.import_name.clone(),
+                root: project.root.clone(),
+            })?;
+        let output = cargo::run(
+            &CargoBuild {
+                manifest_path: &project.manifest_path,
+                target_dir: &cache.target_dir,
+                working_dir: &project.root,
+                python: &python.executable,
+                profile,
+                features,
+                extra_args: &settings.cargo_args,
+                quiet: settings.quiet,
+                diagnostics_alias: None,
+            },
+            observer,
+        )
+        .map_err(|failure| cargo_error(&project.import_name, &project.root, failure))?;
+        check_module_export(
+            &output.library,
+            project.extension_name(),
+            &project.import_name,
+            &project.root,
+        )?;
+        copy_atomically(&output.library, &installed)?;
+        (
+            installed.to_string_lossy().into_owned(),
+            output.library.with_extension("d"),
+            output.local_manifests,
+        )
+    } else {
+        // cffi, uniffi and bin projects need maturin's own generation step.
+        cargo::run_maturin_develop(project, profile, features, settings.quiet, python, observer)
+            .map_err(|failure| cargo_error(&project.import_name, &project.root, failure))?;
+        (
+            String::new(),
+            maturin_dep_info(project, profile),
+            Vec::new(),
+        )
+    };
+    let files = stamps.files_read(
+        primary,
+        &dep_info,
+        &local_manifests,
+        &project.manifest_path,
+        cache,
+    )?;
+    let record = BuildRecord {
+        format: RECORD_FORMAT,
+        module: project.import_name.clone(),
+        source: project.root.clone(),
+        settings: settings.fingerprint_with(profile, features, python),
+        toolchain,
+        profile: profile.to_string(),
+        artifact: artifact.clone(),
+        files,
+        globs: Vec::new(),
+    };
+    record.write(&module.record_path())?;
+    log::log!(
+        target: "rusthook.builder",
+        level,
+        "built {} in {:.1} s",
+        project.import_name,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(PathBuf::from(artifact))
+}
+
+/// The dep-info of the library maturin built, in the project's own target directory.
+fn maturin_dep_info(project: &Project, profile: &str) -> PathBuf {
+    let target_dir = cargo_metadata::MetadataCommand::new()
+        .manifest_path(&project.manifest_path)
+        .no_deps()
+        .exec()
+        .map(|metadata| metadata.target_directory.into_std_path_buf())
+        .unwrap_or_else(|_| project.root.join("target"));
+    let folder = match profile {
+        "dev" | "test" => "debug",
+        "bench" => "release",
+        other => other,
+    };
+    let name = match project.bindings {
+        Bindings::Bin => project.import_name.clone(),
+        _ => format!(
+            "{}{}",
+            std::env::consts::DLL_PREFIX,
+            project
+                .lib_name()
+                .unwrap_or_else(|| project.import_name.clone())
+        ),
+    };
+    target_dir.join(folder).join(format!("{name}.d"))
 }
 
 /// The file that always makes a build stale when it changes.
@@ -336,10 +603,11 @@ fn find_lockfile(manifest: &Path) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// Refuses a library that Python could not import under the module's name.
-fn check_module_export(source: &Source, library: &Path) -> Result<()> {
+/// Refuses a library that Python could not import as `module` (`name` and `path` say
+/// which source it came from).
+fn check_module_export(library: &Path, module: &str, name: &str, path: &Path) -> Result<()> {
     let bytes = fs::read(library).map_err(Error::io("cannot read the built library", library))?;
-    let symbol = format!("PyInit_{}", source.name);
+    let symbol = format!("PyInit_{module}");
     let exported = bytes
         .windows(symbol.len() + 1)
         .any(|w| w.starts_with(symbol.as_bytes()) && w[symbol.len()] == 0);
@@ -347,13 +615,12 @@ fn check_module_export(source: &Source, library: &Path) -> Result<()> {
         return Ok(());
     }
     Err(Error::BadArtifact {
-        module: source.name.clone(),
-        source_path: source.path.clone(),
+        module: name.to_string(),
+        source_path: path.to_path_buf(),
         reason: format!(
-            "the library exports no `{symbol}`, so Python cannot import it as `{name}`.\n\
-             Name its #[pymodule] `{name}` (or add #[pyo3(name = \"{name}\")]), \
-             or rename the source to match the module.",
-            name = source.name
+            "the library exports no `{symbol}`, so Python cannot import it as `{module}`.\n\
+             Name its #[pymodule] `{module}` (or add #[pyo3(name = \"{module}\")]), \
+             or rename the source to match the module."
         ),
     })
 }

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::finder::Source;
 use crate::freshness::hex;
+use crate::project::Project;
 use crate::settings::{PythonEnv, Settings};
 
 pub struct BuildCache {
@@ -46,6 +47,20 @@ impl BuildCache {
                 .join("modules")
                 .join(format!("{}-{key}", source.name)),
             lib_name: format!("{}_{key}", source.name),
+        }
+    }
+
+    /// The cache folder of an editable maturin project: its build record and lock (the
+    /// library itself is installed where maturin put it).
+    pub fn project(&self, project: &Project) -> ModuleCache {
+        let digest = Sha256::digest(project.root.to_string_lossy().as_bytes());
+        let key = hex(&digest[..8]);
+        ModuleCache {
+            dir: self
+                .abi_dir
+                .join("projects")
+                .join(format!("{}-{key}", project.import_name)),
+            lib_name: String::new(),
         }
     }
 
@@ -158,7 +173,7 @@ pub fn clear(root: &Path) -> Result<u64> {
     }
     let freed = summarize(root).iter().map(|s| s.bytes).sum();
     for abi_dir in &abi_dirs {
-        for name in ["modules", "target"] {
+        for name in ["modules", "projects", "target"] {
             let path = abi_dir.join(name);
             if path.exists() {
                 std::fs::remove_dir_all(&path).map_err(Error::io("cannot remove", &path))?;

@@ -5,13 +5,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use cargo_metadata::{CrateType, Message};
 
 use crate::error::{Error, Result};
+use crate::project::Project;
+use crate::settings::PythonEnv;
 
 /// How a running build reports to, and is cancelled by, its caller.
 pub trait BuildObserver: Sync {
@@ -44,7 +46,8 @@ pub struct CargoBuild<'a> {
     /// Where cargo runs: the source's folder, so rustup honours its toolchain file.
     pub working_dir: &'a Path,
     pub python: &'a Path,
-    pub release: bool,
+    /// The cargo profile: `dev`, `release` or a custom one.
+    pub profile: &'a str,
     pub features: &'a [String],
     pub extra_args: &'a [String],
     pub quiet: bool,
@@ -103,9 +106,7 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
             "--config",
             "term.progress.width=100",
         ]);
-    if build.release {
-        command.arg("--release");
-    }
+    command.args(["--profile", build.profile]);
     if !build.features.is_empty() {
         command.arg("--features").arg(build.features.join(","));
     }
@@ -118,72 +119,19 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // Its own process group, so that an interrupted build can be stopped whole:
-    // cargo and every rustc and build script it started.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    log::debug!(target: "rusthook.cargo", "running {command:?}");
-    let mut child = command.spawn().map_err(|source| Error::ToolMissing {
-        program: program.clone(),
-        source,
-    })?;
-
+    let (mut child, program) = spawn(command, &program)?;
     let stdout = child.stdout.take();
     let messages = std::thread::spawn(move || read_messages(stdout));
-    let (line_sender, lines) = mpsc::channel::<String>();
-    let stderr = child.stderr.take();
-    let stderr_reader = std::thread::spawn(move || {
-        if let Some(stderr) = stderr {
-            // Progress-bar updates end in `\r`, other lines in `\n`.
-            for chunk in BufReader::new(stderr).split(b'\r').map_while(|c| c.ok()) {
-                for line in String::from_utf8_lossy(&chunk).split('\n') {
-                    if !line.trim().is_empty() && line_sender.send(line.to_string()).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-
-    let mut diagnostics = String::new();
-    loop {
-        match lines.recv_timeout(Duration::from_millis(50)) {
-            Ok(mut line) => {
-                if let Some((copy, original)) = &build.diagnostics_alias {
-                    if line.contains(copy.as_str()) {
-                        line = line.replace(copy.as_str(), original);
-                    }
-                }
-                if let Some((done, total)) = parse_progress_bar(&line) {
-                    if !build.quiet {
-                        observer.progress_bar(done, total, line.trim_end());
-                    }
-                    continue;
-                }
-                if !build.quiet {
-                    observer.progress(&line);
-                }
-                if !is_status_line(&line) {
-                    diagnostics.push_str(&line);
-                    diagnostics.push('\n');
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        if observer.interrupted() {
-            kill(&mut child);
-            return Err(CargoFailure::Other(Error::Interrupted));
-        }
-    }
-    let _ = stderr_reader.join();
-    let status = child.wait().map_err(Error::io(
-        "cannot wait for cargo building",
-        build.manifest_path,
-    ))?;
+    let (status, diagnostics) = supervise(
+        child,
+        &program,
+        observer,
+        build.quiet,
+        build.diagnostics_alias.as_ref(),
+    )?;
     let artifacts = messages.join().unwrap_or_default();
     if !status.success() {
-        return Err(CargoFailure::Failed(diagnostics.trim_end().to_string()));
+        return Err(CargoFailure::Failed(diagnostics));
     }
 
     let manifest = canonical(build.manifest_path);
@@ -216,6 +164,125 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
         library,
         local_manifests,
     })
+}
+
+/// Runs `python -m maturin develop` for an editable project whose bindings need
+/// maturin's own generation step (cffi, uniffi, bin).
+pub fn run_maturin_develop(
+    project: &Project,
+    profile: &str,
+    features: &[String],
+    quiet: bool,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<(), CargoFailure> {
+    let mut command = Command::new(&python.executable);
+    command
+        .args(["-m", "maturin", "develop", "--profile", profile])
+        .arg("--manifest-path")
+        .arg(&project.manifest_path);
+    if !features.is_empty() {
+        command.arg("--features").arg(features.join(","));
+    }
+    command
+        .current_dir(&project.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // maturin installs into the environment named by VIRTUAL_ENV: this interpreter's.
+    if python.prefix != python.base_prefix {
+        command.env("VIRTUAL_ENV", &python.prefix);
+    }
+    let program = format!("{} -m maturin", python.executable.display());
+    let (child, program) = spawn(command, &program)?;
+    let (status, diagnostics) = supervise(child, &program, observer, quiet, None)?;
+    if status.success() {
+        return Ok(());
+    }
+    if diagnostics.contains("No module named maturin") {
+        return Err(CargoFailure::Failed(format!(
+            "building its {} bindings needs maturin in this environment: {} -m pip install maturin",
+            project.bindings.name(),
+            python.executable.display()
+        )));
+    }
+    Err(CargoFailure::Failed(diagnostics))
+}
+
+/// Starts a build tool in its own process group, so that an interrupted build can be
+/// stopped whole: the tool and every rustc and build script it started.
+fn spawn(mut command: Command, program: &str) -> Result<(Child, String), CargoFailure> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    log::debug!(target: "rusthook.cargo", "running {command:?}");
+    let child = command.spawn().map_err(|source| Error::ToolMissing {
+        program: program.to_string(),
+        source,
+    })?;
+    Ok((child, program.to_string()))
+}
+
+/// Shows a running tool's stderr as progress (cargo's bar as progress events), keeps
+/// its diagnostics (status lines left out), and kills it when the user interrupts.
+/// `alias` renames a generated copy to the user's file in every line.
+fn supervise(
+    mut child: Child,
+    program: &str,
+    observer: &dyn BuildObserver,
+    quiet: bool,
+    alias: Option<&(String, String)>,
+) -> Result<(ExitStatus, String), CargoFailure> {
+    let (line_sender, lines) = mpsc::channel::<String>();
+    let stderr = child.stderr.take();
+    let stderr_reader = std::thread::spawn(move || {
+        if let Some(stderr) = stderr {
+            // Progress-bar updates end in `\r`, other lines in `\n`.
+            for chunk in BufReader::new(stderr).split(b'\r').map_while(|c| c.ok()) {
+                for line in String::from_utf8_lossy(&chunk).split('\n') {
+                    if !line.trim().is_empty() && line_sender.send(line.to_string()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let mut diagnostics = String::new();
+    loop {
+        match lines.recv_timeout(Duration::from_millis(50)) {
+            Ok(mut line) => {
+                if let Some((copy, original)) = alias {
+                    if line.contains(copy.as_str()) {
+                        line = line.replace(copy.as_str(), original);
+                    }
+                }
+                if let Some((done, total)) = parse_progress_bar(&line) {
+                    if !quiet {
+                        observer.progress_bar(done, total, line.trim_end());
+                    }
+                    continue;
+                }
+                if !quiet {
+                    observer.progress(&line);
+                }
+                if !is_status_line(&line) {
+                    diagnostics.push_str(&line);
+                    diagnostics.push('\n');
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if observer.interrupted() {
+            kill(&mut child);
+            return Err(CargoFailure::Other(Error::Interrupted));
+        }
+    }
+    let _ = stderr_reader.join();
+    let status = child.wait().map_err(|source| Error::ToolMissing {
+        program: program.to_string(),
+        source,
+    })?;
+    Ok((status, diagnostics.trim_end().to_string()))
 }
 
 fn read_messages(stdout: Option<std::process::ChildStdout>) -> Vec<cargo_metadata::Artifact> {

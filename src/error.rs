@@ -59,6 +59,10 @@ pub enum Error {
     #[error("timed out after {seconds:.0} s waiting for the build lock {path} (another process is building this module).\nWait for it to finish, or raise the limit with `lock_timeout=` in rusthook.install() / the API.", path = .path.display())]
     LockTimeout { path: PathBuf, seconds: f64 },
 
+    /// An editable project whose library cannot be found where maturin installs it.
+    #[error("the editable project `{name}` ({root}) has no installed library; install it once with `pip install -e {root}` (or `maturin develop`)", root = .root.display())]
+    ProjectNotInstalled { name: String, root: PathBuf },
+
     /// `cache clear` found a build in progress.
     #[error("a build is running in the cache (its lock {path} is held); wait for it to finish, then clear the cache again", path = .path.display())]
     CacheBusy { path: PathBuf },

@@ -43,7 +43,11 @@ pub struct BuildRecord {
     /// `Settings::fingerprint` of the build.
     pub settings: String,
     pub toolchain: ToolchainId,
-    /// File name of the library in the module's cache folder.
+    /// The cargo profile of the build.
+    #[serde(default)]
+    pub profile: String,
+    /// File name of the library in the module's cache folder (an absolute path for an
+    /// editable project's installed library; empty when maturin installed it).
     pub artifact: String,
     pub files: Vec<TrackedFile>,
     /// Absolute `//d:` globs: a new file matching one makes the build stale.
@@ -107,7 +111,7 @@ impl BuildRecord {
                 self.settings, expected.settings
             ));
         }
-        if !artifact_path.is_file() {
+        if !self.artifact.is_empty() && !artifact_path.is_file() {
             return Freshness::Stale(format!("{} is missing", artifact_path.display()));
         }
         let mut updated: Option<BuildRecord> = None;
@@ -286,6 +290,7 @@ mod tests {
                 fingerprint: "fp".into(),
                 version: "rustc 1.95.0".into(),
             },
+            profile: "dev".into(),
             artifact: "fast.so".into(),
             files: track_all(files.iter().map(|p| p.to_path_buf())).unwrap(),
             globs: Vec::new(),

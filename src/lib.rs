@@ -10,6 +10,7 @@ pub mod finder;
 pub mod freshness;
 pub mod lock;
 pub mod preprocess;
+pub mod project;
 pub mod scaffold;
 pub mod settings;
 pub mod toolchain;
@@ -30,6 +31,7 @@ mod python {
     use crate::cargo::BuildObserver;
     use crate::error::Error;
     use crate::finder::{self, Finder, Source, Suffixes};
+    use crate::project::{Project, ProjectIndex};
     use crate::settings::{PythonEnv, Settings, SettingsRequest};
 
     pyo3::create_exception!(
@@ -49,6 +51,7 @@ mod python {
     struct Core {
         python: PythonEnv,
         finder: Finder,
+        projects: ProjectIndex,
     }
 
     static CORE: OnceLock<Core> = OnceLock::new();
@@ -75,7 +78,36 @@ mod python {
             bytecode: strings("BYTECODE_SUFFIXES")?,
             extension: strings("EXTENSION_SUFFIXES")?,
         });
-        Ok(CORE.get_or_init(|| Core { python, finder }))
+        let projects = ProjectIndex::new(site_dirs(py));
+        Ok(CORE.get_or_init(|| Core {
+            python,
+            finder,
+            projects,
+        }))
+    }
+
+    /// Where this environment installs distributions (editable ones among them).
+    fn site_dirs(py: Python<'_>) -> Vec<PathBuf> {
+        let Ok(site) = py.import("site") else {
+            return Vec::new();
+        };
+        let mut dirs: Vec<PathBuf> = site
+            .call_method0("getsitepackages")
+            .and_then(|d| d.extract())
+            .unwrap_or_default();
+        let user_site = site
+            .getattr("ENABLE_USER_SITE")
+            .and_then(|e| e.is_truthy())
+            .unwrap_or(false);
+        if user_site {
+            if let Ok(dir) = site
+                .call_method0("getusersitepackages")
+                .and_then(|d| d.extract())
+            {
+                dirs.push(dir);
+            }
+        }
+        dirs
     }
 
     /// Build settings, resolved against the environment when created.
@@ -86,7 +118,8 @@ mod python {
     impl PySettings {
         #[new]
         #[pyo3(signature = (*, release=None, force_rebuild=None, in_place=None, quiet=None,
-                            lock_timeout=None, build_dir=None, features=None, cargo_args=None))]
+                            lock_timeout=None, build_dir=None, features=None, cargo_args=None,
+                            enable_file_importer=None, enable_project_importer=None))]
         #[allow(clippy::too_many_arguments)]
         fn new(
             py: Python<'_>,
@@ -98,6 +131,8 @@ mod python {
             build_dir: Option<PathBuf>,
             features: Option<Vec<String>>,
             cargo_args: Option<Vec<String>>,
+            enable_file_importer: Option<bool>,
+            enable_project_importer: Option<bool>,
         ) -> PyResult<Self> {
             let lock_timeout = lock_timeout
                 .map(|seconds| {
@@ -117,6 +152,8 @@ mod python {
                 build_dir,
                 features: features.unwrap_or_default(),
                 cargo_args: cargo_args.unwrap_or_default(),
+                file_importer: enable_file_importer,
+                project_importer: enable_project_importer,
             };
             let python = &core(py)?.python;
             Ok(PySettings(Settings::resolve(request, python, |name| {
@@ -156,11 +193,19 @@ mod python {
         fn cargo_args(&self) -> Vec<String> {
             self.0.cargo_args.clone()
         }
+        #[getter]
+        fn enable_file_importer(&self) -> bool {
+            self.0.file_importer
+        }
+        #[getter]
+        fn enable_project_importer(&self) -> bool {
+            self.0.project_importer
+        }
 
         fn __repr__(&self) -> String {
             let s = &self.0;
             format!(
-                "Settings(release={}, force_rebuild={}, in_place={}, quiet={}, lock_timeout={}, build_dir={:?}, features={:?}, cargo_args={:?})",
+                "Settings(release={}, force_rebuild={}, in_place={}, quiet={}, lock_timeout={}, build_dir={:?}, features={:?}, cargo_args={:?}, enable_file_importer={}, enable_project_importer={})",
                 py_bool(s.release),
                 py_bool(s.force_rebuild),
                 py_bool(s.in_place),
@@ -168,7 +213,9 @@ mod python {
                 s.lock_timeout.as_secs_f64(),
                 s.build_root,
                 s.features,
-                s.cargo_args
+                s.cargo_args,
+                py_bool(s.file_importer),
+                py_bool(s.project_importer),
             )
         }
     }
@@ -294,24 +341,41 @@ mod python {
     /// Runs a build with the GIL released; maps every error (and any panic) to Python.
     fn run_build(py: Python<'_>, source: &Source, settings: &Settings) -> PyResult<Built> {
         let python = &core(py)?.python;
+        run_detached(py, &source.name, &source.path, |observer| {
+            builder::ensure_built(source, settings, python, observer)
+        })
+    }
+
+    /// Brings an editable project's installed library up to date.
+    fn run_project_build(py: Python<'_>, project: &Project, settings: &Settings) -> PyResult<()> {
+        let python = &core(py)?.python;
+        run_detached(py, &project.import_name, &project.root, |observer| {
+            builder::ensure_project_built(project, settings, python, observer)
+        })
+    }
+
+    /// Runs `work` with the GIL released, Ctrl-C and progress wired to Python; every
+    /// error (and any panic) becomes an ImportError naming `name` and `path`.
+    fn run_detached<T: Send>(
+        py: Python<'_>,
+        name: &str,
+        path: &std::path::Path,
+        work: impl FnOnce(&dyn BuildObserver) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
         if logging_in_use(py) {
             ensure_logging(py);
         }
         let observer = PythonObserver::new(py);
-        let result = py.detach(|| {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                builder::ensure_built(source, settings, python, &observer)
-            }))
-        });
+        let result = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(|| work(&observer))));
         match result {
-            Ok(Ok(built)) => Ok(built),
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(Error::Interrupted)) => Err(observer
                 .pending_signal
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
                 .unwrap_or_else(|| PyKeyboardInterrupt::new_err(()))),
-            Ok(Err(error)) => Err(import_error(py, error, &source.name, &source.path)),
+            Ok(Err(error)) => Err(import_error(py, error, name, path)),
             Err(panic) => {
                 let detail = panic
                     .downcast_ref::<&str>()
@@ -320,7 +384,7 @@ mod python {
                     .unwrap_or_default();
                 Err(RusthookError::new_err(format!(
                     "internal error in rusthook while building {}: {detail}; please report it",
-                    source.path.display()
+                    path.display()
                 )))
             }
         }
@@ -360,10 +424,22 @@ mod python {
         search_path: &Bound<'_, PyList>,
         settings: &PySettings,
     ) -> PyResult<Option<OsString>> {
+        let settings = &settings.0;
+        // Editable maturin projects: rebuilt here if stale, then imported by the
+        // standard finders (only top-level names can be projects).
+        if settings.project_importer && !fullname.contains('.') {
+            if let Some(project) = core(py)?.projects.lookup(fullname) {
+                run_project_build(py, &project, settings)?;
+                return Ok(None);
+            }
+        }
+        if !settings.file_importer {
+            return Ok(None);
+        }
         let Some(source) = find(py, fullname, search_path)? else {
             return Ok(None);
         };
-        run_build(py, &source, &settings.0).map(|built| Some(built.artifact.into_os_string()))
+        run_build(py, &source, settings).map(|built| Some(built.artifact.into_os_string()))
     }
 
     /// The Rust source `fullname` would be imported from, without building it.
@@ -474,7 +550,9 @@ mod python {
     /// Forgets cached directory listings (called by `importlib.invalidate_caches()`).
     #[pyfunction]
     fn invalidate_caches(py: Python<'_>) -> PyResult<()> {
-        core(py)?.finder.invalidate();
+        let core = core(py)?;
+        core.finder.invalidate();
+        core.projects.invalidate();
         Ok(())
     }
 

@@ -51,6 +51,9 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub release: bool,
+    /// Whether release (or debug) was asked for, by keyword or `RUSTHOOK_RELEASE`:
+    /// editable projects otherwise keep the profile their configuration or last build chose.
+    pub release_requested: Option<bool>,
     pub force_rebuild: bool,
     /// Also write `name.<EXT_SUFFIX>` beside the source, for use without rusthook.
     pub in_place: bool,
@@ -63,6 +66,8 @@ pub struct Settings {
     pub features: Vec<String>,
     /// Extra arguments passed to `cargo rustc` before `--`.
     pub cargo_args: Vec<String>,
+    pub file_importer: bool,
+    pub project_importer: bool,
 }
 
 /// What a caller passed explicitly; `None` means "environment variable, else default".
@@ -76,6 +81,8 @@ pub struct SettingsRequest {
     pub build_dir: Option<PathBuf>,
     pub features: Vec<String>,
     pub cargo_args: Vec<String>,
+    pub file_importer: Option<bool>,
+    pub project_importer: Option<bool>,
 }
 
 impl Settings {
@@ -95,8 +102,12 @@ impl Settings {
                     .map(PathBuf::from)
             })
             .unwrap_or_else(|| default_build_root(python));
+        let release_requested = request
+            .release
+            .or_else(|| flag("RUSTHOOK_RELEASE").then_some(true));
         Settings {
-            release: request.release.unwrap_or_else(|| flag("RUSTHOOK_RELEASE")),
+            release: release_requested.unwrap_or(false),
+            release_requested,
             force_rebuild: request
                 .force_rebuild
                 .unwrap_or_else(|| flag("RUSTHOOK_FORCE_REBUILD")),
@@ -106,6 +117,17 @@ impl Settings {
             build_root,
             features: request.features,
             cargo_args: request.cargo_args,
+            file_importer: request.file_importer.unwrap_or(true),
+            project_importer: request.project_importer.unwrap_or(true),
+        }
+    }
+
+    /// The cargo profile single-file modules and crates build with.
+    pub fn cargo_profile(&self) -> &'static str {
+        if self.release {
+            "release"
+        } else {
+            "dev"
         }
     }
 
@@ -119,11 +141,21 @@ impl Settings {
 
     /// The part of the settings a build depends on: a change here makes old builds stale.
     pub fn fingerprint(&self, python: &PythonEnv) -> String {
+        self.fingerprint_with(self.cargo_profile(), &self.features, python)
+    }
+
+    /// The fingerprint of a build with this profile and these features.
+    pub fn fingerprint_with(
+        &self,
+        profile: &str,
+        features: &[String],
+        python: &PythonEnv,
+    ) -> String {
         format!(
             "rusthook {} | {} | features [{}] | args [{}] | {}",
             env!("CARGO_PKG_VERSION"),
-            self.profile_name(),
-            self.features.join(","),
+            profile,
+            features.join(","),
             self.cargo_args.join(" "),
             python.ext_suffix(),
         )

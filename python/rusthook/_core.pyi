@@ -45,6 +45,8 @@ class Settings:
         build_dir: str | os.PathLike[str] | None = None,
         features: Sequence[str] | None = None,
         cargo_args: Sequence[str] | None = None,
+        enable_file_importer: bool | None = None,
+        enable_project_importer: bool | None = None,
     ) -> Settings: ...
     @property
     def release(self) -> bool: ...
@@ -62,6 +64,10 @@ class Settings:
     def features(self) -> list[str]: ...
     @property
     def cargo_args(self) -> list[str]: ...
+    @property
+    def enable_file_importer(self) -> bool: ...
+    @property
+    def enable_project_importer(self) -> bool: ...
 
 def find_and_build(fullname: str, search_path: list[str], settings: Settings) -> str | None:
     """The import hook's one call: the path of a fresh library for `fullname`, building

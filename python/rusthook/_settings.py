@@ -25,6 +25,9 @@ class BuildSettings(TypedDict):
       ``<venv>/rusthook_build_cache``, else the user cache dir).
     - ``features``: cargo features to enable.
     - ``cargo_args``: extra arguments for cargo.
+    - ``enable_file_importer``: import ``.rs`` files and marked crates (default True).
+    - ``enable_project_importer``: rebuild stale editable maturin projects before they
+      are imported (default True).
     """
 
     release: NotRequired[bool | None]
@@ -35,3 +38,5 @@ class BuildSettings(TypedDict):
     build_dir: NotRequired[str | None]
     features: NotRequired[list[str] | None]
     cargo_args: NotRequired[list[str] | None]
+    enable_file_importer: NotRequired[bool | None]
+    enable_project_importer: NotRequired[bool | None]

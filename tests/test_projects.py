@@ -1,0 +1,288 @@
+"""Editable maturin projects (`pip install -e`) are rebuilt on import when stale."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import rusthook
+from conftest import Project
+
+PYO3 = 'pyo3 = { version = "0.30", features = ["abi3-py39"] }'
+
+
+class Env:
+    """A virtual environment with maturin, cffi and this checkout's rusthook."""
+
+    def __init__(self, root: Path, pip_target: Path) -> None:
+        self.root = root
+        self.pip_target = pip_target
+        subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+        self.python = root / "bin" / "python"
+        self.pip("install", "--quiet", "maturin>=1.9.4,<2", "cffi")
+        site_packages = subprocess.run(
+            [str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        package_parent = Path(rusthook.__file__).resolve().parent.parent
+        Path(site_packages, "_rusthook_under_test.pth").write_text(f"{package_parent}\n")
+
+    def pip(self, *args: str) -> None:
+        # One target directory for every `pip install -e` build of the session.
+        env = dict(os.environ, CARGO_TARGET_DIR=str(self.pip_target))
+        subprocess.run([str(self.python), "-m", "pip", *args], check=True, env=env)
+
+    def install_editable(self, path: Path) -> None:
+        self.pip("install", "--quiet", "--no-build-isolation", "-e", str(path))
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+    return Env(tmp_path_factory.mktemp("venv"), tmp_path_factory.mktemp("pip-target"))
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def cargo_toml(name: str, dependencies: str = PYO3, lib: bool = True) -> str:
+    crate_type = '[lib]\ncrate-type = ["cdylib"]\n' if lib else ""
+    return f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n{crate_type}[dependencies]\n{dependencies}\n'
+
+
+def pyproject(name: str, maturin: str = "") -> str:
+    return (
+        '[build-system]\nrequires = ["maturin>=1.9.4,<2"]\nbuild-backend = "maturin"\n'
+        f'[project]\nname = "{name}"\nversion = "0.1.0"\n[tool.maturin]\neditable-profile = "dev"\n{maturin}'
+    )
+
+
+def pyo3_lib(module: str, value: str = "1") -> str:
+    return f"""\
+        use pyo3::prelude::*;
+
+        #[pymodule]
+        mod {module} {{
+            use pyo3::prelude::*;
+
+            #[pyfunction]
+            fn value() -> i64 {{
+                {value} // value
+            }}
+        }}
+        """
+
+
+class Scenario:
+    """Runs `import <name>` with the hook active in the project venv."""
+
+    def __init__(self, env: Env, project: Project, name: str) -> None:
+        self.env = env
+        self.project = project
+        self.name = name
+
+    def value(self) -> tuple[str, bool]:
+        code = (
+            f"import rusthook; rusthook.install(); import {self.name}; print({self.name}.value())"
+        )
+        run = subprocess.run(
+            [str(self.env.python), "-c", code],
+            cwd=self.project.root.parent,
+            env=self.project.env(),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip(), f"rusthook: building {self.name} " in run.stderr
+
+
+def edit_cycle(scenario: Scenario, source: Path, unrelated: Path) -> None:
+    """First import, fresh import, touch, unrelated file, edit."""
+    assert scenario.value()[0] == "1"
+    assert scenario.value() == ("1", False), "up to date: no build"
+    later = time.time() + 5
+    os.utime(source, (later, later))
+    assert scenario.value() == ("1", False), "touched but unchanged: no build"
+    unrelated.parent.mkdir(parents=True, exist_ok=True)
+    unrelated.write_text("not an input\n")
+    assert scenario.value() == ("1", False), "a file the build does not read: no build"
+    text = source.read_text()
+    assert "1 // value" in text
+    source.write_text(text.replace("1 // value", "2 // value"))
+    assert scenario.value() == ("2", True), "edited: rebuilt, new code loaded"
+    assert scenario.value() == ("2", False)
+
+
+def test_pure_pyo3_project(env: Env, project: Project) -> None:
+    root = project.root / "pure_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("pure_proj"),
+            "Cargo.toml": cargo_toml("pure_proj"),
+            "src/lib.rs": pyo3_lib("pure_proj"),
+        },
+    )
+    env.install_editable(root)
+    edit_cycle(Scenario(env, project, "pure_proj"), root / "src/lib.rs", root / "README.md")
+
+
+def test_mixed_project_with_python_source(env: Env, project: Project) -> None:
+    root = project.root / "mixed_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject(
+                "mixed_proj", 'python-source = "python"\nmodule-name = "mixed_proj._native"\n'
+            ),
+            "Cargo.toml": cargo_toml("mixed_proj"),
+            "src/lib.rs": pyo3_lib("_native"),
+            "python/mixed_proj/__init__.py": "from mixed_proj._native import value\n",
+        },
+    )
+    env.install_editable(root)
+    scenario = Scenario(env, project, "mixed_proj")
+    edit_cycle(scenario, root / "src/lib.rs", root / "docs/notes.txt")
+    # Python files are live in an editable install: editing one needs no build.
+    init = root / "python/mixed_proj/__init__.py"
+    init.write_text(init.read_text() + "EXTRA = 1\n")
+    assert scenario.value() == ("2", False)
+
+
+def test_mixed_project_with_implicit_package_folder(env: Env, project: Project) -> None:
+    root = project.root / "implicit_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("implicit_proj", 'module-name = "implicit_proj._native"\n'),
+            "Cargo.toml": cargo_toml("implicit_proj"),
+            "src/lib.rs": pyo3_lib("_native"),
+            "implicit_proj/__init__.py": "from implicit_proj._native import value\n",
+        },
+    )
+    env.install_editable(root)
+    edit_cycle(
+        Scenario(env, project, "implicit_proj"), root / "src/lib.rs", root / "target/junk.txt"
+    )
+
+
+def test_rust_crate_in_a_subfolder(env: Env, project: Project) -> None:
+    root = project.root / "sub_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject(
+                "sub_proj",
+                'manifest-path = "rust/Cargo.toml"\npython-source = "python"\nmodule-name = "sub_proj._native"\n',
+            ),
+            "rust/Cargo.toml": cargo_toml("sub_proj"),
+            "rust/src/lib.rs": pyo3_lib("_native"),
+            "python/sub_proj/__init__.py": "from sub_proj._native import value\n",
+        },
+    )
+    env.install_editable(root)
+    edit_cycle(Scenario(env, project, "sub_proj"), root / "rust/src/lib.rs", root / ".git/HEAD")
+
+
+def test_workspace_with_path_dependencies_two_levels_deep(env: Env, project: Project) -> None:
+    root = project.root / "ws_proj"
+    write(
+        root,
+        {
+            "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\nresolver = "2"\n',
+            "pyproject.toml": pyproject(
+                "ws_proj", 'manifest-path = "crates/binding/Cargo.toml"\nmodule-name = "ws_proj"\n'
+            ),
+            "crates/binding/Cargo.toml": cargo_toml(
+                "ws_proj", PYO3 + '\nws_core = { path = "../core" }'
+            ),
+            "crates/binding/src/lib.rs": pyo3_lib("ws_proj", "ws_core::value()").replace(
+                " // value", ""
+            ),
+            "crates/core/Cargo.toml": cargo_toml(
+                "ws_core", 'ws_leaf = { path = "../leaf" }', lib=False
+            ),
+            "crates/core/src/lib.rs": "pub fn value() -> i64 {\n    ws_leaf::value()\n}\n",
+            "crates/leaf/Cargo.toml": cargo_toml("ws_leaf", "", lib=False),
+            "crates/leaf/src/lib.rs": "pub fn value() -> i64 {\n    1 // value\n}\n",
+        },
+    )
+    env.install_editable(root)
+    # The edit lands two path dependencies below the binding crate.
+    edit_cycle(
+        Scenario(env, project, "ws_proj"), root / "crates/leaf/src/lib.rs", root / "notes.md"
+    )
+    lock = root / "Cargo.lock"
+    assert lock.exists()
+
+
+def test_cffi_project_is_rebuilt_through_maturin(env: Env, project: Project) -> None:
+    root = project.root / "cffi_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("cffi_proj", 'bindings = "cffi"\n')
+            + "\n[project.optional-dependencies]\nx = []\n",
+            "Cargo.toml": cargo_toml("cffi_proj", ""),
+            "src/lib.rs": """\
+                #[no_mangle]
+                pub extern "C" fn value() -> i64 {
+                    1 // value
+                }
+                """,
+        },
+    )
+    env.install_editable(root)
+    code = "import rusthook; rusthook.install(); import cffi_proj; print(cffi_proj.lib.value())"
+
+    def run() -> tuple[str, bool]:
+        completed = subprocess.run(
+            [str(env.python), "-c", code],
+            cwd=project.root,
+            env=project.env(),
+            capture_output=True,
+            text=True,
+        )
+        assert completed.returncode == 0, completed.stderr
+        return completed.stdout.strip(), "rusthook: building cffi_proj" in completed.stderr
+
+    assert run()[0] == "1"
+    assert run() == ("1", False)
+    source = root / "src/lib.rs"
+    source.write_text(source.read_text().replace("1 // value", "2 // value"))
+    assert run() == ("2", True)
+
+
+def test_project_importer_can_be_switched_off(env: Env, project: Project) -> None:
+    root = project.root / "off_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("off_proj"),
+            "Cargo.toml": cargo_toml("off_proj"),
+            "src/lib.rs": pyo3_lib("off_proj"),
+        },
+    )
+    env.install_editable(root)
+    (root / "src/lib.rs").write_text(pyo3_lib("off_proj", "5"))
+    code = "import rusthook; rusthook.install(enable_project_importer=False); import off_proj; print(off_proj.value())"
+    run = subprocess.run(
+        [str(env.python), "-c", code],
+        cwd=project.root,
+        env=project.env(),
+        capture_output=True,
+        text=True,
+    )
+    assert run.stdout.strip() == "1", "the stale installed build is imported as is"
+    assert "building" not in run.stderr
