@@ -12,6 +12,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use sha2::{Digest, Sha256};
+
 use crate::cache::{create_private_dir, BuildCache, ModuleCache};
 use crate::cargo::{self, BuildObserver, CargoBuild, CargoFailure};
 use crate::error::{Error, Result};
@@ -173,10 +175,10 @@ fn log_level(settings: &Settings) -> log::Level {
     }
 }
 
-fn current_toolchain() -> Result<ToolchainId> {
+fn current_toolchain(cache: &BuildCache) -> Result<ToolchainId> {
     Ok(ToolchainId {
         fingerprint: toolchain::fingerprint().to_string(),
-        version: toolchain::version()?,
+        version: toolchain::cached_version(&cache.toolchain_file())?,
     })
 }
 
@@ -266,7 +268,7 @@ fn build(
         settings.profile_name(),
         source.path.display()
     );
-    let toolchain = current_toolchain()?;
+    let toolchain = current_toolchain(cache)?;
     let previous = BuildRecord::read(&module.record_path());
     let (manifest_path, globs) = match source.kind {
         SourceKind::File => prepare_single_file(source, cache, module)?,
@@ -408,7 +410,7 @@ fn build_project(
         project.bindings.name(),
         project.root.display()
     );
-    let toolchain = current_toolchain()?;
+    let toolchain = current_toolchain(cache)?;
     let previous = BuildRecord::read(&module.record_path());
     let primary = vec![
         project.manifest_path.clone(),
@@ -607,13 +609,11 @@ fn find_lockfile(manifest: &Path) -> Option<PathBuf> {
 /// which source it came from).
 fn check_module_export(library: &Path, module: &str, name: &str, path: &Path) -> Result<()> {
     let bytes = fs::read(library).map_err(Error::io("cannot read the built library", library))?;
-    let symbol = format!("PyInit_{module}");
-    let exported = bytes
-        .windows(symbol.len() + 1)
-        .any(|w| w.starts_with(symbol.as_bytes()) && w[symbol.len()] == 0);
-    if exported {
+    let symbol = format!("PyInit_{module}\0");
+    if memchr::memmem::find(&bytes, symbol.as_bytes()).is_some() {
         return Ok(());
     }
+    let symbol = symbol.trim_end_matches('\0');
     Err(Error::BadArtifact {
         module: name.to_string(),
         source_path: path.to_path_buf(),
@@ -625,16 +625,27 @@ fn check_module_export(library: &Path, module: &str, name: &str, path: &Path) ->
     })
 }
 
-/// Copies the library into the module's cache folder under a name unique to its
-/// contents (so `importlib.reload` loads new code), via a temporary file and a rename.
+/// Copies the library into the module's cache folder under a name of its own (so
+/// `importlib.reload` loads new code), via a temporary file and a rename. The name
+/// comes from the library's size, mtime and inode: unique per link, and free to compute.
 fn install_artifact(
     source: &Source,
     module: &ModuleCache,
     library: &Path,
     python: &PythonEnv,
 ) -> Result<String> {
-    let build_id = &freshness::hash_file(library)
-        .map_err(Error::io("cannot read the built library", library))?[..12];
+    let metadata =
+        fs::metadata(library).map_err(Error::io("cannot read the built library", library))?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    let stamp = format!(
+        "{}:{}:{inode}",
+        metadata.len(),
+        freshness::mtime_ns(&metadata)
+    );
+    let build_id = &freshness::hex(&Sha256::digest(stamp.as_bytes()))[..12];
     let file_name = format!("{}.{build_id}{}", source.name, python.ext_suffix());
     let destination = module.artifact_path(&file_name);
     if !destination.is_file() {
@@ -664,15 +675,17 @@ fn install_in_place(source: &Source, artifact: &Path, python: &PythonEnv) -> Res
 fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
     let folder = to.parent().unwrap_or(Path::new("."));
     let copy = || -> io::Result<()> {
-        let mut temp = tempfile::Builder::new()
+        let temp = tempfile::Builder::new()
             .prefix(".rusthook-")
             .suffix(".tmp")
             .tempfile_in(folder)?;
-        io::copy(&mut fs::File::open(from)?, temp.as_file_mut())?;
-        let metadata = fs::metadata(from)?;
-        temp.as_file().set_permissions(metadata.permissions())?;
-        temp.as_file().set_modified(metadata.modified()?)?;
-        temp.as_file().sync_all()?;
+        // fs::copy lets the kernel copy (copy_file_range, reflinks) and keeps the mode.
+        fs::copy(from, temp.path())?;
+        let modified = fs::metadata(from)?.modified()?;
+        fs::File::options()
+            .write(true)
+            .open(temp.path())?
+            .set_modified(modified)?;
         temp.persist(to).map_err(|e| e.error)?;
         Ok(())
     };

@@ -64,6 +64,11 @@ impl BuildCache {
         }
     }
 
+    /// The remembered `rustc -vV` of the current toolchain fingerprint.
+    pub fn toolchain_file(&self) -> PathBuf {
+        self.abi_dir.join("toolchain.json")
+    }
+
     /// The lock file a new single-file module starts from, so that it resolves to the
     /// dependency versions already compiled in the shared target directory (and needs
     /// no network to do so).

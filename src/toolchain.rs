@@ -17,6 +17,38 @@ pub fn fingerprint() -> &'static str {
     FINGERPRINT.get_or_init(compute_fingerprint)
 }
 
+/// `rustc -vV` for the current fingerprint, remembered in `cache_file` so that a build
+/// does not pay for running rustc (tens of milliseconds) while the toolchain is unchanged.
+pub fn cached_version(cache_file: &Path) -> Result<String> {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Remembered {
+        fingerprint: String,
+        version: String,
+    }
+    let remembered = std::fs::read(cache_file)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Remembered>(&bytes).ok())
+        .filter(|r| r.fingerprint == fingerprint());
+    if let Some(remembered) = remembered {
+        return Ok(remembered.version);
+    }
+    let version = version()?;
+    let record = Remembered {
+        fingerprint: fingerprint().to_string(),
+        version: version.clone(),
+    };
+    // Best effort: a missing file only costs the next build one run of rustc.
+    if let (Some(folder), Ok(json)) = (cache_file.parent(), serde_json::to_vec(&record)) {
+        if let Ok(mut temp) = tempfile::NamedTempFile::new_in(folder) {
+            use std::io::Write as _;
+            if temp.write_all(&json).is_ok() {
+                let _ = temp.persist(cache_file);
+            }
+        }
+    }
+    Ok(version)
+}
+
 /// `rustc -vV`, asked once per process. An error means no rustc can be run at all.
 pub fn version() -> Result<String> {
     static VERSION: OnceLock<std::result::Result<String, String>> = OnceLock::new();
@@ -144,6 +176,27 @@ mod tests {
     fn version_comes_from_rustc() {
         let version = version().expect("rustc runs in the test environment");
         assert!(version.starts_with("rustc "), "{version}");
+    }
+
+    #[test]
+    fn cached_version_is_reused_for_the_same_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("toolchain.json");
+        let first = cached_version(&file).unwrap();
+        assert!(file.is_file());
+        // A remembered version for this fingerprint is returned without asking rustc.
+        let fake = format!(
+            r#"{{"fingerprint": {:?}, "version": "rustc 0.0.0-remembered"}}"#,
+            fingerprint()
+        );
+        std::fs::write(&file, fake).unwrap();
+        assert_eq!(cached_version(&file).unwrap(), "rustc 0.0.0-remembered");
+        std::fs::write(
+            &file,
+            r#"{"fingerprint": "another toolchain", "version": "x"}"#,
+        )
+        .unwrap();
+        assert_eq!(cached_version(&file).unwrap(), first);
     }
 
     #[test]
