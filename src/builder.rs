@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::cache::{create_private_dir, BuildCache, ModuleCache};
+use crate::cache::{check_private, create_private_dir, BuildCache, ModuleCache};
 use crate::cargo::{self, BuildObserver, CargoBuild, CargoFailure};
 use crate::error::{Error, Result};
 use crate::finder::{Source, SourceKind};
@@ -60,6 +60,9 @@ fn ensure_artifact(
 ) -> Result<PathBuf> {
     let cache = BuildCache::new(settings, python);
     let module = cache.module(source);
+    // The library is loaded from here: nobody else may have been able to put it there.
+    check_private(&cache.abi_dir)?;
+    check_private(&module.dir)?;
     let fingerprint = settings.fingerprint(python);
     fresh_or_build(
         &source.name,

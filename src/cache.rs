@@ -194,6 +194,42 @@ pub fn clear(root: &Path) -> Result<u64> {
     Ok(freed)
 }
 
+/// Refuses a cache folder that another user owns or that others may write to: a
+/// library in it could have been swapped for someone else's code.
+pub fn check_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(metadata) = std::fs::metadata(path) else {
+            return Ok(()); // not created yet: it will be, privately
+        };
+        // SAFETY: geteuid(2) has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let reason = if metadata.uid() != me {
+            Some(format!(
+                "it belongs to another user (uid {})",
+                metadata.uid()
+            ))
+        } else if metadata.mode() & 0o022 != 0 {
+            Some(format!(
+                "other users can write to it (mode {:o})",
+                metadata.mode() & 0o777
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(Error::InsecureCache {
+                path: path.to_path_buf(),
+                reason,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Creates a folder (and its parents) readable and writable by the owner only.
 pub fn create_private_dir(path: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
@@ -272,6 +308,24 @@ mod tests {
         assert!(root.path().join("unrelated.txt").exists());
         assert!(root.path().join("other-folder").exists());
         assert!(summarize(root.path()).is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folders_others_can_write_to_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache");
+        assert!(check_private(&path).is_ok(), "a missing folder is fine");
+        create_private_dir(&path).unwrap();
+        assert!(check_private(&path).is_ok());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check_private(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("other users can write to it (mode 777)"),
+            "{err}"
+        );
+        assert!(err.contains("chmod 700"), "{err}");
     }
 
     #[cfg(unix)]

@@ -193,6 +193,17 @@ pub fn run_maturin_develop(
     if python.prefix != python.base_prefix {
         command.env("VIRTUAL_ENV", &python.prefix);
     }
+    // And the tools it runs (uniffi-bindgen, pip) are found on PATH: put this
+    // interpreter's scripts folder first, as activating the environment would.
+    if let Some(scripts) = python.executable.parent() {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let joined = std::env::join_paths(
+            std::iter::once(scripts.to_path_buf()).chain(std::env::split_paths(&path)),
+        );
+        if let Ok(joined) = joined {
+            command.env("PATH", joined);
+        }
+    }
     let program = format!("{} -m maturin", python.executable.display());
     let (child, program) = spawn(command, &program)?;
     let (status, diagnostics) = supervise(child, &program, observer, quiet, None)?;

@@ -56,12 +56,21 @@ pub enum Error {
     },
 
     /// Another process holds the build lock of this module for longer than allowed.
-    #[error("timed out after {seconds:.0} s waiting for the build lock {path} (another process is building this module).\nWait for it to finish, or raise the limit with `lock_timeout=` in rusthook.install() / the API.", path = .path.display())]
-    LockTimeout { path: PathBuf, seconds: f64 },
+    #[error("timed out after {seconds:.0} s waiting for the build lock {path}, held by {holder}.\nWait for that build to finish (or stop it), or raise the limit with `lock_timeout=` in rusthook.install() / the API.", path = .path.display())]
+    LockTimeout {
+        path: PathBuf,
+        seconds: f64,
+        /// Who holds it, as the holder wrote it into the lock file.
+        holder: String,
+    },
 
     /// An editable project whose library cannot be found where maturin installs it.
     #[error("the editable project `{name}` ({root}) has no installed library; install it once with `pip install -e {root}` (or `maturin develop`)", root = .root.display())]
     ProjectNotInstalled { name: String, root: PathBuf },
+
+    /// A cache folder other users could have written a library into.
+    #[error("refusing to load a library from {path}: {reason}, so a library there could have been replaced by someone else.\nMake it private (`chmod 700 {path}`), or set RUSTHOOK_BUILD_DIR to a folder of your own.", path = .path.display())]
+    InsecureCache { path: PathBuf, reason: String },
 
     /// `cache clear` found a build in progress.
     #[error("a build is running in the cache (its lock {path} is held); wait for it to finish, then clear the cache again", path = .path.display())]

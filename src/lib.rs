@@ -11,6 +11,8 @@ pub mod freshness;
 pub mod lock;
 pub mod preprocess;
 pub mod project;
+#[cfg(test)]
+mod properties;
 pub mod scaffold;
 pub mod settings;
 pub mod toolchain;

@@ -3,6 +3,7 @@
 //! dead build never leaves a stale lock behind.
 
 use std::fs::{File, TryLockError};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -32,14 +33,26 @@ fn open(path: &Path) -> Result<File> {
         .map_err(Error::io("cannot open the build lock", path))
 }
 
-/// Takes the lock if it is free right now.
+/// Takes the lock if it is free right now, and notes in it who holds it (read by a
+/// waiter that times out, to say which process it waited for).
 pub fn try_acquire(path: &Path) -> Result<Option<BuildLock>> {
-    let file = open(path)?;
+    let mut file = open(path)?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(BuildLock {
-            file,
-            path: path.to_path_buf(),
-        })),
+        Ok(()) => {
+            let started = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let note = format!("process {} (since unix time {started})", std::process::id());
+            // Best effort: the note only improves a timeout's message.
+            let _ = file
+                .set_len(0)
+                .and_then(|()| file.write_all(note.as_bytes()));
+            Ok(Some(BuildLock {
+                file,
+                path: path.to_path_buf(),
+            }))
+        }
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(error)) => Err(Error::io("cannot lock", path)(error)),
     }
@@ -68,9 +81,14 @@ pub fn acquire(
             return Err(Error::Interrupted);
         }
         if start.elapsed() >= timeout {
+            let holder = std::fs::read_to_string(path)
+                .ok()
+                .filter(|note| !note.trim().is_empty())
+                .unwrap_or_else(|| "another process".to_string());
             return Err(Error::LockTimeout {
                 path: path.to_path_buf(),
                 seconds: timeout.as_secs_f64(),
+                holder,
             });
         }
         pause = (pause * 2).min(Duration::from_millis(100));
@@ -90,6 +108,8 @@ mod tests {
         let err = acquire(&path, Duration::from_millis(50), &|| false).unwrap_err();
         assert!(err.to_string().contains("timed out"), "{err}");
         assert!(err.to_string().contains("lock_timeout="), "{err}");
+        let holder = format!("held by process {} (since unix time", std::process::id());
+        assert!(err.to_string().contains(&holder), "{err}");
         drop(first);
         let (_lock, waited) = acquire(&path, Duration::from_secs(1), &|| false).unwrap();
         assert!(!waited);

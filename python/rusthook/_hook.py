@@ -42,7 +42,15 @@ class RustFinder:
         self, fullname: str, path: Sequence[str] | None, target: object = None
     ) -> ModuleSpec | None:
         search_path = sys.path if path is None else list(path)
-        origin = _core.find_and_build(fullname, search_path, self.settings)
+        try:
+            origin = _core.find_and_build(fullname, search_path, self.settings)
+        except _core.RusthookError:
+            raise  # a Rust module that could not be built: the user must see why
+        except Exception as error:
+            # Anything else is rusthook's own fault: never let it break an import that
+            # the standard finders can serve.
+            _warn_once(f"rusthook's finder failed on {fullname!r} and was skipped: {error!r}")
+            return None
         if origin is None:
             return None
         return extension_spec(fullname, os.fspath(origin))
@@ -86,6 +94,15 @@ class RustExtensionLoader(ExtensionFileLoader):
 
 
 _KEEP_ON_RELOAD = frozenset({"__name__", "__spec__", "__loader__", "__package__"})
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        sys.stderr.write(f"rusthook: {message}\n")
 
 
 def extension_spec(fullname: str, origin: str) -> ModuleSpec:
