@@ -92,6 +92,14 @@ class RustMagics(Magics):
         [--name NAME]`` (write the cell as a maturin project into DEST instead).
         """
         args = _parser().parse_args(shlex.split(line))
+        try:
+            self._run(args, cell)
+        except _core.BuildError as error:
+            raise CellBuildError(str(error)) from None
+        except _core.RusthookError as error:
+            raise CellError(str(error)) from None
+
+    def _run(self, args: argparse.Namespace, cell: str) -> None:
         if args.eject:
             dest = _core.eject_cell(cell, args.eject, args.name)
             print(
@@ -106,12 +114,7 @@ class RustMagics(Magics):
         )
         # A forced rebuild must load under a name this process has not loaded yet.
         salt = str(time.time_ns()) if args.force else ""
-        try:
-            name, library = _core.build_cell(cell, cell_directory(), settings, salt)
-        except _core.BuildError as error:
-            raise CellBuildError(str(error)) from None
-        except _core.RusthookError as error:
-            raise CellError(str(error)) from None
+        name, library = _core.build_cell(cell, cell_directory(), settings, salt)
         module = sys.modules.get(name) or _load(name, library, None)
         shell = self.shell
         assert shell is not None  # set when the magics are registered
