@@ -180,7 +180,9 @@ def test_crate_marked_cffi_imports_from_another_working_directory(project: Proje
     # Switching the marker back to pyo3 is an edit: the crate is rebuilt (and fails
     # clearly, since it has no #[pymodule]).
     project.write("crates/clib/.rusthook", "pyo3\n")
-    run = project.run(code + "try:\n    import clib\nexcept ImportError as e:\n    print(e)\n", cwd=elsewhere)
+    run = project.run(
+        code + "try:\n    import clib\nexcept ImportError as e:\n    print(e)\n", cwd=elsewhere
+    )
     assert run.built
     assert "the library exports no `PyInit_clib`" in run.stdout
 
@@ -252,7 +254,7 @@ def test_unsupported_return_type_and_missing_extern_c(project: Project) -> None:
     source = project.write("rustabi.rs", "// rusthook:cffi\n#[no_mangle]\npub fn plain() {}\n")
     run = project.run(CATCH.format(name="rustabi"))
     assert run.stdout == (
-        f"BuildError\n{source}:3: `plain` is #[no_mangle] but not `extern \"C\"`, so C cannot "
+        f'BuildError\n{source}:3: `plain` is #[no_mangle] but not `extern "C"`, so C cannot '
         'call it; declare it `pub extern "C" fn plain(...)`\n'
     )
 

@@ -76,7 +76,7 @@ def test_define_call_edit_and_rerun(project: Project) -> None:
             "c = Counter(); c.bump(); print(c.bump(), c.count)",
         ],
     )
-    first, called, edited, called_again, unchanged, called_third, counter, counted = results
+    first, called, edited, called_again, unchanged, called_third, _counter, counted = results
     assert all(r["ok"] for r in results), results
     # Build progress and the log lines are part of the cell's output.
     assert "rusthook: building _rusthook_cell_" in str(first["stderr"])
