@@ -84,7 +84,8 @@ pub fn eject_file(source: &Path, dest: &Path) -> Result<PathBuf> {
     };
     if source.is_dir() {
         return Err(not_a_file(
-            "eject turns a single `.rs` file into a project, and a crate already is one;              add a pyproject.toml with `build-backend = \"maturin\"` to it instead",
+            "eject turns a single `.rs` file into a project, and a crate already is one; \
+             add a pyproject.toml with `build-backend = \"maturin\"` to it instead",
         ));
     }
     if source.extension().is_none_or(|e| e != "rs") {
