@@ -465,6 +465,20 @@ pub extern "C" fn not_exported(x: String) {}
     }
 
     #[test]
+    fn generic_methods_and_void_values_are_errors() {
+        let text = "#[no_mangle]\npub extern \"C\" fn g<T>(x: i32) {}\n";
+        assert!(message(declare(text)).ends_with(
+            "lib.rs:2: `g` cannot be declared to C: an exported function cannot be generic, \
+             async or variadic"
+        ));
+        let text = "#[no_mangle]\npub extern \"C\" fn v(x: std::ffi::c_void) {}\n";
+        assert!(message(declare(text))
+            .ends_with("lib.rs:2: a parameter of `v` cannot be `c_void`; pass `*mut c_void`"));
+        let text = "#[no_mangle]\npub extern \"C\" fn s(&self) {}\n";
+        assert!(message(declare(text)).ends_with("lib.rs:2: `s` takes `self`, which C cannot pass"));
+    }
+
+    #[test]
     fn nothing_exported_is_an_error() {
         let error = message(declare("pub fn f() {}\n"));
         assert!(error.starts_with("/src/hello.rs: found no `#[no_mangle] pub extern \"C\" fn`"));

@@ -131,6 +131,7 @@ def test_eject_bad_inputs(project: Project) -> None:
     project.write("plain.rs", "fn f() {}\n")
     project.write("clib.rs", '// rusthook:cffi\n#[no_mangle]\npub extern "C" fn f() {}\n')
     project.write("my-mod.rs", FAST_RS)
+    project.write("bare.rs", "// rusthook\n//: [package]\n")
     project.write("krate/Cargo.toml", '[package]\nname = "krate"\n')
     root = project.root
     cases = {
@@ -144,6 +145,8 @@ def test_eject_bad_inputs(project: Project) -> None:
         ("krate", "out4"): f"{root}/krate is not an importable Rust source: eject turns a "
         "single `.rs` file into a project, and a crate already is one; add a pyproject.toml "
         'with `build-backend = "maturin"` to it instead',
+        ("bare.rs", "out6"): f"{root}/bare.rs: eject makes a maturin project from a "
+        "`// rusthook:pyo3` module, and this file uses no template (`// rusthook`)",
         ("my-mod.rs", "out5"): f"`my-mod` (from {root}/my-mod.rs) is not a valid Python "
         "module name; rename it to a Python identifier such as `my_mod`",
     }
