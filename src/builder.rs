@@ -16,13 +16,15 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{check_private, create_private_dir, BuildCache, ModuleCache};
 use crate::cargo::{self, BuildObserver, CargoBuild, CargoFailure};
+use crate::cdecl::{self, DeclarationError};
 use crate::error::{Error, Result};
+use crate::finder::MARKERS;
 use crate::finder::{Source, SourceKind};
 use crate::freshness::{
     self, BuildRecord, Expected, Freshness, ToolchainId, TrackedFile, RECORD_FORMAT,
 };
 use crate::lock;
-use crate::preprocess::{self, CrateLayout};
+use crate::preprocess::{self, CrateLayout, Template};
 use crate::project::{Bindings, Project};
 use crate::settings::{PythonEnv, Settings};
 use crate::toolchain;
@@ -32,9 +34,15 @@ use crate::toolchain;
 pub struct Built {
     /// The library in the build cache: the one to load (a new name for every build).
     pub artifact: PathBuf,
+    /// For a C-ABI (cffi) library, the file holding its C declarations (for
+    /// `ffi.cdef()`); `None` for a Python extension module.
+    pub declarations: Option<PathBuf>,
     /// `name.<EXT_SUFFIX>` beside the source, when `in_place` was asked for.
     pub in_place: Option<PathBuf>,
 }
+
+/// A fresh library in the cache, and its C declarations if it is a cffi library.
+type Artifact = (PathBuf, Option<PathBuf>);
 
 /// Returns a fresh library for `source`, building it first if needed.
 pub fn ensure_built(
@@ -43,13 +51,21 @@ pub fn ensure_built(
     python: &PythonEnv,
     observer: &dyn BuildObserver,
 ) -> Result<Built> {
-    let artifact = ensure_artifact(source, settings, python, observer)?;
-    let in_place = if settings.in_place {
-        Some(install_in_place(source, &artifact, python)?)
-    } else {
+    let (artifact, declarations) = ensure_artifact(source, settings, python, observer)?;
+    let in_place = if !settings.in_place {
         None
+    } else if declarations.is_some() {
+        return Err(Error::NotAnExtension {
+            path: source.path.clone(),
+        });
+    } else {
+        Some(install_in_place(source, &artifact, python)?)
     };
-    Ok(Built { artifact, in_place })
+    Ok(Built {
+        artifact,
+        declarations,
+        in_place,
+    })
 }
 
 fn ensure_artifact(
@@ -57,7 +73,7 @@ fn ensure_artifact(
     settings: &Settings,
     python: &PythonEnv,
     observer: &dyn BuildObserver,
-) -> Result<PathBuf> {
+) -> Result<Artifact> {
     let cache = BuildCache::new(settings, python);
     let module = cache.module(source);
     // The library is loaded from here: nobody else may have been able to put it there.
@@ -101,6 +117,7 @@ pub fn ensure_project_built(
             build_project(
                 project, settings, python, &cache, &module, &profile, features, observer,
             )
+            .map(|library| (library, None))
         },
     )?;
     Ok(())
@@ -114,8 +131,8 @@ fn fresh_or_build(
     settings_fingerprint: &str,
     settings: &Settings,
     observer: &dyn BuildObserver,
-    build: impl FnOnce() -> Result<PathBuf>,
-) -> Result<PathBuf> {
+    build: impl FnOnce() -> Result<Artifact>,
+) -> Result<Artifact> {
     if !settings.force_rebuild {
         if let Some(artifact) = fresh_artifact(name, module, settings_fingerprint) {
             return Ok(artifact);
@@ -136,17 +153,27 @@ fn fresh_or_build(
 }
 
 /// The artifact of the last build if it is still fresh.
-fn fresh_artifact(name: &str, module: &ModuleCache, settings_fingerprint: &str) -> Option<PathBuf> {
+fn fresh_artifact(
+    name: &str,
+    module: &ModuleCache,
+    settings_fingerprint: &str,
+) -> Option<Artifact> {
     let record_path = module.record_path();
     let record = BuildRecord::read(&record_path)?;
-    let artifact = module.artifact_path(&record.artifact);
+    let artifact = (
+        module.artifact_path(&record.artifact),
+        record
+            .declarations
+            .as_deref()
+            .map(|d| module.artifact_path(d)),
+    );
     let version = || toolchain::version().ok();
     let expected = Expected {
         settings: settings_fingerprint,
         toolchain_fingerprint: toolchain::fingerprint(),
         toolchain_version: &version,
     };
-    match record.check(&artifact, &expected) {
+    match record.check(&artifact.0, &expected) {
         Freshness::Fresh => {
             log::debug!(target: "rusthook.freshness", "{name} is fresh");
             Some(artifact)
@@ -260,7 +287,7 @@ fn build(
     cache: &BuildCache,
     module: &ModuleCache,
     observer: &dyn BuildObserver,
-) -> Result<PathBuf> {
+) -> Result<Artifact> {
     let started = Instant::now();
     let level = log_level(settings);
     log::log!(
@@ -273,13 +300,43 @@ fn build(
     );
     let toolchain = current_toolchain(cache)?;
     let previous = BuildRecord::read(&module.record_path());
-    let (manifest_path, globs) = match source.kind {
-        SourceKind::File => prepare_single_file(source, cache, module)?,
-        SourceKind::Crate => (source.path.join("Cargo.toml"), Vec::new()),
+    let Prepared {
+        manifest_path,
+        globs,
+        template,
+        crate_root,
+    } = match source.kind {
+        SourceKind::File | SourceKind::Cell => prepare_single_file(source, cache, module)?,
+        SourceKind::Crate => prepare_crate(source)?,
     };
     let mut primary = vec![source_entry_file(source)];
+    if source.kind == SourceKind::Crate {
+        // The marker file names the template: editing it changes what is built.
+        primary.extend(
+            MARKERS
+                .iter()
+                .map(|m| source.path.join(format!(".{m}")))
+                .filter(|p| p.is_file()),
+        );
+    }
     primary.extend(preprocess::expand_globs(source.base_dir(), &globs));
     let stamps = InputStamps::before_build(&primary, previous.as_ref())?;
+
+    // A C-ABI library's declarations come from its source. A signature C cannot
+    // express fails now, before cargo runs; a file syn cannot read is left for rustc
+    // to report (its diagnostics are better), and fails only if rustc accepts it.
+    let mut unreadable = None;
+    let declarations = match template {
+        Some(Template::Cffi) => match cdecl::declarations(&crate_root, &source.path) {
+            Ok(declarations) => Some(declarations),
+            Err(DeclarationError::Invalid(error)) => return Err(error),
+            Err(DeclarationError::Unparsable(error)) => {
+                unreadable = Some(error);
+                None
+            }
+        },
+        _ => None,
+    };
 
     let output = cargo::run(
         &CargoBuild {
@@ -291,7 +348,7 @@ fn build(
             features: &settings.features,
             extra_args: &settings.cargo_args,
             quiet: settings.quiet,
-            diagnostics_alias: (source.kind == SourceKind::File).then(|| {
+            diagnostics_alias: (source.kind != SourceKind::Crate).then(|| {
                 let copy = module.crate_dir().join(format!("{}.rs", source.name));
                 (
                     copy.to_string_lossy().into_owned(),
@@ -302,7 +359,12 @@ fn build(
         observer,
     )
     .map_err(|failure| cargo_error(&source.name, &source.path, failure))?;
-    check_module_export(&output.library, &source.name, &source.name, &source.path)?;
+    if let Some(error) = unreadable {
+        return Err(error);
+    }
+    if template != Some(Template::Cffi) {
+        check_module_export(&output.library, &source.name, &source.name, &source.path)?;
+    }
     let files = stamps.files_read(
         primary,
         &output.library.with_extension("d"),
@@ -311,7 +373,13 @@ fn build(
         cache,
     )?;
 
-    let artifact_name = install_artifact(source, module, &output.library, python)?;
+    let (artifact_name, declarations_name) = install_artifact(
+        source,
+        module,
+        &output.library,
+        python,
+        declarations.as_ref().map(|d| d.text.as_str()),
+    )?;
     let record = BuildRecord {
         format: RECORD_FORMAT,
         module: source.name.clone(),
@@ -320,16 +388,19 @@ fn build(
         toolchain,
         profile: settings.cargo_profile().to_string(),
         artifact: artifact_name.clone(),
+        declarations: declarations_name.clone(),
         files,
         globs: freshness::record_globs(source.base_dir(), &globs),
     };
     record.write(&module.record_path())?;
-    remove_old_artifacts(
-        module,
-        &artifact_name,
-        previous.as_ref().map(|r| r.artifact.as_str()),
-    );
-    if source.kind == SourceKind::File {
+    let mut keep = vec![artifact_name.as_str()];
+    keep.extend(declarations_name.as_deref());
+    if let Some(previous) = &previous {
+        keep.push(&previous.artifact);
+        keep.extend(previous.declarations.as_deref());
+    }
+    remove_old_artifacts(module, &keep);
+    if source.kind != SourceKind::Crate {
         seed_lockfile(cache, module);
     }
     log::log!(
@@ -339,7 +410,10 @@ fn build(
         source.name,
         started.elapsed().as_secs_f64()
     );
-    Ok(module.artifact_path(&artifact_name))
+    Ok((
+        module.artifact_path(&artifact_name),
+        declarations_name.map(|name| module.artifact_path(&name)),
+    ))
 }
 
 /// The profile an editable project builds with: what was asked for, else what its
@@ -482,6 +556,7 @@ fn build_project(
         toolchain,
         profile: profile.to_string(),
         artifact: artifact.clone(),
+        declarations: None,
         files,
         globs: Vec::new(),
     };
@@ -525,9 +600,43 @@ fn maturin_dep_info(project: &Project, profile: &str) -> PathBuf {
 /// The file that always makes a build stale when it changes.
 fn source_entry_file(source: &Source) -> PathBuf {
     match source.kind {
-        SourceKind::File => source.path.clone(),
+        SourceKind::File | SourceKind::Cell => source.path.clone(),
         SourceKind::Crate => source.path.join("Cargo.toml"),
     }
+}
+
+/// What a build needs to know before cargo runs.
+struct Prepared {
+    manifest_path: PathBuf,
+    /// `//d:` globs (single files only).
+    globs: Vec<String>,
+    /// `None` for a bare `// rusthook` file: its `//:` lines decide what it is.
+    template: Option<Template>,
+    /// The crate's root source file (where C declarations are read from).
+    crate_root: PathBuf,
+}
+
+/// A marked crate builds from its own Cargo.toml; its marker says which template.
+fn prepare_crate(source: &Source) -> Result<Prepared> {
+    let manifest_path = source.path.join("Cargo.toml");
+    let template = preprocess::crate_template(&source.path)?;
+    let lib_path = fs::read_to_string(&manifest_path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|manifest| {
+            manifest
+                .get("lib")?
+                .get("path")?
+                .as_str()
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from("src/lib.rs"));
+    Ok(Prepared {
+        manifest_path,
+        globs: Vec::new(),
+        template: Some(template),
+        crate_root: source.path.join(lib_path),
+    })
 }
 
 /// Writes the generated crate for a single-file module into its cache folder.
@@ -535,7 +644,7 @@ fn prepare_single_file(
     source: &Source,
     cache: &BuildCache,
     module: &ModuleCache,
-) -> Result<(PathBuf, Vec<String>)> {
+) -> Result<Prepared> {
     let bytes = fs::read(&source.path).map_err(Error::io("cannot read", &source.path))?;
     let text = String::from_utf8(bytes).map_err(|error| Error::NotUtf8 {
         path: source.path.clone(),
@@ -544,7 +653,11 @@ fn prepare_single_file(
             .filter(|&&b| b == b'\n')
             .count(),
     })?;
-    let header = preprocess::parse_header(&source.path, &text)?;
+    let header = if source.kind == SourceKind::Cell {
+        preprocess::parse_cell_header(&source.path, &text)?
+    } else {
+        preprocess::parse_header(&source.path, &text)?
+    };
     let crate_dir = module.crate_dir();
     create_private_dir(&crate_dir)?;
     let wrapper_path = crate_dir.join("wrapper.rs");
@@ -573,7 +686,12 @@ fn prepare_single_file(
     if !lockfile.exists() && seed.is_file() {
         let _ = fs::copy(&seed, &lockfile);
     }
-    Ok((manifest_path, header.dependency_globs))
+    Ok(Prepared {
+        manifest_path,
+        globs: header.dependency_globs,
+        template: header.template,
+        crate_root: source.path.clone(),
+    })
 }
 
 /// Rewrites a generated file only when its text changed, so cargo sees no change.
@@ -629,32 +747,69 @@ fn check_module_export(library: &Path, module: &str, name: &str, path: &Path) ->
 }
 
 /// Copies the library into the module's cache folder under a name of its own (so
-/// `importlib.reload` loads new code), via a temporary file and a rename. The name
-/// comes from the library's size, mtime and inode: unique per link, and free to compute.
+/// `importlib.reload` loads new code), via a temporary file and a rename. The name comes
+/// from the library's size, mtime and inode (unique per link, and free to compute) and
+/// the C declarations of a cffi library. A cffi library keeps its platform suffix
+/// (`.so`; it is no extension module) and gets its declarations beside it. Returns the
+/// file names of both.
 fn install_artifact(
     source: &Source,
     module: &ModuleCache,
     library: &Path,
     python: &PythonEnv,
-) -> Result<String> {
+    declarations: Option<&str>,
+) -> Result<(String, Option<String>)> {
     let metadata =
         fs::metadata(library).map_err(Error::io("cannot read the built library", library))?;
     #[cfg(unix)]
     let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
     #[cfg(not(unix))]
     let inode = 0u64;
-    let stamp = format!(
+    let mut hasher = Sha256::new();
+    hasher.update(format!(
         "{}:{}:{inode}",
         metadata.len(),
         freshness::mtime_ns(&metadata)
-    );
-    let build_id = &freshness::hex(&Sha256::digest(stamp.as_bytes()))[..12];
-    let file_name = format!("{}.{build_id}{}", source.name, python.ext_suffix());
+    ));
+    if let Some(text) = declarations {
+        hasher.update(text.as_bytes());
+    }
+    let build_id = &freshness::hex(&hasher.finalize())[..12];
+    let file_name = match declarations {
+        None => format!("{}.{build_id}{}", source.name, python.ext_suffix()),
+        Some(_) => {
+            let extension = library.extension().and_then(|e| e.to_str()).unwrap_or("so");
+            format!("{}.{build_id}.{extension}", source.name)
+        }
+    };
     let destination = module.artifact_path(&file_name);
     if !destination.is_file() {
         copy_atomically(library, &destination)?;
     }
-    Ok(file_name)
+    let declarations_name = match declarations {
+        None => None,
+        Some(text) => {
+            let name = format!("{}.{build_id}.h", source.name);
+            write_atomically(&module.artifact_path(&name), text)?;
+            Some(name)
+        }
+    };
+    Ok((file_name, declarations_name))
+}
+
+/// Writes `text` to `path` through a temporary file and a rename.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let write = || -> io::Result<()> {
+        let mut temp = tempfile::Builder::new()
+            .prefix(".rusthook-")
+            .suffix(".tmp")
+            .tempfile_in(folder)?;
+        io::Write::write_all(temp.as_file_mut(), text.as_bytes())?;
+        temp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().map_err(Error::io("cannot write", path))
 }
 
 /// Writes `name.<EXT_SUFFIX>` beside the source (the crate folder, for a crate), for
@@ -696,8 +851,9 @@ fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Removes earlier builds, keeping the current one and the one before it (a process
-/// that read the old record a moment ago may still be about to load it).
-fn remove_old_artifacts(module: &ModuleCache, current: &str, previous: Option<&str>) {
+/// that read the old record a moment ago may still be about to load it): `keep` names
+/// their libraries and declarations.
+fn remove_old_artifacts(module: &ModuleCache, keep: &[&str]) {
     let Ok(entries) = fs::read_dir(&module.dir) else {
         return;
     };
@@ -708,7 +864,7 @@ fn remove_old_artifacts(module: &ModuleCache, current: &str, previous: Option<&s
             && name != "record.json"
             && name != "build.lock"
             && !name.starts_with(".rusthook-");
-        if is_library && name != current && Some(name) != previous {
+        if is_library && !keep.contains(&name) {
             let _ = fs::remove_file(entry.path());
         }
     }

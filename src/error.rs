@@ -24,12 +24,37 @@ pub enum Error {
     },
 
     /// The marker names a template rusthook does not have.
-    #[error("{path}:1: unknown template `{template}`; known templates: {known}.\nUse e.g. `// rusthook:pyo3`, or `// rusthook` to write the whole Cargo.toml with `//:` lines.", path = .path.display())]
+    #[error("{path}:{line}: unknown template `{template}`; known templates: {known}.\nUse e.g. `// rusthook:pyo3`, or `// rusthook` to write the whole Cargo.toml with `//:` lines.", path = .path.display())]
     UnknownTemplate {
         path: PathBuf,
+        line: usize,
         template: String,
         known: String,
     },
+
+    /// `eject` was asked for a module that is not a pyo3 single file.
+    #[error("{path}: eject makes a maturin project from a `// rusthook:pyo3` module, and this file uses {template}", path = .path.display())]
+    EjectTemplate { path: PathBuf, template: String },
+
+    /// A notebook cell that defines its own module.
+    #[error("{path}: a %%rust cell cannot define a #[pymodule]: the cell's module is generated (named after a hash of the cell) and registers its #[pyfunction]s and #[pyclass]es; remove the #[pymodule]", path = .path.display())]
+    CellPymodule { path: PathBuf },
+
+    /// A C-ABI module's exported function has a signature C cannot express.
+    #[error("{path}:{line}: {message}", path = .path.display())]
+    CDeclaration {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    /// A C-ABI module exports nothing cffi could call.
+    #[error("{path}: found no `#[no_mangle] pub extern \"C\" fn` to declare; a C-ABI (cffi) module gives Python its exported C functions, so export at least one", path = .path.display())]
+    NoCFunctions { path: PathBuf },
+
+    /// `in_place` asked for a library that Python cannot import by itself.
+    #[error("{path} is a C-ABI (cffi) module: its library is not a Python extension module, so it cannot be written beside the source for imports without rusthook; build it without in_place", path = .path.display())]
+    NotAnExtension { path: PathBuf },
 
     /// A source file that is not UTF-8 text.
     #[error("{path}:{line}: the file is not valid UTF-8; save it as UTF-8", path = .path.display())]

@@ -21,6 +21,8 @@ pub enum SourceKind {
     File,
     /// A directory `name/` with `Cargo.toml` and a marker.
     Crate,
+    /// The code of a notebook cell (`%%rust`), saved as a `.rs` file without a marker.
+    Cell,
 }
 
 /// A Rust source that builds into the extension module `name`.
@@ -37,7 +39,7 @@ impl Source {
     /// The directory builds run in and relative paths are resolved against.
     pub fn base_dir(&self) -> &Path {
         match self.kind {
-            SourceKind::File => self.path.parent().unwrap_or(Path::new("/")),
+            SourceKind::File | SourceKind::Cell => self.path.parent().unwrap_or(Path::new("/")),
             SourceKind::Crate => &self.path,
         }
     }

@@ -49,6 +49,10 @@ pub struct BuildRecord {
     /// File name of the library in the module's cache folder (an absolute path for an
     /// editable project's installed library; empty when maturin installed it).
     pub artifact: String,
+    /// For a C-ABI (cffi) library: the file name, beside it, of its C declarations.
+    /// `None` for a Python extension module (records older than the cffi template too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declarations: Option<String>,
     pub files: Vec<TrackedFile>,
     /// Absolute `//d:` globs: a new file matching one makes the build stale.
     pub globs: Vec<String>,
@@ -113,6 +117,12 @@ impl BuildRecord {
         }
         if !self.artifact.is_empty() && !artifact_path.is_file() {
             return Freshness::Stale(format!("{} is missing", artifact_path.display()));
+        }
+        if let Some(declarations) = &self.declarations {
+            let path = artifact_path.with_file_name(declarations);
+            if !path.is_file() {
+                return Freshness::Stale(format!("{} is missing", path.display()));
+            }
         }
         let mut updated: Option<BuildRecord> = None;
         if self.toolchain.fingerprint != expected.toolchain_fingerprint {
@@ -292,6 +302,7 @@ mod tests {
             },
             profile: "dev".into(),
             artifact: "fast.so".into(),
+            declarations: None,
             files: track_all(files.iter().map(|p| p.to_path_buf())).unwrap(),
             globs: Vec::new(),
         }

@@ -5,6 +5,8 @@
 pub mod builder;
 pub mod cache;
 pub mod cargo;
+pub mod cdecl;
+pub mod cell;
 pub mod error;
 pub mod finder;
 pub mod freshness;
@@ -32,7 +34,7 @@ mod python {
     use crate::builder::{self, Built};
     use crate::cargo::BuildObserver;
     use crate::error::Error;
-    use crate::finder::{self, Finder, Source, Suffixes};
+    use crate::finder::{self, Finder, Source, SourceKind, Suffixes};
     use crate::project::{Project, ProjectIndex};
     use crate::settings::{PythonEnv, Settings, SettingsRequest};
 
@@ -401,7 +403,10 @@ mod python {
             | Error::ManifestLine { .. }
             | Error::UnknownTemplate { .. }
             | Error::NotUtf8 { .. }
-            | Error::InvalidModuleName { .. } => BuildError::new_err(message),
+            | Error::InvalidModuleName { .. }
+            | Error::CDeclaration { .. }
+            | Error::NoCFunctions { .. }
+            | Error::CellPymodule { .. } => BuildError::new_err(message),
             Error::Interrupted => PyKeyboardInterrupt::new_err(()),
             _ => RusthookError::new_err(message),
         }
@@ -417,15 +422,17 @@ mod python {
     }
 
     /// The hot path of the import hook: finds the Rust source of `fullname` on
-    /// `search_path` and returns the path of a fresh library, building it if needed.
-    /// `None` when the name is not a Rust module (one stat per path entry).
+    /// `search_path` and returns `(library, declarations)` for a fresh build, building it
+    /// if needed. `declarations` is `None` for a Python extension module, else the file
+    /// of C declarations of a cffi library. `None` when the name is not a Rust module
+    /// (one stat per path entry).
     #[pyfunction]
     fn find_and_build(
         py: Python<'_>,
         fullname: &str,
         search_path: &Bound<'_, PyList>,
         settings: &PySettings,
-    ) -> PyResult<Option<OsString>> {
+    ) -> PyResult<Option<(OsString, Option<OsString>)>> {
         let settings = &settings.0;
         // Editable maturin projects: rebuilt here if stale, then imported by the
         // standard finders (only top-level names can be projects).
@@ -441,7 +448,12 @@ mod python {
         let Some(source) = find(py, fullname, search_path)? else {
             return Ok(None);
         };
-        run_build(py, &source, settings).map(|built| Some(built.artifact.into_os_string()))
+        run_build(py, &source, settings).map(|built| {
+            Some((
+                built.artifact.into_os_string(),
+                built.declarations.map(PathBuf::into_os_string),
+            ))
+        })
     }
 
     /// The Rust source `fullname` would be imported from, without building it.
@@ -471,14 +483,11 @@ mod python {
         Ok(core(py)?.finder.find(name, &entries))
     }
 
-    /// Builds the `.rs` file or crate directory at `path`.
-    /// Returns `(module name, library in the cache, library beside the source or None)`.
+    /// Builds the `.rs` file or crate directory at `path`. Returns `(module name, library
+    /// in the cache, C declarations of a cffi library or None, library beside the source
+    /// or None)`.
     #[pyfunction]
-    fn build_path(
-        py: Python<'_>,
-        path: PathBuf,
-        settings: &PySettings,
-    ) -> PyResult<(String, OsString, Option<OsString>)> {
+    fn build_path(py: Python<'_>, path: PathBuf, settings: &PySettings) -> PyResult<BuiltPaths> {
         let source = finder::source_from_path(&path).map_err(|e| {
             let name = path
                 .file_stem()
@@ -487,11 +496,67 @@ mod python {
             import_error(py, e, &name, &path)
         })?;
         let built = run_build(py, &source, &settings.0)?;
-        Ok((
-            source.name,
+        Ok(built_paths(source.name, built))
+    }
+
+    /// `(module name, library, declarations or None, in-place library or None)`.
+    type BuiltPaths = (String, OsString, Option<OsString>, Option<OsString>);
+
+    fn built_paths(name: String, built: Built) -> BuiltPaths {
+        (
+            name,
             built.artifact.into_os_string(),
+            built.declarations.map(PathBuf::into_os_string),
             built.in_place.map(PathBuf::into_os_string),
-        ))
+        )
+    }
+
+    /// Builds the code of a notebook cell as the module `_rusthook_cell_<hash>` (its
+    /// source saved in `directory`); returns `(module name, library)`. A non-empty `salt`
+    /// gives the same code a new name (a forced rebuild loads under a new name).
+    #[pyfunction]
+    #[pyo3(signature = (code, directory, settings, salt=""))]
+    fn build_cell(
+        py: Python<'_>,
+        code: &str,
+        directory: PathBuf,
+        settings: &PySettings,
+        salt: &str,
+    ) -> PyResult<(String, OsString)> {
+        let python = &core(py)?.python;
+        let name = crate::cell::module_name(
+            code,
+            &settings.0.fingerprint(python),
+            &python.executable,
+            salt,
+        );
+        let path = crate::cell::write_source(&directory, &name, code)
+            .map_err(|e| import_error(py, e, &name, &directory))?;
+        let source = Source {
+            name,
+            kind: SourceKind::Cell,
+            path,
+        };
+        let built = run_build(py, &source, &settings.0)?;
+        Ok((source.name, built.artifact.into_os_string()))
+    }
+
+    /// Writes a maturin project for the single-file module `source` into `dest`.
+    #[pyfunction]
+    fn eject(source: PathBuf, dest: PathBuf) -> PyResult<OsString> {
+        crate::scaffold::eject_file(&source, &dest)
+            .map(PathBuf::into_os_string)
+            .map_err(to_python_error)
+    }
+
+    /// Writes a maturin project for a notebook cell's code into `dest`; the module is
+    /// called `name`, or after `dest`'s folder.
+    #[pyfunction]
+    #[pyo3(signature = (code, dest, name=None))]
+    fn eject_cell(code: &str, dest: PathBuf, name: Option<&str>) -> PyResult<OsString> {
+        crate::scaffold::eject_cell(code, name, &dest)
+            .map(PathBuf::into_os_string)
+            .map_err(to_python_error)
     }
 
     /// Every importable Rust source below `root`: `[(module name, path)]`.
@@ -562,8 +627,8 @@ mod python {
     mod _core {
         #[pymodule_export]
         use super::{
-            build_path, cache_clear, cache_summary, find_and_build, find_source, find_sources,
-            invalidate_caches, new_crate, tool_versions, PySettings,
+            build_cell, build_path, cache_clear, cache_summary, eject, eject_cell, find_and_build,
+            find_source, find_sources, invalidate_caches, new_crate, tool_versions, PySettings,
         };
 
         use pyo3::prelude::*;

@@ -19,10 +19,56 @@ pub const PYO3_REQUIREMENT: &str = "0.30";
 pub enum Template {
     /// cdylib with pyo3 (abi3 where possible); generates a `#[pymodule]` when the file has none.
     Pyo3,
+    /// A plain C-ABI cdylib (no pyo3), loaded with cffi: its `#[no_mangle] extern "C"`
+    /// functions are declared to cffi from the source.
+    Cffi,
 }
 
 impl Template {
-    pub const ALL: [(&'static str, Template); 1] = [("pyo3", Template::Pyo3)];
+    pub const ALL: [(&'static str, Template); 2] =
+        [("pyo3", Template::Pyo3), ("cffi", Template::Cffi)];
+
+    /// The template called `name`, or an error at `path:line` listing the known ones.
+    pub fn from_name(name: &str, path: &Path, line: usize) -> Result<Template> {
+        Template::ALL
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, template)| *template)
+            .ok_or_else(|| Error::UnknownTemplate {
+                path: path.to_path_buf(),
+                line,
+                template: name.to_string(),
+                known: Template::ALL.map(|(known, _)| known).join(", "),
+            })
+    }
+}
+
+/// The template a marked crate asks for: a line naming it in the `.rusthook` (or
+/// `.rustimport`) file (lines starting with `#` are comments), or the marker on the first
+/// line of Cargo.toml (`# rusthook:cffi`). A crate is a pyo3 extension unless it says so.
+pub fn crate_template(dir: &Path) -> Result<Template> {
+    for marker in MARKERS {
+        let path = dir.join(format!(".{marker}"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let named = text.lines().enumerate().find_map(|(index, line)| {
+            let line = line.trim();
+            (!line.is_empty() && !line.starts_with('#')).then_some((index + 1, line))
+        });
+        if let Some((line, name)) = named {
+            return Template::from_name(name, &path, line);
+        }
+    }
+    let manifest = dir.join("Cargo.toml");
+    let first_line = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|text| text.lines().next().map(str::to_string))
+        .unwrap_or_default();
+    match template_name(&first_line) {
+        Some(name) => Template::from_name(name, &manifest, 1),
+        None => Ok(Template::Pyo3),
+    }
 }
 
 /// What the comment lines of a single-file module ask for.
@@ -34,6 +80,9 @@ pub struct Header {
     pub manifest_lines: Vec<(usize, String)>,
     /// `//d:` globs, relative to the file's directory.
     pub dependency_globs: Vec<String>,
+    /// A notebook cell (`%%rust`): the pyo3 template, `use pyo3::prelude::*` implied, and
+    /// the `#[pymodule]` always generated (the module is named after the cell's hash).
+    pub cell: bool,
 }
 
 /// Reads the marker line, `//:` and `//d:` lines of a single-file module.
@@ -41,17 +90,7 @@ pub fn parse_header(path: &Path, text: &str) -> Result<Header> {
     let first_line = text.lines().next().unwrap_or("");
     let template = match template_name(first_line) {
         None => None,
-        Some(name) => Some(
-            Template::ALL
-                .iter()
-                .find(|(known, _)| *known == name)
-                .map(|(_, template)| *template)
-                .ok_or_else(|| Error::UnknownTemplate {
-                    path: path.to_path_buf(),
-                    template: name.to_string(),
-                    known: Template::ALL.map(|(known, _)| known).join(", "),
-                })?,
-        ),
+        Some(name) => Some(Template::from_name(name, path, 1)?),
     };
     let mut manifest_lines = Vec::new();
     let mut dependency_globs = Vec::new();
@@ -70,7 +109,20 @@ pub fn parse_header(path: &Path, text: &str) -> Result<Header> {
         template,
         manifest_lines,
         dependency_globs,
+        cell: false,
     })
+}
+
+/// The header of a notebook cell: its `//:` and `//d:` lines, the pyo3 template.
+pub fn parse_cell_header(path: &Path, text: &str) -> Result<Header> {
+    // The first line is the user's code, never a marker.
+    let mut header = parse_header(path, &format!("\n{text}"))?;
+    for (line, _) in &mut header.manifest_lines {
+        *line -= 1;
+    }
+    header.template = Some(Template::Pyo3);
+    header.cell = true;
+    Ok(header)
 }
 
 /// The template named after the marker: `// rusthook:pyo3` -> `pyo3`, `// rusthook` -> none.
@@ -153,19 +205,21 @@ pub fn generate_crate(
     header: &Header,
     layout: &CrateLayout,
 ) -> Result<GeneratedCrate> {
-    let user = parse_manifest_lines(source_path, &header.manifest_lines)?;
-    let mut manifest = match header.template {
-        Some(Template::Pyo3) => pyo3_template(layout.module),
-        None => Table::new(),
-    };
-    merge(&mut manifest, user);
-    let base_dir = source_path.parent().unwrap_or(Path::new("/"));
-    absolutize_path_dependencies(&mut manifest, base_dir);
+    let package_name = format!(
+        "rusthook-{}",
+        layout.module.trim_start_matches('_').replace('_', "-")
+    );
+    let mut manifest = merged_manifest(source_path, header, &package_name)?;
 
     let mut body = None;
     let wrapper = match header.template {
         Some(Template::Pyo3) => {
             let exports = find_exports(text).unwrap_or_default();
+            if header.cell && exports.has_pymodule {
+                return Err(Error::CellPymodule {
+                    path: source_path.to_path_buf(),
+                });
+            }
             (!exports.has_pymodule).then(|| {
                 let (inner_attributes, blanked) = split_inner_attributes(text);
                 let included = if inner_attributes.is_empty() {
@@ -180,10 +234,11 @@ pub fn generate_crate(
                     &inner_attributes,
                     layout.module,
                     &exports,
+                    header.cell,
                 )
             })
         }
-        None => None,
+        Some(Template::Cffi) | None => None,
     };
     let lib_path = if wrapper.is_some() {
         layout.wrapper_path
@@ -194,7 +249,7 @@ pub fn generate_crate(
     let package = table_entry(&mut manifest, "package");
     package
         .entry("name")
-        .or_insert_with(|| Value::from(format!("rusthook-{}", layout.module.replace('_', "-"))));
+        .or_insert_with(|| Value::from(package_name));
     package
         .entry("version")
         .or_insert_with(|| Value::from("0.1.0"));
@@ -228,21 +283,34 @@ pub fn generate_crate(
     })
 }
 
-fn pyo3_template(module: &str) -> Table {
-    let text = format!(
-        r#"
-[package]
-name = "rusthook-{package}"
-version = "0.1.0"
-edition = "2021"
+/// The template's Cargo.toml with the `//:` lines merged over it (the user's keys win)
+/// and relative `path` dependencies made absolute (the crate is built elsewhere).
+pub fn merged_manifest(source_path: &Path, header: &Header, package_name: &str) -> Result<Table> {
+    let user = parse_manifest_lines(source_path, &header.manifest_lines)?;
+    let mut manifest = match header.template {
+        Some(Template::Pyo3) => pyo3_template(package_name),
+        Some(Template::Cffi) | None => Table::new(),
+    };
+    merge(&mut manifest, user);
+    let base_dir = source_path.parent().unwrap_or(Path::new("/"));
+    absolutize_path_dependencies(&mut manifest, base_dir);
+    Ok(manifest)
+}
 
-[dependencies]
-pyo3 = {{ version = "{PYO3_REQUIREMENT}", features = ["abi3-py39"] }}
-"#,
-        package = module.replace('_', "-")
+fn pyo3_template(package_name: &str) -> Table {
+    let mut manifest = Table::new();
+    let package = table_entry(&mut manifest, "package");
+    package.insert("name".into(), Value::from(package_name));
+    package.insert("version".into(), Value::from("0.1.0"));
+    package.insert("edition".into(), Value::from("2021"));
+    let mut pyo3 = Table::new();
+    pyo3.insert("version".into(), Value::from(PYO3_REQUIREMENT));
+    pyo3.insert(
+        "features".into(),
+        Value::Array(vec![Value::from("abi3-py39")]),
     );
-    // The template is a constant apart from the (identifier) module name.
-    text.parse().unwrap_or_default()
+    table_entry(&mut manifest, "dependencies").insert("pyo3".into(), Value::Table(pyo3));
+    manifest
 }
 
 /// Parses the `//:` lines as one TOML document, reporting errors at the file's own line.
@@ -382,7 +450,28 @@ fn pymodule_wrapper(
     inner_attributes: &str,
     module: &str,
     exports: &Exports,
+    implied_prelude: bool,
 ) -> String {
+    // A cell's implied `use`: the included items see the wrapper's imports, so the
+    // cell's own line numbers stay as the user wrote them.
+    let prelude = if implied_prelude {
+        "#[allow(unused_imports)]\nuse ::pyo3::prelude::*;\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"{inner_attributes}// Generated by rusthook from {display}; rewritten on every build.
+{prelude}include!({literal:?});
+
+{module_function}"#,
+        display = source_path.display(),
+        literal = included_path.to_string_lossy(),
+        module_function = pymodule_function(module, exports),
+    )
+}
+
+/// The `#[pymodule]` function that registers a file's functions and classes as `module`.
+pub fn pymodule_function(module: &str, exports: &Exports) -> String {
     let mut registrations = String::new();
     for function in &exports.functions {
         registrations.push_str(&format!(
@@ -393,19 +482,14 @@ fn pymodule_wrapper(
         registrations.push_str(&format!("    m.add_class::<{class}>()?;\n"));
     }
     format!(
-        r#"{inner_attributes}// Generated by rusthook from {display}; rewritten on every build.
-include!({literal:?});
-
-#[::pyo3::pymodule]
+        r#"#[::pyo3::pymodule]
 #[pyo3(name = "{module}")]
 fn __rusthook_pymodule(m: &::pyo3::Bound<'_, ::pyo3::types::PyModule>) -> ::pyo3::PyResult<()> {{
     #[allow(unused_imports)]
     use ::pyo3::types::PyModuleMethods as _;
 {registrations}    Ok(())
 }}
-"#,
-        display = source_path.display(),
-        literal = included_path.to_string_lossy(),
+"#
     )
 }
 

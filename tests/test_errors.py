@@ -69,7 +69,7 @@ def test_malformed_manifest_line(project: Project) -> None:
 def test_unknown_template(project: Project) -> None:
     source = project.write("fast.rs", DOUBLE_RS.replace("rusthook:pyo3", "rusthook:pyo4"))
     run = project.run(CATCH.format(name="fast"))
-    assert f"{source}:1: unknown template `pyo4`; known templates: pyo3." in run.stdout
+    assert f"{source}:1: unknown template `pyo4`; known templates: pyo3, cffi." in run.stdout
 
 
 def test_non_utf8_source(project: Project) -> None:

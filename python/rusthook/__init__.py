@@ -8,11 +8,19 @@ Put ``fast.rs`` (first line ``// rusthook:pyo3``) next to your script, then::
 
 The explicit API (:func:`imp`, :func:`imp_from_path`, :func:`build`,
 :func:`build_filepath`, :func:`build_all`) takes the same keyword settings as
-:func:`install`.
+:func:`install`. In IPython or Jupyter, ``%load_ext rusthook`` gives the ``%%rust`` cell
+magic.
 """
 
 from rusthook._core import BuildError, RusthookError, Settings, __version__
-from rusthook._hook import RustExtensionLoader, RustFinder, install, is_installed, uninstall
+from rusthook._hook import (
+    RustCffiLoader,
+    RustExtensionLoader,
+    RustFinder,
+    install,
+    is_installed,
+    uninstall,
+)
 
 # The explicit API loads on first use: activation at interpreter start (`site install`)
 # imports this package, and must stay cheap.
@@ -31,6 +39,14 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'rusthook' has no attribute {name!r}")
 
 
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext rusthook``: registers the ``%%rust`` cell magic (alias ``%%rusthook``).
+    IPython is imported only here: ``import rusthook`` stays cheap."""
+    from rusthook._magic import load_ipython_extension as load
+
+    load(ipython)  # type: ignore[arg-type]
+
+
 def reset_logger() -> None:
     """Removes rusthook's own handler and level from the ``rusthook`` logger, so the
     application's logging configuration applies to it."""
@@ -41,6 +57,7 @@ def reset_logger() -> None:
 
 __all__ = [
     "BuildError",
+    "RustCffiLoader",
     "RustExtensionLoader",
     "RustFinder",
     "RusthookError",
@@ -53,6 +70,7 @@ __all__ = [
     "imp_from_path",
     "install",
     "is_installed",
+    "load_ipython_extension",
     "reset_logger",
     "uninstall",
 ]

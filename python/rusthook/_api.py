@@ -7,7 +7,7 @@ import os
 import sys
 
 from rusthook import _core
-from rusthook._hook import extension_spec
+from rusthook._hook import module_spec
 
 # typing is not imported at run time: `import rusthook` must stay cheap.
 TYPE_CHECKING = False
@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 def imp(fullname: str, **settings: Unpack[BuildSettings]) -> ModuleType:
     """Builds (if needed) and imports the Rust module ``fullname`` (``"fast"`` or
     ``"pkg.fast"``), found as the import hook would find it."""
-    origin = _find_and_build(fullname, settings)
-    return _load(fullname, origin)
+    library, declarations = _find_and_build(fullname, settings)
+    return _load(fullname, library, declarations)
 
 
 def imp_from_path(path: str | os.PathLike[str], **settings: Unpack[BuildSettings]) -> ModuleType:
     """Builds (if needed) and imports the ``.rs`` file or crate directory at ``path``;
     the module is named after the file or directory."""
-    name, origin, _ = _core.build_path(path, _core.Settings(**settings))
-    return _load(name, os.fspath(origin))
+    name, library, declarations, _ = _core.build_path(path, _core.Settings(**settings))
+    return _load(name, library, declarations)
 
 
 def build(fullname: str, **settings: Unpack[BuildSettings]) -> str:
@@ -45,7 +45,7 @@ def build(fullname: str, **settings: Unpack[BuildSettings]) -> str:
 def build_filepath(path: str | os.PathLike[str], **settings: Unpack[BuildSettings]) -> str:
     """Builds the ``.rs`` file or crate directory at ``path`` if it is not fresh; returns
     the library's path (the file beside the source when ``in_place=True``)."""
-    _, artifact, in_place = _core.build_path(path, _core.Settings(**settings))
+    _, artifact, _, in_place = _core.build_path(path, _core.Settings(**settings))
     return os.fspath(in_place or artifact)
 
 
@@ -57,7 +57,7 @@ def build_all(root: str | os.PathLike[str], **settings: Unpack[BuildSettings]) -
     core_settings = _core.Settings(**settings)
     built = []
     for _name, source in _core.find_sources(root):
-        _, artifact, in_place = _core.build_path(source, core_settings)
+        _, artifact, _, in_place = _core.build_path(source, core_settings)
         built.append(os.fspath(in_place or artifact))
     return built
 
@@ -69,17 +69,17 @@ def _search_path(fullname: str) -> list[str]:
     return list(importlib.import_module(parent).__path__)
 
 
-def _find_and_build(fullname: str, settings: BuildSettings) -> str:
+def _find_and_build(fullname: str, settings: BuildSettings) -> tuple[str, str | None]:
     found = _core.find_and_build(fullname, _search_path(fullname), _core.Settings(**settings))
     if found is None:
         raise ModuleNotFoundError(f"no Rust module named {fullname!r}", name=fullname)
-    return os.fspath(found)
+    return found
 
 
-def _load(fullname: str, origin: str) -> ModuleType:
+def _load(fullname: str, library: str, declarations: str | None) -> ModuleType:
     import importlib.util  # only the explicit API needs it; keep `import rusthook` cheap
 
-    spec = extension_spec(fullname, origin)
+    spec = module_spec(fullname, library, declarations)
     module = importlib.util.module_from_spec(spec)
     sys.modules[fullname] = module
     try:

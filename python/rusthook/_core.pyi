@@ -10,9 +10,12 @@ __all__ = [
     "RusthookError",
     "Settings",
     "__version__",
+    "build_cell",
     "build_path",
     "cache_clear",
     "cache_summary",
+    "eject",
+    "eject_cell",
     "find_and_build",
     "find_source",
     "find_sources",
@@ -69,15 +72,33 @@ class Settings:
     @property
     def enable_project_importer(self) -> bool: ...
 
-def find_and_build(fullname: str, search_path: list[str], settings: Settings) -> str | None:
-    """The import hook's one call: the path of a fresh library for `fullname`, building
-    it if needed, or None when the name is not a Rust module."""
+def find_and_build(
+    fullname: str, search_path: list[str], settings: Settings
+) -> tuple[str, str | None] | None:
+    """The import hook's one call: (library, C declarations of a cffi library or None)
+    for a fresh build of `fullname`, building it if needed, or None when the name is not
+    a Rust module."""
 
 def find_source(fullname: str, search_path: list[str]) -> str | None:
     """The Rust source `fullname` would be imported from, without building it."""
 
-def build_path(path: str | os.PathLike[str], settings: Settings) -> tuple[str, str, str | None]:
-    """Builds a `.rs` file or crate directory: (module name, library, in-place library)."""
+def build_path(
+    path: str | os.PathLike[str], settings: Settings
+) -> tuple[str, str, str | None, str | None]:
+    """Builds a `.rs` file or crate directory: (module name, library, C declarations of a
+    cffi library, in-place library)."""
+
+def build_cell(
+    code: str, directory: str | os.PathLike[str], settings: Settings, salt: str = ""
+) -> tuple[str, str]:
+    """Builds a notebook cell's code as `_rusthook_cell_<hash>` (source saved in
+    `directory`): (module name, library)."""
+
+def eject(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> str:
+    """Writes a maturin project for the single-file module `source` into `dest`."""
+
+def eject_cell(code: str, dest: str | os.PathLike[str], name: str | None = None) -> str:
+    """Writes a maturin project for a notebook cell's code into `dest`."""
 
 def find_sources(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Every importable Rust source below `root`: [(module name, path)]."""

@@ -1,5 +1,6 @@
 """The import-system glue: a meta path finder that asks the core, once per import,
-whether a name is a Rust module and where its fresh library is."""
+whether a name is a Rust module and where its fresh library is, and the loaders for the
+two kinds of library: Python extension modules (pyo3) and C-ABI libraries (cffi)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 
 class RustFinder:
     """Finds ``name.rs`` files and marked crates on ``sys.path`` (or a package's
-    ``__path__``) and returns a spec for the standard ``ExtensionFileLoader``.
+    ``__path__``) and returns a spec for the standard ``ExtensionFileLoader`` (or, for a
+    C-ABI library, for :class:`RustCffiLoader`).
 
     It sits just before importlib's ``PathFinder``, and a Python module, package or
     extension of the same name always wins over a Rust source.
@@ -43,7 +45,7 @@ class RustFinder:
     ) -> ModuleSpec | None:
         search_path = sys.path if path is None else list(path)
         try:
-            origin = _core.find_and_build(fullname, search_path, self.settings)
+            found = _core.find_and_build(fullname, search_path, self.settings)
         except _core.RusthookError:
             raise  # a Rust module that could not be built: the user must see why
         except Exception as error:
@@ -51,9 +53,10 @@ class RustFinder:
             # the standard finders can serve.
             _warn_once(f"rusthook's finder failed on {fullname!r} and was skipped: {error!r}")
             return None
-        if origin is None:
+        if found is None:
             return None
-        return extension_spec(fullname, os.fspath(origin))
+        library, declarations = found
+        return module_spec(fullname, library, declarations)
 
     def invalidate_caches(self) -> None:
         _core.invalidate_caches()
@@ -103,6 +106,54 @@ def _warn_once(message: str) -> None:
     if message not in _warned:
         _warned.add(message)
         sys.stderr.write(f"rusthook: {message}\n")
+
+
+class RustCffiLoader:
+    """Loads a C-ABI library (a ``// rusthook:cffi`` source) with cffi's ABI mode, as
+    maturin's cffi bindings do: the module's ``ffi`` is a ``cffi.FFI`` that holds the C
+    declarations rusthook generated from the Rust source, and ``lib`` is the library
+    opened with it (``module.lib.add(1, 2)``).
+    """
+
+    def __init__(self, fullname: str, path: str, declarations: str) -> None:
+        self.name = fullname
+        self.path = path
+        self.declarations = declarations
+
+    def create_module(self, spec: ModuleSpec) -> None:
+        return None  # a plain module object
+
+    def exec_module(self, module: ModuleType) -> None:
+        try:
+            import cffi
+        except ImportError:
+            raise _core.RusthookError(
+                f"{self.name} is a C-ABI (cffi) module, and loading it needs cffi, which is "
+                "not installed; install it with `pip install cffi`",
+                name=self.name,
+                path=self.path,
+            ) from None
+        with open(self.declarations, encoding="utf-8") as file:
+            declarations = file.read()
+        ffi = cffi.FFI()
+        ffi.cdef(declarations)
+        module.ffi = ffi  # type: ignore[attr-defined]
+        module.lib = ffi.dlopen(self.path)  # type: ignore[attr-defined]
+        module.__rusthook_declarations__ = self.declarations  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"RustCffiLoader({self.name!r}, {self.path!r})"
+
+
+def module_spec(fullname: str, library: str, declarations: str | None) -> ModuleSpec:
+    """The spec for a library the core built: a Python extension module, or a C-ABI
+    library when the core returned its C declarations."""
+    if declarations is None:
+        return extension_spec(fullname, library)
+    loader = RustCffiLoader(fullname, library, declarations)
+    spec = ModuleSpec(fullname, loader, origin=library)  # type: ignore[arg-type]
+    spec.has_location = True
+    return spec
 
 
 def extension_spec(fullname: str, origin: str) -> ModuleSpec:

@@ -6,9 +6,28 @@ own logging configuration."""
 from __future__ import annotations
 
 import logging
+import sys
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record (as logging's own
+    last-resort handler does): notebooks and output capture replace it after rusthook
+    is imported, and a build's lines belong in the cell's output."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
 
 logger = logging.getLogger("rusthook")
-_handler = logging.StreamHandler()
+_handler = _StderrHandler()
 _handler.setFormatter(logging.Formatter("rusthook: %(message)s"))
 
 

@@ -1,4 +1,4 @@
-"""``python -m rusthook``: activation, the build cache, builds, new crates, versions."""
+"""``python -m rusthook``: activation, the build cache, builds, new crates, eject, versions."""
 
 from __future__ import annotations
 
@@ -100,6 +100,19 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--path", default=".", help="the folder to create it in (default: .)")
     new.set_defaults(command=_new)
 
+    eject = commands.add_parser(
+        "eject",
+        help="turn a single-file module into a standalone maturin project",
+        description="Writes a maturin project for the `// rusthook:pyo3` file SOURCE into "
+        "DEST: Cargo.toml from the template and the file's `//:` lines, pyproject.toml "
+        "with the maturin backend, and src/lib.rs (your code plus its #[pymodule], written "
+        "out). `pip install DEST` then installs it, and `maturin build` makes a wheel; "
+        "neither needs rusthook.",
+    )
+    eject.add_argument("source", metavar="SOURCE", help="the .rs file")
+    eject.add_argument("dest", metavar="DEST", help="the project folder (must not exist yet)")
+    eject.set_defaults(command=_eject)
+
     version = commands.add_parser(
         "version", help="print rusthook, Python, rustc and cargo versions (for bug reports)"
     )
@@ -197,6 +210,14 @@ def _build(args: argparse.Namespace) -> None:
 def _new(args: argparse.Namespace) -> None:
     path = _core.new_crate(args.path, args.name)
     print(f"created {path}: `import {args.name}` builds and loads it (with rusthook active)")
+
+
+def _eject(args: argparse.Namespace) -> None:
+    dest = _core.eject(args.source, args.dest)
+    print(
+        f"wrote a maturin project to {dest}: `pip install {args.dest}` installs it, "
+        "`maturin build` in it makes a wheel"
+    )
 
 
 def _version(args: argparse.Namespace) -> None:

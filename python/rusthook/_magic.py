@@ -1,0 +1,132 @@
+"""The IPython / Jupyter magic: ``%load_ext rusthook`` registers the cell magic
+``%%rust`` (alias ``%%rusthook``).
+
+A cell holds Rust code: ``#[pyfunction]``s, ``#[pyclass]``es and ``//:`` Cargo.toml lines,
+with ``use pyo3::prelude::*`` implied. The core builds it as a module named after a hash
+of the code, the flags, the interpreter and rusthook's version (an extension module
+initialises once per process, so changed code needs a new name), with the cell's source
+saved in ``<IPython cache dir>/rusthook/``. Its public functions and classes are then
+pushed into the notebook's namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.magic import Magics, cell_magic, magics_class
+from IPython.paths import get_ipython_cache_dir
+
+from rusthook import _core
+from rusthook._api import _load
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+
+class CellBuildError(_core.BuildError):
+    """A cell did not build. IPython shows only the message (the compiler's diagnostics,
+    at the cell's own line numbers), not a traceback through rusthook."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+class CellError(_core.RusthookError):
+    """Anything else that stopped a cell (no cargo on PATH, an unwritable folder):
+    shown without a traceback, like :class:`CellBuildError`."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """A bad option is IPython's usage error, not an exit of the kernel."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"%%rust: {message}\n{self.format_usage()}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise UsageError(message or self.format_help())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%%rust", add_help=False)
+    parser.add_argument("--release", action="store_true", help="an optimised build")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild even if the cell did not change (loaded under a new module name)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="show no build progress or warnings")
+    parser.add_argument(
+        "--eject",
+        metavar="DEST",
+        help="instead of building, write the cell as a maturin project into DEST",
+    )
+    parser.add_argument(
+        "--name", help="with --eject: the module's name (default: DEST's folder name)"
+    )
+    return parser
+
+
+@magics_class
+class RustMagics(Magics):
+    """``%%rust``: compiles the cell's Rust code and loads its functions and classes."""
+
+    @cell_magic
+    def rust(self, line: str, cell: str) -> None:
+        """Compiles the cell's Rust code and puts its ``#[pyfunction]``s and
+        ``#[pyclass]``es into the namespace. ``use pyo3::prelude::*`` is implied, and
+        ``//:`` lines add Cargo.toml lines (``//: [dependencies]``, ``//: itoa = "1"``).
+        An unchanged cell loads without a build.
+
+        Options: ``--release`` (an optimised build), ``--force`` (rebuild even if
+        unchanged), ``--quiet`` (no build progress or warnings), ``--eject DEST
+        [--name NAME]`` (write the cell as a maturin project into DEST instead).
+        """
+        args = _parser().parse_args(shlex.split(line))
+        try:
+            self._run(args, cell)
+        except _core.BuildError as error:
+            raise CellBuildError(str(error)) from None
+        except _core.RusthookError as error:
+            raise CellError(str(error)) from None
+
+    def _run(self, args: argparse.Namespace, cell: str) -> None:
+        if args.eject:
+            dest = _core.eject_cell(cell, args.eject, args.name)
+            print(
+                f"wrote a maturin project to {dest}: `pip install {args.eject}` installs it, "
+                "`maturin build` in it makes a wheel"
+            )
+            return
+        settings = _core.Settings(
+            release=True if args.release else None,
+            force_rebuild=True if args.force else None,
+            quiet=True if args.quiet else None,
+        )
+        # A forced rebuild must load under a name this process has not loaded yet.
+        salt = str(time.time_ns()) if args.force else ""
+        name, library = _core.build_cell(cell, cell_directory(), settings, salt)
+        module = sys.modules.get(name) or _load(name, library, None)
+        shell = self.shell
+        assert shell is not None  # set when the magics are registered
+        public = {key: value for key, value in vars(module).items() if not key.startswith("_")}
+        shell.push(public)  # type: ignore[no-untyped-call]
+
+
+def cell_directory() -> str:
+    """Where cell sources are saved: ``<IPython cache dir>/rusthook`` (as Cython's magic)."""
+    return os.path.join(get_ipython_cache_dir(), "rusthook")
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    ipython.register_magics(RustMagics)
+    ipython.magics_manager.register_alias("rusthook", "rust", "cell")
