@@ -13,6 +13,7 @@ what each scenario means. Standard library only; runs on any Python >= 3.9.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import platform
@@ -21,7 +22,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -32,6 +35,7 @@ WORK = BENCH / ".work"
 RUNS = WORK / "runs"  # every scenario's sources and build caches; emptied at start
 
 TOOLS = ("rusthook", "rustimport", "maturin_import_hook")
+SCENARIOS = tuple(range(1, 11))
 SLOW_RUN = 5.0  # seconds: a run slower than this gets --build-repeat repeats, not --repeat
 FIRST_OFFSET = 1000  # the constant in the fixture's function body; edits count up from it
 
@@ -124,6 +128,9 @@ class Venv:
     def exists(self) -> bool:
         return self.python.exists()
 
+    def script(self, name: str) -> Path:
+        return self.bin / (f"{name}.exe" if os.name == "nt" else name)
+
     def pip(self, *args: str, env: dict[str, str] | None = None) -> None:
         check([str(self.python), "-m", "pip", "--quiet", *args], env=env)
 
@@ -209,7 +216,8 @@ class Tool:
     name: str
     venv: Venv
     cache_var: str  # the environment variable naming the tool's build cache
-    activate: str  # Python code that turns the import hook on
+    activate: str  # Python code that turns the import hook on (for .rs files)
+    hook: str  # the tool's documented default activation, every importer on (6 to 9)
     fixture: Callable[[str, int], str]  # (module, offset) -> the .rs source
     built: Callable[[Run], bool]  # did this run build?
 
@@ -262,6 +270,8 @@ sys.meta_path.insert(0, PinnedPyo3())"""
             venvs.get("rusthook"),
             "RUSTHOOK_BUILD_DIR",
             "import rusthook; rusthook.install()",
+            # The same call: its project importer is on by default.
+            "import rusthook; rusthook.install()",
             rusthook_fixture,
             lambda run: "rusthook: building " in run.stderr,
         ),
@@ -269,6 +279,7 @@ sys.meta_path.insert(0, PinnedPyo3())"""
             "rustimport",
             venvs.get("rustimport"),
             "RUSTIMPORT_CACHE_DIR",
+            "import rustimport.import_hook",
             "import rustimport.import_hook",
             rustimport_fixture,
             # rustimport logs nothing by default; cargo's output goes to the process's stderr.
@@ -279,6 +290,8 @@ sys.meta_path.insert(0, PinnedPyo3())"""
             venvs.get("maturin_import_hook"),
             "MATURIN_BUILD_DIR",
             maturin_activate,
+            # Both of its importers: the .rs file importer and the project importer.
+            "import maturin_import_hook; maturin_import_hook.install()",
             maturin_fixture,
             lambda run: 'building "' in run.stderr,
         ),
@@ -341,6 +354,7 @@ class Series:
     times: list[float] = field(default_factory=list)
     builds: list[bool] = field(default_factory=list)
     error: str | None = None
+    skipped: str | None = None  # why the scenario does not apply to this tool ("-")
 
     @property
     def median(self) -> float | None:
@@ -404,9 +418,14 @@ def repeat_runs(
 def fmt_time(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.1f} s"
+    if seconds >= 1:
+        return f"{seconds:.1f} s"
+    ms = seconds * 1000
+    if ms >= 10:
+        return f"{ms:.0f} ms"
+    if ms >= 1:
+        return f"{ms:.1f} ms"
+    return f"{ms:.3f} ms"  # the in-process freshness checks of scenario 10
 
 
 def fmt_ratio(a: float | None, b: float | None) -> str:
@@ -428,7 +447,9 @@ class Bench:
         self.repeat = repeat
         self.build_repeat = build_repeat
         self.warm: dict[str, Project] = {}  # a project whose `fast` is built, per tool
+        self.editables: dict[str, EditableProject] = {}  # installed in the tool's venv
         self.notes: list[str] = []
+        self.targets: list[str] = []  # rusthook's figures against their targets
 
     def repeats(self, first: Run | None) -> int:
         """--repeat runs, or --build-repeat once a first run turns out to be slow."""
@@ -584,20 +605,425 @@ class Bench:
         )
         return Row("5. one-line edit", True, series, cargo, "bare incremental `cargo build`")
 
+    # 6 ---------------------------------------------------------------------------------
+    def editable(self, tool: str) -> EditableProject:
+        """The editable maturin project installed with `pip install -e` into the tool's
+        venv, then imported once with the tool's hook, which builds it (untimed)."""
+        if tool not in self.editables:
+            venv = self.tools[tool].venv
+            ensure_maturin(venv, self.maturin_requirement())
+            project = EditableProject(self.tools[tool], RUNS / "s6-editable" / tool, self.pyo3)
+            log(f"pip install -e of the maturin project into {tool}'s venv (untimed, builds pyo3)")
+            project.install()
+            self.editables[tool] = project  # from here on, uninstalled again at the end
+            log(f"priming: first import of {EDITABLE} with {tool}'s hook (untimed, builds)")
+            run = project.import_()
+            if not run.ok:
+                raise BenchError(f"{tool}: first import of {EDITABLE} failed:\n{run.tail()}")
+        return self.editables[tool]
+
+    def maturin_requirement(self) -> str:
+        """The maturin already in one of the venvs, so that every venv builds with the same."""
+        for tool in self.tools.values():
+            if tool.venv.script("maturin").exists():
+                code = "import importlib.metadata as m; print(m.version('maturin'))"
+                return f"maturin=={tool.venv.ask(code)}"
+        return "maturin>=1.9.4,<2"
+
+    def drop_editables(self) -> None:
+        """Uninstalls the editable project of scenarios 6 and 7 again: the later scenarios
+        time interpreter start and imports, which an extra distribution would change."""
+        for tool in list(self.editables):
+            uninstall_editable(self.tools[tool].venv)
+            del self.editables[tool]
+
+    def only(self, applicable: Iterable[str], why_not: str) -> tuple[list[str], dict[str, Series]]:
+        """The tools a scenario applies to, and a series per tool in which the others say
+        why not (shown as "-")."""
+        series = {tool: Series() for tool in self.tools}
+        tools = []
+        for tool in self.tools:
+            if tool in applicable:
+                tools.append(tool)
+            else:
+                series[tool].skipped = why_not
+        if not tools:
+            raise BenchError(f"needs one of {', '.join(applicable)}")
+        return tools, series
+
+    def project_edit(self) -> Row:
+        """Editable maturin project (`pip install -e`, pure layout, pyo3): a one-line edit
+        of src/lib.rs, then import with the hook's project importer; against a bare
+        incremental `cargo build` of the same crate after the same edit."""
+        tools, series = self.only(PROJECT_TOOLS, NO_PROJECT_IMPORTER)
+        projects = {tool: self.editable(tool) for tool in tools}
+        crate = CargoCrate(RUNS / "s6-cargo", self.tools[tools[0]].venv, self.pyo3, EDITABLE)
+        log("building the reference cargo crate once (untimed)")
+        first = crate.build()
+        if not first.ok:
+            raise BenchError(f"cargo build of the reference crate failed:\n{first.tail()}")
+        cargo = Series()
+
+        def one(tool: str, i: int) -> Run:
+            offset = FIRST_OFFSET + 200 + i  # differs from every earlier build
+            if tool == "cargo":
+                crate.write(offset)
+                run = crate.build()
+                cargo.add(run, True)
+                return run
+            projects[tool].write(offset)
+            run = projects[tool].import_()
+            series[tool].add(run, self.tools[tool].built(run))
+            return run
+
+        everyone = dict.fromkeys([*tools, "cargo"])
+        repeat_runs(
+            everyone,
+            lambda t, r: self.repeats(r),
+            one,
+            dict(series, cargo=cargo),
+            "[6 project edit]",
+        )
+        return Row(
+            "6. editable project, one-line edit",
+            True,
+            series,
+            cargo,
+            "bare incremental `cargo build` of the same crate",
+        )
+
+    # 7 ---------------------------------------------------------------------------------
+    def project_up_to_date(self) -> Row:
+        """The editable project, up to date: `python -c "<turn the hook on>; import
+        benchproj"` against `python -c "import benchproj"` in the same venv, no hook."""
+        n = 2 * self.repeat + 1
+        tools, series = self.only(PROJECT_TOOLS, NO_PROJECT_IMPORTER)
+        projects = {tool: self.editable(tool) for tool in tools}
+        ref = tools[0]
+        baseline = Series()
+        # One untimed run each first: bytecode caches, the OS file cache, the hooks' own caches.
+        for tool in tools:
+            projects[tool].import_(check_result=False)
+        projects[ref].import_(hook=False, check_result=False)
+
+        def one(tool: str, i: int) -> Run:
+            if tool == "baseline":
+                run = projects[ref].import_(hook=False, check_result=False)
+                baseline.add(run)
+                return run
+            run = projects[tool].import_(check_result=False)
+            series[tool].add(run, self.tools[tool].built(run))
+            return run
+
+        everyone = dict.fromkeys([*tools, "baseline"])
+        repeat_runs(
+            everyone, lambda t, r: n, one, dict(series, baseline=baseline), "[7 project fresh]"
+        )
+        return Row(
+            "7. editable project, up-to-date import",
+            False,
+            series,
+            baseline,
+            f"bare `import {EDITABLE}` in {ref}'s venv, no hook",
+        )
+
+    # 8 ---------------------------------------------------------------------------------
+    def stdlib_imports(self) -> list[Row]:
+        """117 unrelated stdlib imports in one process, hook on against no hook, then the
+        same with a folder of 600 files at sys.path[0]: timed inside the process around
+        the imports, and as the whole process."""
+        self.drop_editables()
+        n = 4 * self.repeat + 1  # a few percent is the point here: many runs
+        base = RUNS / "s8-stdlib"
+        cwd = base / "cwd"  # an empty folder: sys.path[0] of `python -c`
+        cwd.mkdir(parents=True, exist_ok=True)
+        crowd = base / "crowd"
+        make_crowd(crowd)
+        rows = self.stdlib_variant("", None, n, base, cwd)
+        rows += self.stdlib_variant(" + 600 files at sys.path[0]", crowd, n, base, cwd)
+        return rows
+
+    def stdlib_variant(
+        self, label: str, folder: Path | None, n: int, base: Path, cwd: Path
+    ) -> list[Row]:
+        """One half of scenario 8: the in-process row and the whole-process row."""
+        ref = next(iter(self.tools))
+        prepend = "" if folder is None else f"sys.path.insert(0, {str(folder)!r})"
+        whole = {key: Series() for key in [*self.tools, "baseline"]}
+        inside = {key: Series() for key in whole}
+        already: dict[str, list[int]] = {key: [] for key in whole}
+
+        def one(key: str, i: int) -> Run:
+            tool = self.tools[ref if key == "baseline" else key]
+            activate = "pass" if key == "baseline" else tool.hook
+            code = STDLIB_CHILD.format(activate=activate, prepend=prepend, names=STDLIB_117)
+            env = clean_env(tool.venv, **{tool.cache_var: str(base / "cache" / key)})
+            run = run_timed([str(tool.venv.python), "-c", code], cwd, env)
+            report = child_report(run)
+            if run.ok and report is None:
+                run = dataclasses.replace(run, returncode=-1)
+            if whole[key].add(run) and report is not None:
+                inside[key].add(dataclasses.replace(run, seconds=report[0]))
+                already[key].append(int(report[1]))
+            return run
+
+        title = f"8. 117 stdlib imports{label}"
+        repeat_runs(whole, lambda t, r: n, one, whole, f"[8 stdlib{label}]")
+        for key, counts in already.items():
+            if counts and max(counts):
+                self.notes.append(
+                    f"{title} / {key}: {max(counts)} of the 117 modules were already "
+                    "imported by the hook's own activation (those imports cost it nothing "
+                    "inside the timed window)"
+                )
+        if "rusthook" in self.tools:
+            self.target_ratio(
+                f"{title}, in-process, rusthook/no hook",
+                inside["rusthook"].median,
+                inside["baseline"].median,
+                1.02,
+            )
+        return [
+            Row(
+                f"{title}, in-process",
+                None,
+                {t: inside[t] for t in self.tools},
+                inside["baseline"],
+                "no hook",
+            ),
+            Row(
+                f"{title}, whole process",
+                None,
+                {t: whole[t] for t in self.tools},
+                whole["baseline"],
+                "no hook",
+            ),
+        ]
+
+    # 9 ---------------------------------------------------------------------------------
+    def site_startup(self) -> Row:
+        """`python -c pass` with the hook activated at interpreter start by each tool's
+        own `site install`, against the same venv without it (uninstalled at the end)."""
+        self.drop_editables()
+        n = 4 * self.repeat + 1
+        tools, series = self.only(SITE_TOOLS, "it has no activation at interpreter start")
+        base = RUNS / "s9-startup"
+        cwd = base / "cwd"
+        cwd.mkdir(parents=True, exist_ok=True)
+        plain = {tool: Series() for tool in tools}  # each venv without its hook
+
+        def env(tool: str) -> dict[str, str]:
+            t = self.tools[tool]
+            return clean_env(t.venv, **{t.cache_var: str(base / "cache" / tool)})
+
+        def site(tool: str, action: str) -> None:
+            python = str(self.tools[tool].venv.python)
+            check([python, "-m", SITE_TOOLS[tool], "site", action], cwd, env(tool))
+
+        def start(tool: str) -> Run:
+            return run_timed([str(self.tools[tool].venv.python), "-c", "pass"], cwd, env(tool))
+
+        def one(key: str, i: int) -> Run:
+            if key in series:
+                site(key, "install")
+                try:
+                    # Untimed first start after install: the hook's own one-time work
+                    # (bytecode of sitecustomize.py, caches keyed on site-packages).
+                    start(key)
+                    run = start(key)
+                finally:
+                    site(key, "uninstall")
+                series[key].add(run)
+                return run
+            tool = key[: -len(" without")]
+            start(tool)
+            run = start(tool)
+            plain[tool].add(run)
+            return run
+
+        everyone = dict.fromkeys([k for t in tools for k in (t, f"{t} without")])
+        all_series = dict(series, **{f"{t} without": plain[t] for t in tools})
+        try:
+            for tool in tools:
+                site(tool, "uninstall")  # whatever an interrupted earlier run left
+            repeat_runs(everyone, lambda t, r: n, one, all_series, "[9 python -c pass]")
+        finally:
+            for tool in tools:
+                site(tool, "uninstall")
+        ref = tools[0]
+        for tool in tools:
+            mine, bare = series[tool].median, plain[tool].median
+            if tool != ref and bare is not None:
+                self.notes.append(
+                    f"9. `python -c pass` / {tool}'s venv without its hook: "
+                    f"median {fmt_time(bare)} (n={len(plain[tool].times)})"
+                )
+            if mine is None or bare is None:
+                continue
+            diff = (mine - bare) * 1000
+            line = f"9. `python -c pass`, {tool} site-installed: {diff:+.1f} ms over no hook"
+            if tool == "rusthook":
+                verdict = "met" if diff <= 2.0 else "MISSED"
+                self.targets.append(f"{line} (target <= +2 ms): {verdict}")
+            else:
+                self.targets.append(f"{line} (no target; for comparison)")
+        return Row(
+            "9. `python -c pass`, hook activated at start",
+            None,
+            series,
+            plain[ref],
+            f"`python -c pass` in {ref}'s venv without the hook",
+        )
+
+    # 10 --------------------------------------------------------------------------------
+    def crate_check(self) -> list[Row]:
+        """Up-to-date import of a marked crate with 1,000 source files (whole process,
+        against a bare import of its library), and the hook's freshness check timed inside
+        one process per call, for that crate and for the single-file module `fast`."""
+        self.drop_editables()
+        n = 2 * self.repeat + 1
+        tools, whole = self.only(CRATE_TOOLS, NO_CRATES)
+        warm = {tool: self.warm_project(tool) for tool in tools}
+        projects: dict[str, Project] = {}
+        libraries: dict[str, str] = {}
+        outside: Path | None = None
+        try:
+            for tool in tools:
+                if tool == "rustimport":
+                    # rustimport takes the nearest folder above a crate that holds a
+                    # Cargo.toml for its workspace and copies and hashes all of it: this
+                    # repository's own Cargo.toml is above bench/.work/. Its crate lives
+                    # in a temporary folder outside the repository instead.
+                    outside = Path(tempfile.mkdtemp(prefix="rusthook-bench-s10-"))
+                    src = outside
+                else:
+                    src = RUNS / "s10-crate" / tool
+                project = Project(self.tools[tool], src, warm[tool].cache)
+                write_big_crate(src / BIG, self.pyo3, tool)
+                log(f"building the {BIG_FILES}-file crate with {tool} (untimed)")
+                code = f"{self.tools[tool].hook}\nimport {BIG}\nassert {BIG}.count() == {BIG_SUM}"
+                run = project.run(code + f"\nprint({BIG}.__file__)")
+                if not run.ok:
+                    raise BenchError(f"{tool}: first import of {BIG} failed:\n{run.tail()}")
+                libraries[tool] = run.stdout.split()[-1]
+                projects[tool] = project
+
+            # Whole process: the hook's up-to-date import against a bare import of a copy
+            # of the first tool's library, no hook.
+            ref = tools[0]
+            bare = RUNS / "s10-baseline"
+            bare.mkdir(parents=True, exist_ok=True)
+            suffix = self.tools[ref].venv.ask(
+                "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES[0])"
+            )
+            shutil.copy2(libraries[ref], bare / f"{BIG}{suffix}")
+            python = str(self.tools[ref].venv.python)
+            base_env = clean_env(self.tools[ref].venv)
+            baseline = Series()
+            importing = {tool: f"{self.tools[tool].hook}\nimport {BIG}" for tool in tools}
+            for tool in tools:
+                projects[tool].run(importing[tool])
+            run_timed([python, "-c", f"import {BIG}"], bare, base_env)
+
+            def one(tool: str, i: int) -> Run:
+                if tool == "baseline":
+                    run = run_timed([python, "-c", f"import {BIG}"], bare, base_env)
+                    baseline.add(run)
+                    return run
+                run = projects[tool].run(importing[tool])
+                whole[tool].add(run, self.tools[tool].built(run))
+                return run
+
+            repeat_runs(
+                dict.fromkeys([*tools, "baseline"]),
+                lambda t, r: n,
+                one,
+                dict(whole, baseline=baseline),
+                "[10 crate import]",
+            )
+            rows = [
+                Row(
+                    f"10. {BIG_FILES:,}-file crate, up-to-date import",
+                    False,
+                    whole,
+                    baseline,
+                    f"bare `import {BIG}` ({ref}'s library, no hook)",
+                )
+            ]
+            rows.append(self.check_calls(tools, projects, BIG, "crate", 5e-3))
+            rows.append(self.check_calls(tools, warm, "fast", "single-file", 1e-4))
+            return rows
+        finally:
+            if outside is not None:
+                shutil.rmtree(outside, ignore_errors=True)
+
+    def check_calls(
+        self, tools: list[str], projects: dict[str, Project], name: str, what: str, limit: float
+    ) -> Row:
+        """The freshness check alone, CHECK_CALLS times in each of --repeat processes:
+        the median call of each process, then the median over the processes."""
+        title = (
+            f"10. {BIG_FILES:,}-file crate, freshness check per call"
+            if what == "crate"
+            else "10. single-file module, freshness check per call"
+        )
+        _, series = self.only(CRATE_TOOLS, NO_CRATES)
+        firsts: dict[str, list[float]] = {tool: [] for tool in tools}
+
+        def one(tool: str, i: int) -> Run:
+            code = CHECK_CHILD[tool].format(calls=CHECK_CALLS, name=name)
+            run = projects[tool].run(code)
+            report = child_report(run)
+            if run.ok and report is None:
+                run = dataclasses.replace(run, returncode=-1)
+            if run.ok and report is not None:
+                firsts[tool].append(report[0])
+                run = dataclasses.replace(run, seconds=statistics.median(report[1:]))
+            series[tool].add(run, self.tools[tool].built(run))
+            return run
+
+        repeat_runs(
+            dict.fromkeys(tools), lambda t, r: self.repeat, one, series, f"[10 {what} check]"
+        )
+        for tool in tools:
+            if firsts[tool]:
+                self.notes.append(
+                    f"{title} / {tool}: the first call of each process (what one import "
+                    f"pays, with the hook's one-time set-up) median "
+                    f"{fmt_time(statistics.median(firsts[tool]))}"
+                )
+        if "rusthook" in tools:
+            mine = series["rusthook"].median
+            shown = fmt_time(mine)
+            verdict = "no figure" if mine is None else ("met" if mine <= limit else "MISSED")
+            self.targets.append(
+                f"{title} (in-process), rusthook: {shown} (target <= {fmt_time(limit)}): {verdict}"
+            )
+        return Row(f"{title} (in-process)", False, series)
+
+    def target_ratio(self, label: str, mine: float | None, base: float | None, limit: float):
+        ratio = None if mine is None or not base else mine / base
+        if ratio is None:
+            self.targets.append(f"{label}: no figure (a series failed)")
+            return
+        verdict = "met" if ratio <= limit else "MISSED"
+        self.targets.append(f"{label}: {ratio:.3f}x (target <= {limit:.2f}x): {verdict}")
+
 
 class CargoCrate:
     """A plain cdylib crate with the pyo3 dependency and the fixture's source: the
     reference for what an incremental build costs without any import hook."""
 
-    def __init__(self, root: Path, venv: Venv, pyo3: str) -> None:
+    def __init__(self, root: Path, venv: Venv, pyo3: str, name: str = "fast") -> None:
         self.root = root
         self.venv = venv
+        self.name = name
         (root / "src").mkdir(parents=True, exist_ok=True)
-        (root / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3))
+        (root / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3, name=name))
         self.write(FIRST_OFFSET)
 
     def write(self, offset: int) -> None:
-        source = FUNCTIONS.format(offset=offset) + PYMODULE.format(module="fast")
+        source = FUNCTIONS.format(offset=offset) + PYMODULE.format(module=self.name)
         (self.root / "src" / "lib.rs").write_text(source)
 
     def build(self) -> Run:
@@ -610,7 +1036,7 @@ class CargoCrate:
 
 CARGO_TOML = """\
 [package]
-name = "fast"
+name = "{name}"
 version = "0.1.0"
 edition = "2021"
 publish = false
@@ -626,6 +1052,248 @@ pyo3 = {{ version = "{pyo3}", features = ["abi3-py39"] }}
 
 
 # --------------------------------------------------------------------------------------
+# Fixtures of scenarios 6 to 10
+# --------------------------------------------------------------------------------------
+
+PROJECT_TOOLS = ("rusthook", "maturin_import_hook")  # importers of editable maturin projects
+NO_PROJECT_IMPORTER = "it has no importer for editable maturin projects"
+SITE_TOOLS = {"rusthook": "rusthook", "maturin_import_hook": "maturin_import_hook"}  # -m CLI
+CRATE_TOOLS = ("rusthook", "rustimport")  # importers of marked crate folders
+NO_CRATES = "it does not import marked crate folders"
+
+EDITABLE = "benchproj"  # the editable maturin project of scenarios 6 and 7
+
+PYPROJECT = """\
+[build-system]
+requires = ["maturin>=1.9.4,<2"]
+build-backend = "maturin"
+
+[project]
+name = "{name}"
+version = "0.1.0"
+requires-python = ">=3.9"
+
+[tool.maturin]
+editable-profile = "dev"
+"""
+
+
+class EditableProject:
+    """A pure-layout pyo3 maturin project (pyproject.toml, Cargo.toml, src/lib.rs with
+    the fixture's functions and #[pymodule]) installed with `pip install -e` into one
+    tool's venv."""
+
+    def __init__(self, tool: Tool, base: Path, pyo3: str) -> None:
+        self.tool = tool
+        self.root = base / EDITABLE
+        self.cache = base / "cache"
+        self.cwd = base / "cwd"  # an empty folder, so nothing in it shadows the project
+        for folder in (self.root / "src", self.cache, self.cwd):
+            folder.mkdir(parents=True, exist_ok=True)
+        (self.root / "pyproject.toml").write_text(PYPROJECT.format(name=EDITABLE))
+        (self.root / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3, name=EDITABLE))
+        self.write(FIRST_OFFSET)
+
+    def write(self, offset: int) -> None:
+        source = FUNCTIONS.format(offset=offset) + PYMODULE.format(module=EDITABLE)
+        (self.root / "src" / "lib.rs").write_text(source)
+        self.offset = offset
+
+    def env(self) -> dict[str, str]:
+        # `maturin develop` (maturin_import_hook's rebuild) runs pip: no version check.
+        return clean_env(
+            self.tool.venv,
+            **{self.tool.cache_var: str(self.cache)},
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+        )
+
+    def install(self) -> None:
+        uninstall_editable(self.tool.venv)
+        env = self.env()
+        env["PIP_CACHE_DIR"] = str(WORK / "pip-cache")
+        python = str(self.tool.venv.python)
+        pip = [python, "-m", "pip", "install", "--quiet", "--no-build-isolation", "--no-deps"]
+        check([*pip, "--no-index", "-e", str(self.root)], env=env)
+
+    def import_(self, hook: bool = True, check_result: bool = True) -> Run:
+        code = (f"{self.tool.hook}\n" if hook else "") + f"import {EDITABLE}"
+        if check_result:
+            code += f"\nassert {EDITABLE}.scale(1) == {expected(self.offset)}, {EDITABLE}.scale(1)"
+        return run_timed([str(self.tool.venv.python), "-c", code], self.cwd, self.env())
+
+
+def ensure_maturin(venv: Venv, requirement: str) -> None:
+    """`pip install -e --no-build-isolation` builds with the venv's own maturin."""
+    if not venv.script("maturin").exists():
+        log(f"installing {requirement} into {venv.path.name}")
+        venv.pip("install", requirement, env=pip_env())
+
+
+def uninstall_editable(venv: Venv) -> None:
+    subprocess.run(
+        [str(venv.python), "-m", "pip", "uninstall", "--yes", "--quiet", EDITABLE],
+        env=clean_env(venv, PIP_DISABLE_PIP_VERSION_CHECK="1"),
+        capture_output=True,
+    )
+
+
+def cleanup_leftovers(venvs: dict[str, Venv]) -> None:
+    """What an interrupted earlier run may have left in the venvs: the editable project
+    of scenarios 6 and 7, and the activation at interpreter start of scenario 9."""
+    for tool, venv in venvs.items():
+        if any(venv.path.glob(f"**/site-packages/{EDITABLE}-*.dist-info")):
+            log(f"removing a leftover {EDITABLE} from {venv.path.name}")
+            uninstall_editable(venv)
+        leftover = any(venv.path.glob("**/site-packages/rusthook_activate.pth")) or any(
+            "<maturin_import_hook>" in path.read_text(errors="replace")
+            for path in venv.path.glob("**/site-packages/sitecustomize.py")
+        )
+        if leftover and tool in SITE_TOOLS:
+            log(f"removing a leftover `site install` from {venv.path.name}")
+            check([str(venv.python), "-m", SITE_TOOLS[tool], "site", "uninstall"])
+
+
+# Scenario 8: 117 stdlib modules, fixed. Chosen once from sys.stdlib_module_names: public
+# names that CPython 3.9 to 3.13 all have and import without a warning, on every platform,
+# that no interpreter start (nor rusthook's activation) imports already, that are not
+# built into the interpreter (a built-in never reaches a path hook), minus a few heavy
+# packages (asyncio, multiprocessing, unittest, pydoc, ...) and a few that almost every
+# other module imports first (re, functools, enum, ...) or that need an optional system
+# library (ssl, ctypes, lzma, bz2, pyexpat).
+STDLIB_117 = (
+    "argparse array ast base64 bdb binascii bisect calendar cmath cmd code codeop colorsys "
+    "compileall concurrent configparser contextvars copy csv dataclasses datetime decimal "
+    "difflib dis email filecmp fileinput fnmatch fractions ftplib getopt gettext glob "
+    "graphlib gzip hashlib heapq hmac html http imaplib importlib inspect ipaddress json "
+    "locale logging mailbox math mimetypes mmap modulefinder netrc ntpath nturl2path numbers "
+    "opcode optparse pathlib pickle pickletools pkgutil platform plistlib poplib pprint "
+    "profile pstats py_compile pyclbr queue quopri random rlcompleter runpy sched secrets "
+    "select selectors shelve shlex shutil signal smtplib socket socketserver statistics "
+    "string stringprep struct subprocess symtable sysconfig tabnanny tarfile tempfile "
+    "textwrap threading timeit token tokenize trace traceback tracemalloc typing unicodedata "
+    "urllib uuid wave weakref wsgiref xml xmlrpc zipapp zipfile zlib zoneinfo"
+).split()
+assert len(STDLIB_117) == len(set(STDLIB_117)) == 117
+
+# The child of scenario 8. It imports nothing the list holds before the timed window
+# (sys and time are imported by every interpreter start).
+STDLIB_CHILD = """\
+import sys, time
+{activate}
+{prepend}
+names = {names!r}
+before = sum(name in sys.modules for name in names)
+start = time.perf_counter()
+for name in names:
+    __import__(name)
+elapsed = time.perf_counter() - start
+print("BENCH", repr(elapsed), before)
+"""
+
+
+def make_crowd(folder: Path) -> None:
+    """600 files, half .py and half .txt, whose names match no module imported."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(600):
+        suffix = ".py" if i % 2 == 0 else ".txt"
+        (folder / f"crowd_{i:03d}{suffix}").write_text(f"# unrelated file {i}\n")
+
+
+def child_report(run: Run) -> list[float] | None:
+    """The numbers a child printed on its `BENCH ...` line; None when it printed none."""
+    for line in reversed(run.stdout.splitlines()):
+        if line.startswith("BENCH "):
+            return [float(x) for x in line.split()[1:]]
+    return None
+
+
+# Scenario 10: a marked crate of BIG_FILES source files, each `pub fn fN() -> i64 { N }`.
+BIG = "big"
+BIG_FILES = 1000
+BIG_SUM = sum(range(BIG_FILES))
+CHECK_CALLS = 25  # freshness checks per process
+
+BIG_CARGO_TOML = """\
+[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+pyo3 = {{ version = "{pyo3}", features = [{features}] }}
+
+[workspace]
+"""
+
+
+def write_big_crate(crate: Path, pyo3: str, tool: str) -> None:
+    """The crate folder each tool's documentation asks for: rusthook's `.rusthook` marker,
+    rustimport's `.rustimport` marker (plus its `extension-module` feature, as in its
+    fixture above). The same sources for both."""
+    features = ["abi3-py39"] + (["extension-module"] if tool == "rustimport" else [])
+    (crate / "src").mkdir(parents=True, exist_ok=True)
+    (crate / f".{tool}").write_text("")
+    (crate / "Cargo.toml").write_text(
+        BIG_CARGO_TOML.format(name=BIG, pyo3=pyo3, features=", ".join(f'"{f}"' for f in features))
+    )
+    modules = "".join(f"pub mod m{i};\n" for i in range(BIG_FILES))
+    functions = ", ".join(f"m{i}::f{i}" for i in range(BIG_FILES))
+    (crate / "src" / "lib.rs").write_text(
+        "use pyo3::prelude::*;\n\n"
+        f"{modules}\n"
+        "#[pyfunction]\n"
+        "fn count() -> i64 {\n"
+        f"    let all: [fn() -> i64; {BIG_FILES}] = [{functions}];\n"
+        "    all.iter().map(|f| f()).sum()\n"
+        "}\n\n"
+        "#[pymodule]\n"
+        f"fn {BIG}(m: &Bound<'_, PyModule>) -> PyResult<()> {{\n"
+        "    m.add_function(wrap_pyfunction!(count, m)?)?;\n"
+        "    Ok(())\n"
+        "}\n"
+    )
+    for i in range(BIG_FILES):
+        (crate / "src" / f"m{i}.rs").write_text(f"pub fn f{i}() -> i64 {{\n    {i}\n}}\n")
+
+
+# The freshness check alone, as each tool's import hook does it: rusthook's one call into
+# its core (find the source, check the build record); rustimport's finder and loader
+# steps (find the importable, compare the checksum of its sources).
+CHECK_CHILD = {
+    "rusthook": """\
+import sys, time
+import rusthook
+from rusthook import _core
+settings = rusthook.install().settings
+times = []
+for _ in range({calls}):
+    start = time.perf_counter()
+    found = _core.find_and_build({name!r}, sys.path, settings)
+    times.append(time.perf_counter() - start)
+assert found is not None
+print("BENCH", *map(repr, times))
+""",
+    "rustimport": """\
+import sys, time
+import rustimport.import_hook
+from rustimport.find import find_module_importable
+from rustimport.importable import should_rebuild
+times = []
+for _ in range({calls}):
+    start = time.perf_counter()
+    stale = should_rebuild(find_module_importable({name!r}, opt_in=True))
+    times.append(time.perf_counter() - start)
+assert not stale
+print("BENCH", *map(repr, times))
+""",
+}
+
+
+# --------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------
 
@@ -637,7 +1305,8 @@ def table(rows: list[Row], tools: list[str], markdown: bool) -> str:
         header += [f"rusthook/{p}" for p in peers] + ["rusthook/baseline"]
     lines = []
     for row in rows:
-        cells = [row.title, "/".join(str(len(row.series[t].times)) for t in tools)]
+        counts = ("-" if row.series[t].skipped else str(len(row.series[t].times)) for t in tools)
+        cells = [row.title, "/".join(counts)]
         for tool in tools:
             s = row.series[tool]
             cell = "failed" if s.error else fmt_time(s.median)
@@ -667,6 +1336,22 @@ def table(rows: list[Row], tools: list[str], markdown: bool) -> str:
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, lines)])
 
 
+def footnote(rows: list[Row]) -> str:
+    """What each row's numbers and baseline are."""
+    baselines: dict[str, str] = {}
+    for row in rows:
+        if row.baseline is not None:
+            baselines.setdefault(row.title.split(".")[0], row.baseline_name)
+    text = (
+        "Medians of fresh-process runs, each timed from start to exit; rows marked "
+        "in-process show the median of times measured inside each process instead. "
+        '"runs" counts the runs (processes) per tool; "-" means the tool has no such feature.'
+    )
+    if baselines:
+        text += " Baselines: " + "; ".join(f"{k}. {v}" for k, v in baselines.items()) + "."
+    return text
+
+
 def details(rows: list[Row], tools: list[str]) -> list[str]:
     """Min / median / max of every series, baselines, and every failure."""
     out = []
@@ -675,7 +1360,9 @@ def details(rows: list[Row], tools: list[str]) -> list[str]:
         if row.baseline is not None:
             named.append((f"baseline: {row.baseline_name}", row.baseline))
         for name, s in named:
-            if s.error:
+            if s.skipped:
+                out.append(f"{row.title} / {name}: not applicable, {s.skipped}")
+            elif s.error:
                 out.append(f"{row.title} / {name}: FAILED, {s.error}")
             elif s.times:
                 out.append(
@@ -730,7 +1417,7 @@ def prefetch(venv: Venv, pyo3: str) -> None:
     timed builds, which run with CARGO_NET_OFFLINE, only compile."""
     crate = RUNS / "prefetch"
     (crate / "src").mkdir(parents=True, exist_ok=True)
-    (crate / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3))
+    (crate / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3, name="fast"))
     (crate / "src" / "lib.rs").write_text("")
     env = clean_env(venv)
     del env["CARGO_NET_OFFLINE"]
@@ -761,7 +1448,11 @@ def main() -> int:
     parser.add_argument(
         "--markdown", action="store_true", help="print the table as Markdown, with date and machine"
     )
-    parser.add_argument("--scenarios", default="1,2,3,4,5", help="which scenarios, e.g. 3,4")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(map(str, SCENARIOS)),
+        help="which scenarios, e.g. 3,4 (default: all, 1 to 10)",
+    )
     parser.add_argument(
         "--tools",
         default=",".join(TOOLS),
@@ -781,8 +1472,8 @@ def main() -> int:
     if unknown or not tool_names:
         parser.error(f"unknown tools {sorted(unknown)}; choose from {', '.join(TOOLS)}")
     scenarios = sorted({int(s) for s in args.scenarios.split(",") if s.strip()})
-    if not set(scenarios) <= {1, 2, 3, 4, 5}:
-        parser.error("scenarios are 1 to 5")
+    if not set(scenarios) <= set(SCENARIOS):
+        parser.error(f"scenarios are {SCENARIOS[0]} to {SCENARIOS[-1]}")
     for program in ("cargo", "rustc"):
         if shutil.which(program) is None:
             sys.exit(f"bench: `{program}` is not on PATH")
@@ -792,6 +1483,7 @@ def main() -> int:
         shutil.rmtree(RUNS)
     RUNS.mkdir()
     venvs = setup_venvs(tool_names, reinstall=not args.no_reinstall)
+    cleanup_leftovers(venvs)
     some_venv = next(iter(venvs.values()))
     pyo3 = "0.30"
     if "rusthook" in venvs:
@@ -807,15 +1499,25 @@ def main() -> int:
         3: bench.up_to_date,
         4: bench.touch,
         5: bench.edit,
+        6: bench.project_edit,
+        7: bench.project_up_to_date,
+        8: bench.stdlib_imports,
+        9: bench.site_startup,
+        10: bench.crate_check,
     }
-    rows = []
-    for number in scenarios:
-        log(f"scenario {number}: {' '.join(steps[number].__doc__.split())}")
-        try:
-            rows.append(steps[number]())
-        except BenchError as error:
-            log(f"scenario {number} could not run: {error}")
-            bench.notes.append(f"scenario {number} could not run: {error}")
+    rows: list[Row] = []
+    try:
+        for number in scenarios:
+            log(f"scenario {number}: {' '.join(steps[number].__doc__.split())}")
+            try:
+                result = steps[number]()
+            except BenchError as error:
+                log(f"scenario {number} could not run: {error}")
+                bench.notes.append(f"scenario {number} could not run: {error}")
+                continue
+            rows.extend(result if isinstance(result, list) else [result])
+    finally:
+        bench.drop_editables()  # the venvs are left as setup_venvs made them
     log("done")
 
     names = list(tools)
@@ -824,12 +1526,12 @@ def main() -> int:
         print()
         print(table(rows, names, markdown=True))
         print()
-        print(
-            "Medians of fresh-process runs. Baseline: scenario 3, a bare `import fast` of the same "
-            "library with no hook; scenario 5, a bare incremental `cargo build` of an equivalent "
-            'crate. "runs" counts the runs per tool.'
-        )
+        print(footnote(rows))
         print()
+        if bench.targets:
+            print("Targets:\n")
+            print("\n".join(f"- {line}" for line in bench.targets))
+            print()
         print("<details><summary>all series</summary>\n")
         for line in details(rows, names) + bench.notes:
             print(f"- {line}".replace("\n", "\n  "))
@@ -839,6 +1541,12 @@ def main() -> int:
         print()
         print(table(rows, names, markdown=False))
         print()
+        print(footnote(rows))
+        print()
+        if bench.targets:
+            print("Targets:")
+            print("\n".join(f"  {line}" for line in bench.targets))
+            print()
         for line in details(rows, names) + bench.notes:
             print(line)
     return 0

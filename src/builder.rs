@@ -869,3 +869,67 @@ fn remove_old_artifacts(module: &ModuleCache, keep: &[&str]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::read_project;
+
+    fn settings(release: Option<bool>) -> Settings {
+        let python = PythonEnv {
+            executable: "/usr/bin/python3".into(),
+            prefix: "/p".into(),
+            base_prefix: "/p".into(),
+            extension_suffixes: vec![".abi3.so".into()],
+        };
+        let request = crate::settings::SettingsRequest {
+            release,
+            build_dir: Some("/tmp/unused".into()),
+            ..Default::default()
+        };
+        Settings::resolve(request, &python, |_| None)
+    }
+
+    fn project(dir: &Path, maturin: &str) -> Project {
+        fs::write(
+            dir.join("pyproject.toml"),
+            format!("[build-system]\nbuild-backend = \"maturin\"\n[tool.maturin]\n{maturin}"),
+        )
+        .unwrap();
+        fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"proj\"\n[dependencies]\npyo3 = \"0.30\"\n",
+        )
+        .unwrap();
+        read_project(dir, &dir.join("proj.dist-info")).unwrap()
+    }
+
+    #[test]
+    fn project_profile_prefers_request_then_config_then_last_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let configured = project(dir.path(), "editable-profile = \"dev\"\n");
+        assert_eq!(
+            project_profile(&configured, &settings(Some(true)), None),
+            "release"
+        );
+        assert_eq!(project_profile(&configured, &settings(None), None), "dev");
+
+        let plain = project(dir.path(), "");
+        // Built in release by hand (newest library in target/release): stays release.
+        let library = format!(
+            "{}proj{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        );
+        fs::create_dir_all(dir.path().join("target/debug")).unwrap();
+        fs::create_dir_all(dir.path().join("target/release")).unwrap();
+        fs::write(dir.path().join("target/debug").join(&library), "").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(dir.path().join("target/release").join(&library), "").unwrap();
+        assert_eq!(project_profile(&plain, &settings(None), None), "release");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(dir.path().join("target/debug").join(&library), "").unwrap();
+        assert_eq!(project_profile(&plain, &settings(None), None), "dev");
+        assert_eq!(project_profile(&plain, &settings(Some(false)), None), "dev");
+    }
+}

@@ -24,7 +24,8 @@ class Env:
         self.pip_target = pip_target
         subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
         self.python = root / "bin" / "python"
-        self.pip("install", "--quiet", "maturin>=1.9.4,<2", "cffi")
+        # uniffi-bindgen must match the uniffi crate of the uniffi fixture (0.31).
+        self.pip("install", "--quiet", "maturin>=1.9.4,<2", "cffi", "uniffi-bindgen==0.31.0")
         site_packages = subprocess.run(
             [str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
             check=True,
@@ -36,7 +37,13 @@ class Env:
 
     def pip(self, *args: str) -> None:
         # One target directory for every `pip install -e` build of the session.
-        env = dict(os.environ, CARGO_TARGET_DIR=str(self.pip_target))
+        # As with an activated environment (maturin runs uniffi-bindgen from PATH);
+        # the imports under test run with the environment not activated.
+        env = dict(
+            os.environ,
+            CARGO_TARGET_DIR=str(self.pip_target),
+            PATH=f"{self.python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        )
         subprocess.run([str(self.python), "-m", "pip", *args], check=True, env=env)
 
     def install_editable(self, path: Path) -> None:
@@ -83,6 +90,14 @@ def pyo3_lib(module: str, value: str = "1") -> str:
         """
 
 
+def unactivated_offline(project: Project, **extra: str) -> dict[str, str]:
+    """The venv's python run as is (no VIRTUAL_ENV, its scripts not on PATH), and cargo
+    offline: rebuilds need nothing but cargo's cache."""
+    env = project.env(CARGO_NET_OFFLINE="true", **extra)
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
 class Scenario:
     """Runs `import <name>` with the hook active in the project venv."""
 
@@ -98,7 +113,7 @@ class Scenario:
         run = subprocess.run(
             [str(self.env.python), "-c", code],
             cwd=self.project.root.parent,
-            env=self.project.env(),
+            env=unactivated_offline(self.project),
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
@@ -250,7 +265,7 @@ def test_cffi_project_is_rebuilt_through_maturin(env: Env, project: Project) -> 
         completed = subprocess.run(
             [str(env.python), "-c", code],
             cwd=project.root,
-            env=project.env(),
+            env=unactivated_offline(project),
             capture_output=True,
             text=True,
         )
@@ -280,9 +295,81 @@ def test_project_importer_can_be_switched_off(env: Env, project: Project) -> Non
     run = subprocess.run(
         [str(env.python), "-c", code],
         cwd=project.root,
-        env=project.env(),
+        env=unactivated_offline(project),
         capture_output=True,
         text=True,
     )
     assert run.stdout.strip() == "1", "the stale installed build is imported as is"
     assert "building" not in run.stderr
+
+
+def run_in(env: Env, project: Project, code: str, name: str, **extra: str) -> tuple[str, bool]:
+    """Runs `code` with the project venv's python, not activated (its scripts folder is
+    not on PATH); returns stdout and whether rusthook built `name`."""
+    completed = subprocess.run(
+        [str(env.python), "-c", code],
+        cwd=project.root,
+        env=unactivated_offline(project, **extra),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip(), f"rusthook: building {name} " in completed.stderr
+
+
+def test_uniffi_project_is_rebuilt_through_maturin(env: Env, project: Project) -> None:
+    root = project.root / "uni_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("uni_proj", 'bindings = "uniffi"\n'),
+            "Cargo.toml": cargo_toml("uni_proj", 'uniffi = "0.31"'),
+            "src/lib.rs": """\
+                uniffi::setup_scaffolding!();
+
+                #[uniffi::export]
+                fn value() -> i64 {
+                    1 // value
+                }
+                """,
+        },
+    )
+    env.install_editable(root)
+    code = "import rusthook; rusthook.install(); import uni_proj; print(uni_proj.value())"
+    # maturin's own builds share the pip builds' target directory: uniffi compiles once.
+    shared = {"CARGO_TARGET_DIR": str(env.pip_target)}
+    assert run_in(env, project, code, "uni_proj", **shared)[0] == "1"
+    assert run_in(env, project, code, "uni_proj", **shared) == ("1", False)
+    source = root / "src/lib.rs"
+    source.write_text(source.read_text().replace("1 // value", "2 // value"))
+    assert run_in(env, project, code, "uni_proj", **shared) == ("2", True)
+
+
+def test_bin_project_with_python_package_is_rebuilt_through_maturin(
+    env: Env, project: Project
+) -> None:
+    root = project.root / "bin_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("bin_proj", 'bindings = "bin"\npython-source = "python"\n'),
+            "Cargo.toml": '[package]\nname = "bin_proj"\nversion = "0.1.0"\nedition = "2021"\n',
+            "src/main.rs": 'fn main() {\n    println!("1"); // value\n}\n',
+            "python/bin_proj/__init__.py": """\
+                import os, subprocess, sysconfig
+
+                def value():
+                    program = os.path.join(sysconfig.get_path("scripts"), "bin_proj")
+                    return subprocess.run([program], capture_output=True, text=True).stdout.strip()
+                """,
+        },
+    )
+    env.install_editable(root)
+    code = "import rusthook; rusthook.install(); import bin_proj; print(bin_proj.value())"
+    shared = {"CARGO_TARGET_DIR": str(env.pip_target)}
+    assert run_in(env, project, code, "bin_proj", **shared)[0] == "1"
+    assert run_in(env, project, code, "bin_proj", **shared) == ("1", False)
+    source = root / "src/main.rs"
+    source.write_text(source.read_text().replace('"1"); // value', '"2"); // value'))
+    assert run_in(env, project, code, "bin_proj", **shared) == ("2", True)
