@@ -239,7 +239,9 @@ pub fn create_private_dir(path: &Path) -> Result<()> {
     builder.create(path).map_err(|source| {
         let unwritable = matches!(
             source.kind(),
-            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::ReadOnlyFilesystem
+                | std::io::ErrorKind::NotADirectory
         );
         Error::Io {
             action: if unwritable {
