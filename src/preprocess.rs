@@ -319,7 +319,14 @@ fn parse_manifest_lines(path: &Path, lines: &[(usize, String)]) -> Result<Table>
     text.parse::<Table>().map_err(|error| {
         let line_index = error
             .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count())
+            .map(|span| {
+                // Bytes, not str: a span need not fall on a character boundary.
+                let end = span.start.min(text.len());
+                text.as_bytes()[..end]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+            })
             .unwrap_or(0);
         let line = lines
             .get(line_index.min(lines.len().saturating_sub(1)))
