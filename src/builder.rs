@@ -246,7 +246,24 @@ impl InputStamps {
         read.extend(freshness::read_dep_info(dep_info));
         read.extend(local_manifests.iter().cloned());
         read.extend(find_lockfile(manifest_path));
-        read.retain(|p| !p.starts_with(&cache.abi_dir) && !p.starts_with(&cache.target_dir));
+        // A path through a symlink in the cache (see `mirror_siblings`) is the user's file.
+        let read = read.into_iter().map(|p| {
+            if p.starts_with(&cache.abi_dir) {
+                p.canonicalize().unwrap_or(p)
+            } else {
+                p
+            }
+        });
+        let mut read: Vec<PathBuf> = read.collect();
+        let real_abi_dir = cache
+            .abi_dir
+            .canonicalize()
+            .unwrap_or(cache.abi_dir.clone());
+        read.retain(|p| {
+            !p.starts_with(&cache.abi_dir)
+                && !p.starts_with(&real_abi_dir)
+                && !p.starts_with(&cache.target_dir)
+        });
         let mut seen = HashSet::new();
         let mut files = Vec::new();
         let mut not_stamped = Vec::new();
@@ -349,7 +366,7 @@ fn build(
             extra_args: &settings.cargo_args,
             quiet: settings.quiet,
             diagnostics_alias: (source.kind != SourceKind::Crate).then(|| {
-                let copy = module.crate_dir().join(format!("{}.rs", source.name));
+                let copy = body_copy_path(module, source);
                 (
                     copy.to_string_lossy().into_owned(),
                     source.path.to_string_lossy().into_owned(),
@@ -661,7 +678,7 @@ fn prepare_single_file(
     let crate_dir = module.crate_dir();
     create_private_dir(&crate_dir)?;
     let wrapper_path = crate_dir.join("wrapper.rs");
-    let body_path = crate_dir.join(format!("{}.rs", source.name));
+    let body_path = body_copy_path(module, source);
     let generated = preprocess::generate_crate(
         &source.path,
         &text,
@@ -679,7 +696,10 @@ fn prepare_single_file(
         write_if_changed(&wrapper_path, wrapper)?;
     }
     if let Some(body) = &generated.body {
+        let view = body_path.parent().unwrap_or(&crate_dir);
+        create_private_dir(view)?;
         write_if_changed(&body_path, body)?;
+        mirror_siblings(view, &source.path);
     }
     let lockfile = crate_dir.join("Cargo.lock");
     let seed = cache.lockfile_seed();
@@ -692,6 +712,37 @@ fn prepare_single_file(
         template: header.template,
         crate_root: source.path.clone(),
     })
+}
+
+/// Where the copy of a file with inner attributes goes (see `GeneratedCrate::body`).
+fn body_copy_path(module: &ModuleCache, source: &Source) -> PathBuf {
+    module
+        .crate_dir()
+        .join("view")
+        .join(format!("{}.rs", source.name))
+}
+
+/// The copy sits among symlinks to everything beside the user's file, so that its
+/// relative paths (`include_str!("data/x.txt")`, `#[path]` modules) find the user's
+/// files. Best effort: without symlinks, only such relative paths fail to compile.
+fn mirror_siblings(view: &Path, source: &Path) {
+    #[cfg(unix)]
+    {
+        let (Some(folder), Some(own_name)) = (source.parent(), source.file_name()) else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let link = view.join(entry.file_name());
+            if entry.file_name() != own_name && fs::symlink_metadata(&link).is_err() {
+                let _ = std::os::unix::fs::symlink(entry.path(), &link);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (view, source);
 }
 
 /// Rewrites a generated file only when its text changed, so cargo sees no change.

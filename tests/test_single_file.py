@@ -308,3 +308,26 @@ def test_reload_loads_the_rebuilt_code_into_the_same_module(project: Project) ->
         """
     )
     assert run.stdout.split() == ["2", "2", "True", "10", "True", "True"]
+
+
+def test_inner_attributes_with_relative_include_str(project: Project) -> None:
+    project.write(
+        "docs.rs",
+        """\
+        // rusthook:pyo3
+        //! Module docs, then a file read relative to this one.
+        use pyo3::prelude::*;
+
+        #[pyfunction]
+        fn text() -> &'static str {
+            include_str!("data/text.txt")
+        }
+        """,
+    )
+    data = project.write("data/text.txt", "first")
+    assert project.hook_import("import docs; print(docs.text())").stdout.strip() == "first"
+    assert not project.hook_import("import docs").built
+    data.write_text("second")
+    run = project.hook_import("import docs; print(docs.text())")
+    assert run.built, "the included file is tracked as the user's own file"
+    assert run.stdout.strip() == "second"
