@@ -39,28 +39,22 @@ impl BuildCache {
     }
 
     pub fn module(&self, source: &Source) -> ModuleCache {
-        let digest = Sha256::digest(source.path.to_string_lossy().as_bytes());
-        let key = hex(&digest[..8]);
-        ModuleCache {
-            dir: self
-                .abi_dir
-                .join("modules")
-                .join(format!("{}-{key}", source.name)),
-            lib_name: format!("{}_{key}", source.name),
-        }
+        self.keyed("modules", &source.name, &source.path)
     }
 
     /// The cache folder of an editable maturin project: its build record and lock (the
     /// library itself is installed where maturin put it).
     pub fn project(&self, project: &Project) -> ModuleCache {
-        let digest = Sha256::digest(project.root.to_string_lossy().as_bytes());
+        self.keyed("projects", &project.import_name, &project.root)
+    }
+
+    /// `<abi>/<kind>/<name>-<key>`, keyed on the absolute source path.
+    fn keyed(&self, kind: &str, name: &str, source_path: &Path) -> ModuleCache {
+        let digest = Sha256::digest(source_path.to_string_lossy().as_bytes());
         let key = hex(&digest[..8]);
         ModuleCache {
-            dir: self
-                .abi_dir
-                .join("projects")
-                .join(format!("{}-{key}", project.import_name)),
-            lib_name: String::new(),
+            dir: self.abi_dir.join(kind).join(format!("{name}-{key}")),
+            lib_name: format!("{name}_{key}"),
         }
     }
 

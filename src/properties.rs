@@ -35,18 +35,21 @@ fn module_text() -> impl Strategy<Value = String> {
     proptest::collection::vec(line, 0..24).prop_map(|lines| lines.join("\n"))
 }
 
+fn layout() -> CrateLayout<'static> {
+    CrateLayout {
+        module: "fast",
+        lib_name: "fast_0000",
+        wrapper_path: Path::new("/cache/wrapper.rs"),
+        body_path: Path::new("/cache/fast.rs"),
+    }
+}
+
 proptest! {
     #[test]
     fn preprocessing_never_panics(text in module_text()) {
         let path = Path::new("/src/fast.rs");
         if let Ok(header) = parse_header(path, &text) {
-            let layout = CrateLayout {
-                module: "fast",
-                lib_name: "fast_0000",
-                wrapper_path: Path::new("/cache/wrapper.rs"),
-                body_path: Path::new("/cache/fast.rs"),
-            };
-            let _ = generate_crate(path, &text, &header, &layout);
+            let _ = generate_crate(path, &text, &header, &layout());
         }
         let _ = find_exports(&text);
     }
@@ -61,14 +64,8 @@ proptest! {
     fn manifest_errors_point_at_a_line_of_the_file(text in module_text()) {
         let path = Path::new("/src/fast.rs");
         if let Ok(header) = parse_header(path, &text) {
-            let layout = CrateLayout {
-                module: "fast",
-                lib_name: "fast_0000",
-                wrapper_path: Path::new("/cache/wrapper.rs"),
-                body_path: Path::new("/cache/fast.rs"),
-            };
             if let Err(crate::error::Error::ManifestLine { line, .. }) =
-                generate_crate(path, &text, &header, &layout)
+                generate_crate(path, &text, &header, &layout())
             {
                 prop_assert!(line >= 1 && line <= text.lines().count().max(1));
             }
