@@ -24,10 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -40,6 +40,7 @@ SLOW_RUN = 5.0  # seconds: a run slower than this gets --build-repeat repeats, n
 FIRST_OFFSET = 1000  # the constant in the fixture's function body; edits count up from it
 
 STARTED = time.monotonic()
+T = TypeVar("T")
 
 
 def log(message: str) -> None:
@@ -127,6 +128,9 @@ class Venv:
 
     def exists(self) -> bool:
         return self.python.exists()
+
+    def site_packages(self) -> list[Path]:
+        return [*self.path.glob("lib/python*/site-packages"), *self.path.glob("Lib/site-packages")]
 
     def script(self, name: str) -> Path:
         return self.bin / (f"{name}.exe" if os.name == "nt" else name)
@@ -390,7 +394,7 @@ class Row:
 
 
 def repeat_runs(
-    projects: dict[str, object],  # only the keys (tool names) matter
+    projects: Mapping[str, object],  # only the keys (tool names) matter
     count: Callable[[str, Run | None], int],
     one_run: Callable[[str, int], Run | None],
     series: dict[str, Series],
@@ -651,12 +655,29 @@ class Bench:
             raise BenchError(f"needs one of {', '.join(applicable)}")
         return tools, series
 
+    def prepare(
+        self, tools: list[str], series: dict[str, Series], step: Callable[[str], T]
+    ) -> dict[str, T]:
+        """step(tool) for each tool (its untimed set-up); a tool whose set-up fails is
+        marked failed and left out, so that the others still run."""
+        done = {}
+        for tool in list(tools):
+            try:
+                done[tool] = step(tool)
+            except BenchError as error:
+                log(f"{tool}: set-up failed: {error}")
+                series[tool].error = f"set-up failed: {error}"
+                tools.remove(tool)
+        if not tools:
+            raise BenchError("no tool could be set up")
+        return done
+
     def project_edit(self) -> Row:
         """Editable maturin project (`pip install -e`, pure layout, pyo3): a one-line edit
         of src/lib.rs, then import with the hook's project importer; against a bare
         incremental `cargo build` of the same crate after the same edit."""
         tools, series = self.only(PROJECT_TOOLS, NO_PROJECT_IMPORTER)
-        projects = {tool: self.editable(tool) for tool in tools}
+        projects = self.prepare(tools, series, self.editable)
         crate = CargoCrate(RUNS / "s6-cargo", self.tools[tools[0]].venv, self.pyo3, EDITABLE)
         log("building the reference cargo crate once (untimed)")
         first = crate.build()
@@ -698,7 +719,7 @@ class Bench:
         benchproj"` against `python -c "import benchproj"` in the same venv, no hook."""
         n = 2 * self.repeat + 1
         tools, series = self.only(PROJECT_TOOLS, NO_PROJECT_IMPORTER)
-        projects = {tool: self.editable(tool) for tool in tools}
+        projects = self.prepare(tools, series, self.editable)
         ref = tools[0]
         baseline = Series()
         # One untimed run each first: bytecode caches, the OS file cache, the hooks' own caches.
@@ -769,10 +790,10 @@ class Bench:
 
         title = f"8. 117 stdlib imports{label}"
         repeat_runs(whole, lambda t, r: n, one, whole, f"[8 stdlib{label}]")
-        for key, counts in already.items():
-            if counts and max(counts):
+        for key, befores in already.items():
+            if any(befores):
                 self.notes.append(
-                    f"{title} / {key}: {max(counts)} of the 117 modules were already "
+                    f"{title} / {key}: {max(befores)} of the 117 modules were already "
                     "imported by the hook's own activation (those imports cost it nothing "
                     "inside the timed window)"
                 )
@@ -883,30 +904,34 @@ class Bench:
         self.drop_editables()
         n = 2 * self.repeat + 1
         tools, whole = self.only(CRATE_TOOLS, NO_CRATES)
-        warm = {tool: self.warm_project(tool) for tool in tools}
+        warm: dict[str, Project] = {}
         projects: dict[str, Project] = {}
         libraries: dict[str, str] = {}
-        outside: Path | None = None
+        outside: list[Path] = []
+
+        def setup(tool: str) -> None:
+            warm[tool] = self.warm_project(tool)
+            if tool == "rustimport":
+                # rustimport takes the nearest folder above a crate that holds a
+                # Cargo.toml for its workspace and copies and hashes all of it: this
+                # repository's own Cargo.toml is above bench/.work/. Its crate lives in a
+                # temporary folder outside the repository instead.
+                src = Path(tempfile.mkdtemp(prefix="rusthook-bench-s10-"))
+                outside.append(src)
+            else:
+                src = RUNS / "s10-crate" / tool
+            project = Project(self.tools[tool], src, warm[tool].cache)
+            write_big_crate(src / BIG, self.pyo3, tool)
+            log(f"building the {BIG_FILES}-file crate with {tool} (untimed)")
+            code = f"{self.tools[tool].hook}\nimport {BIG}\nassert {BIG}.count() == {BIG_SUM}"
+            run = project.run(code + f"\nprint({BIG}.__file__)")
+            if not run.ok:
+                raise BenchError(f"first import of {BIG} failed:\n{run.tail()}")
+            libraries[tool] = run.stdout.split()[-1]
+            projects[tool] = project
+
         try:
-            for tool in tools:
-                if tool == "rustimport":
-                    # rustimport takes the nearest folder above a crate that holds a
-                    # Cargo.toml for its workspace and copies and hashes all of it: this
-                    # repository's own Cargo.toml is above bench/.work/. Its crate lives
-                    # in a temporary folder outside the repository instead.
-                    outside = Path(tempfile.mkdtemp(prefix="rusthook-bench-s10-"))
-                    src = outside
-                else:
-                    src = RUNS / "s10-crate" / tool
-                project = Project(self.tools[tool], src, warm[tool].cache)
-                write_big_crate(src / BIG, self.pyo3, tool)
-                log(f"building the {BIG_FILES}-file crate with {tool} (untimed)")
-                code = f"{self.tools[tool].hook}\nimport {BIG}\nassert {BIG}.count() == {BIG_SUM}"
-                run = project.run(code + f"\nprint({BIG}.__file__)")
-                if not run.ok:
-                    raise BenchError(f"{tool}: first import of {BIG} failed:\n{run.tail()}")
-                libraries[tool] = run.stdout.split()[-1]
-                projects[tool] = project
+            self.prepare(tools, whole, setup)
 
             # Whole process: the hook's up-to-date import against a bare import of a copy
             # of the first tool's library, no hook.
@@ -950,15 +975,21 @@ class Bench:
                     f"bare `import {BIG}` ({ref}'s library, no hook)",
                 )
             ]
-            rows.append(self.check_calls(tools, projects, BIG, "crate", 5e-3))
-            rows.append(self.check_calls(tools, warm, "fast", "single-file", 1e-4))
+            rows.append(self.check_calls(tools, whole, projects, BIG, "crate", 5e-3))
+            rows.append(self.check_calls(tools, whole, warm, "fast", "single-file", 1e-4))
             return rows
         finally:
-            if outside is not None:
-                shutil.rmtree(outside, ignore_errors=True)
+            for folder in outside:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def check_calls(
-        self, tools: list[str], projects: dict[str, Project], name: str, what: str, limit: float
+        self,
+        tools: list[str],
+        setup: dict[str, Series],
+        projects: dict[str, Project],
+        name: str,
+        what: str,
+        limit: float,
     ) -> Row:
         """The freshness check alone, CHECK_CALLS times in each of --repeat processes:
         the median call of each process, then the median over the processes."""
@@ -968,6 +999,9 @@ class Bench:
             else "10. single-file module, freshness check per call"
         )
         _, series = self.only(CRATE_TOOLS, NO_CRATES)
+        for tool, failed in setup.items():
+            if failed.error and failed.error.startswith("set-up failed"):
+                series[tool].error = failed.error
         firsts: dict[str, list[float]] = {tool: [] for tool in tools}
 
         def one(tool: str, i: int) -> Run:
@@ -1113,7 +1147,12 @@ class EditableProject:
         env["PIP_CACHE_DIR"] = str(WORK / "pip-cache")
         python = str(self.tool.venv.python)
         pip = [python, "-m", "pip", "install", "--quiet", "--no-build-isolation", "--no-deps"]
-        check([*pip, "--no-index", "-e", str(self.root)], env=env)
+        done = subprocess.run(
+            [*pip, "--no-index", "-e", str(self.root)], env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr).strip().splitlines()
+            raise BenchError("pip install -e failed:\n" + "\n".join(output[-15:]))
 
     def import_(self, hook: bool = True, check_result: bool = True) -> Run:
         code = (f"{self.tool.hook}\n" if hook else "") + f"import {EDITABLE}"
@@ -1141,12 +1180,14 @@ def cleanup_leftovers(venvs: dict[str, Venv]) -> None:
     """What an interrupted earlier run may have left in the venvs: the editable project
     of scenarios 6 and 7, and the activation at interpreter start of scenario 9."""
     for tool, venv in venvs.items():
-        if any(venv.path.glob(f"**/site-packages/{EDITABLE}-*.dist-info")):
+        folders = venv.site_packages()
+        if any(any(f.glob(f"{EDITABLE}-*.dist-info")) for f in folders):
             log(f"removing a leftover {EDITABLE} from {venv.path.name}")
             uninstall_editable(venv)
-        leftover = any(venv.path.glob("**/site-packages/rusthook_activate.pth")) or any(
-            "<maturin_import_hook>" in path.read_text(errors="replace")
-            for path in venv.path.glob("**/site-packages/sitecustomize.py")
+        leftover = any((f / "rusthook_activate.pth").exists() for f in folders) or any(
+            (f / "sitecustomize.py").exists()
+            and "<maturin_import_hook>" in (f / "sitecustomize.py").read_text(errors="replace")
+            for f in folders
         )
         if leftover and tool in SITE_TOOLS:
             log(f"removing a leftover `site install` from {venv.path.name}")
@@ -1493,7 +1534,7 @@ def main() -> int:
 
     tools = make_tools(venvs, pyo3)
     bench = Bench(tools, pyo3, args.repeat, args.build_repeat)
-    steps = {
+    steps: dict[int, Callable[[], Row | list[Row]]] = {
         1: bench.first_import,
         2: bench.second_module,
         3: bench.up_to_date,
@@ -1508,7 +1549,7 @@ def main() -> int:
     rows: list[Row] = []
     try:
         for number in scenarios:
-            log(f"scenario {number}: {' '.join(steps[number].__doc__.split())}")
+            log(f"scenario {number}: {' '.join((steps[number].__doc__ or '').split())}")
             try:
                 result = steps[number]()
             except BenchError as error:
