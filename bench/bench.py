@@ -1476,7 +1476,7 @@ def main() -> int:
         type=int,
         default=7,
         metavar="N",
-        help="runs per cheap scenario (scenario 3 does 2N+1); default 7",
+        help="runs per cheap scenario (3, 7 and 10 do 2N+1, 8 and 9 do 4N+1); default 7",
     )
     parser.add_argument(
         "--build-repeat",

@@ -434,14 +434,6 @@ mod python {
         settings: &PySettings,
     ) -> PyResult<Option<(OsString, Option<OsString>)>> {
         let settings = &settings.0;
-        // Editable maturin projects: rebuilt here if stale, then imported by the
-        // standard finders (only top-level names can be projects).
-        if settings.project_importer && !fullname.contains('.') {
-            if let Some(project) = core(py)?.projects.lookup(fullname) {
-                run_project_build(py, &project, settings)?;
-                return Ok(None);
-            }
-        }
         if !settings.file_importer {
             return Ok(None);
         }
@@ -454,6 +446,21 @@ mod python {
                 built.declarations.map(PathBuf::into_os_string),
             ))
         })
+    }
+
+    /// If `name` (a top-level module) is an editable maturin project whose installed
+    /// library is stale, rebuilds it; the standard finders then import it. Costs a hash
+    /// lookup for any other name.
+    #[pyfunction]
+    fn refresh_project(py: Python<'_>, name: &str, settings: &PySettings) -> PyResult<()> {
+        let settings = &settings.0;
+        if !settings.project_importer {
+            return Ok(());
+        }
+        match core(py)?.projects.lookup(name) {
+            Some(project) => run_project_build(py, &project, settings),
+            None => Ok(()),
+        }
     }
 
     /// The Rust source `fullname` would be imported from, without building it.
@@ -628,7 +635,8 @@ mod python {
         #[pymodule_export]
         use super::{
             build_cell, build_path, cache_clear, cache_summary, eject, eject_cell, find_and_build,
-            find_source, find_sources, invalidate_caches, new_crate, tool_versions, PySettings,
+            find_source, find_sources, invalidate_caches, new_crate, refresh_project,
+            tool_versions, PySettings,
         };
 
         use pyo3::prelude::*;

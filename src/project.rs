@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 use toml::{Table, Value};
@@ -308,8 +308,14 @@ pub struct ProjectIndex {
 
 struct IndexState {
     mtimes: Vec<Option<SystemTime>>,
+    checked: Instant,
     projects: HashMap<String, Project>,
 }
+
+/// How long the map is trusted before site-packages is stat'ed again. Lookups run on
+/// every top-level import; a project installed into a running process is seen at most
+/// this much later (or at once after `importlib.invalidate_caches()`).
+const RECHECK_AFTER: Duration = Duration::from_secs(1);
 
 impl ProjectIndex {
     pub fn new(site_dirs: Vec<PathBuf>) -> ProjectIndex {
@@ -321,17 +327,26 @@ impl ProjectIndex {
 
     /// The editable project that provides the top-level module `name`, if any.
     pub fn lookup(&self, name: &str) -> Option<Project> {
-        let mtimes: Vec<Option<SystemTime>> = self
-            .site_dirs
-            .iter()
-            .map(|d| fs::metadata(d).and_then(|m| m.modified()).ok())
-            .collect();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.as_ref().is_none_or(|s| s.mtimes != mtimes) {
-            *state = Some(IndexState {
-                projects: discover(&self.site_dirs),
-                mtimes,
-            });
+        let recent = state
+            .as_ref()
+            .is_some_and(|s| s.checked.elapsed() < RECHECK_AFTER);
+        if !recent {
+            let mtimes: Vec<Option<SystemTime>> = self
+                .site_dirs
+                .iter()
+                .map(|d| fs::metadata(d).and_then(|m| m.modified()).ok())
+                .collect();
+            match state.as_mut() {
+                Some(known) if known.mtimes == mtimes => known.checked = Instant::now(),
+                _ => {
+                    *state = Some(IndexState {
+                        projects: discover(&self.site_dirs),
+                        checked: Instant::now(),
+                        mtimes,
+                    })
+                }
+            }
         }
         state.as_ref()?.projects.get(name).cloned()
     }

@@ -331,3 +331,11 @@ def test_inner_attributes_with_relative_include_str(project: Project) -> None:
     run = project.hook_import("import docs; print(docs.text())")
     assert run.built, "the included file is tracked as the user's own file"
     assert run.stdout.strip() == "second"
+
+
+def test_python_module_later_on_the_path_still_wins(project: Project) -> None:
+    # The working folder comes first on sys.path, the standard library later.
+    project.write("json.rs", DOUBLE_RS)
+    run = project.hook_import("import json; print(json.__name__, hasattr(json, 'dumps'))")
+    assert run.stdout.strip() == "json True"
+    assert not run.built

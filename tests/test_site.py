@@ -45,7 +45,7 @@ def test_site_install_activates_and_uninstall_removes_exactly_it(
     python, site_packages = make_venv(tmp_path / "venv")
     before = sorted(os.listdir(site_packages))
     project.write("fast.rs", DOUBLE_RS)
-    project.write("profile.rs", PROFILE_RS)
+    project.write("profiled.rs", PROFILE_RS)
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -64,7 +64,7 @@ def test_site_install_activates_and_uninstall_removes_exactly_it(
     assert "rusthook._site.activate(release=True)" in pth.read_text()
 
     # A plain script: no install() call.
-    imported = run("-c", "import fast, profile; print(fast.double(21), profile.debug_build())")
+    imported = run("-c", "import fast, profiled; print(fast.double(21), profiled.debug_build())")
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.split() == ["42", "False"], "site settings apply (release)"
 

@@ -21,6 +21,7 @@ __all__ = [
     "find_sources",
     "invalidate_caches",
     "new_crate",
+    "refresh_project",
     "tool_versions",
 ]
 
@@ -78,6 +79,9 @@ def find_and_build(
     """The import hook's one call: (library, C declarations of a cffi library or None)
     for a fresh build of `fullname`, building it if needed, or None when the name is not
     a Rust module."""
+
+def refresh_project(name: str, settings: Settings) -> None:
+    """Rebuilds the editable maturin project `name` if its installed library is stale."""
 
 def find_source(fullname: str, search_path: list[str]) -> str | None:
     """The Rust source `fullname` would be imported from, without building it."""

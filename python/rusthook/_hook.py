@@ -29,12 +29,16 @@ if TYPE_CHECKING:
 
 
 class RustFinder:
-    """Finds ``name.rs`` files and marked crates on ``sys.path`` (or a package's
-    ``__path__``) and returns a spec for the standard ``ExtensionFileLoader`` (or, for a
-    C-ABI library, for :class:`RustCffiLoader`).
+    """Imports ``name.rs`` files and marked crates found on ``sys.path`` (or a package's
+    ``__path__``) with the standard ``ExtensionFileLoader`` (or, for a C-ABI library,
+    :class:`RustCffiLoader`), and rebuilds stale editable maturin projects before they
+    are imported.
 
-    It sits just before importlib's ``PathFinder``, and a Python module, package or
-    extension of the same name always wins over a Rust source.
+    It sits just before importlib's ``PathFinder`` and asks it first: a Python module,
+    package or extension found anywhere on the search path always wins, and an import
+    that is not Rust costs no more than Python's own search. The core is asked only when
+    Python found nothing, found a namespace package (a crate folder looks like one), or
+    found an extension module (perhaps rusthook's own in-place build of a changed file).
     """
 
     def __init__(self, settings: _core.Settings) -> None:
@@ -43,8 +47,18 @@ class RustFinder:
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: object = None
     ) -> ModuleSpec | None:
-        search_path = sys.path if path is None else list(path)
         try:
+            if "." not in fullname:
+                # A stale editable maturin project is rebuilt here; Python's own finders
+                # then import it as installed.
+                _core.refresh_project(fullname, self.settings)
+            spec = PathFinder.find_spec(fullname, path, target)  # type: ignore[arg-type]
+            if spec is None or _is_namespace(spec):
+                search_path = sys.path if path is None else list(path)
+            elif isinstance(spec.loader, ExtensionFileLoader) and spec.origin:
+                search_path = [os.path.dirname(spec.origin)]
+            else:
+                return spec
             found = _core.find_and_build(fullname, search_path, self.settings)
         except _core.RusthookError:
             raise  # a Rust module that could not be built: the user must see why
@@ -54,7 +68,7 @@ class RustFinder:
             _warn_once(f"rusthook's finder failed on {fullname!r} and was skipped: {error!r}")
             return None
         if found is None:
-            return None
+            return spec
         library, declarations = found
         return module_spec(fullname, library, declarations)
 
@@ -97,6 +111,10 @@ class RustExtensionLoader(ExtensionFileLoader):
 
 
 _KEEP_ON_RELOAD = frozenset({"__name__", "__spec__", "__loader__", "__package__"})
+
+
+def _is_namespace(spec: ModuleSpec) -> bool:
+    return spec.origin in (None, "namespace") and spec.submodule_search_locations is not None
 
 
 _warned: set[str] = set()
