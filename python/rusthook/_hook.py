@@ -1,8 +1,10 @@
-"""The import-system glue: a meta path finder that asks the core, once per import,
-whether a name is a Rust module and where its fresh library is, and the loaders for the
-two kinds of library: Python extension modules (pyo3) and C-ABI libraries (cffi)."""
+"""The import-system glue: a meta path finder that lets Python's own path finder go first
+and asks the core (one call) only where Rust may be involved, and the loaders for the two
+kinds of library: Python extension modules (pyo3) and C-ABI libraries (cffi).
 
-from __future__ import annotations
+This module is imported at interpreter start when rusthook is site-installed, so it
+avoids `from __future__ import annotations` and `typing` (annotations that need them are
+quoted)."""
 
 import os
 import sys
@@ -45,8 +47,8 @@ class RustFinder:
         self.settings = settings
 
     def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: object = None
-    ) -> ModuleSpec | None:
+        self, fullname: str, path: "Sequence[str] | None", target: object = None
+    ) -> "ModuleSpec | None":
         try:
             if "." not in fullname:
                 # A stale editable maturin project is rebuilt here; Python's own finders
@@ -88,12 +90,12 @@ class RustExtensionLoader(ExtensionFileLoader):
     existing module object.
     """
 
-    def create_module(self, spec: ModuleSpec) -> ModuleType:
+    def create_module(self, spec: ModuleSpec) -> "ModuleType":
         module = super().create_module(spec)
         module.__rusthook_library__ = ""  # type: ignore[attr-defined]  # created, not executed
         return module
 
-    def exec_module(self, module: ModuleType) -> None:
+    def exec_module(self, module: "ModuleType") -> None:
         loaded = getattr(module, "__rusthook_library__", None)
         if loaded == "":
             super().exec_module(module)
@@ -141,7 +143,7 @@ class RustCffiLoader:
     def create_module(self, spec: ModuleSpec) -> None:
         return None  # a plain module object
 
-    def exec_module(self, module: ModuleType) -> None:
+    def exec_module(self, module: "ModuleType") -> None:
         try:
             import cffi
         except ImportError:
@@ -163,7 +165,7 @@ class RustCffiLoader:
         return f"RustCffiLoader({self.name!r}, {self.path!r})"
 
 
-def module_spec(fullname: str, library: str, declarations: str | None) -> ModuleSpec:
+def module_spec(fullname: str, library: str, declarations: "str | None") -> ModuleSpec:
     """The spec for a library the core built: a Python extension module, or a C-ABI
     library when the core returned its C declarations."""
     if declarations is None:
@@ -180,7 +182,7 @@ def extension_spec(fullname: str, origin: str) -> ModuleSpec:
     return spec
 
 
-def install(**settings: Unpack[BuildSettings]) -> RustFinder | None:
+def install(**settings: "Unpack[BuildSettings]") -> "RustFinder | None":
     """Activates the import hook: afterwards ``import fast`` builds and loads ``fast.rs``.
 
     Idempotent: a second call replaces the first finder (with the new settings).

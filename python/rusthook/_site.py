@@ -2,8 +2,6 @@
 ``.pth`` file whose one line calls :func:`activate`. Kept tiny: it runs at every
 interpreter start of the environment."""
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -52,7 +50,7 @@ def install(user: bool, settings: dict[str, object]) -> str:
     return path
 
 
-def installed_line(path: str) -> str | None:
+def installed_line(path: str) -> "str | None":
     """The activation line of a .pth file written by :func:`install`, else None."""
     try:
         with open(path, encoding="utf-8") as pth:
@@ -64,7 +62,7 @@ def installed_line(path: str) -> str | None:
     return "".join(lines[1:]).strip()
 
 
-def uninstall(user: bool) -> str | None:
+def uninstall(user: bool) -> "str | None":
     """Removes the .pth file if :func:`install` wrote it; returns its path, or None."""
     path = pth_path(user)
     if installed_line(path) is None:
