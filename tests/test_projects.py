@@ -110,16 +110,7 @@ class Scenario:
         code = (
             f"import rusthook; rusthook.install(); import {self.name}; print({self.name}.value())"
         )
-        run = subprocess.run(
-            [str(self.env.python), "-c", code],
-            cwd=self.project.root.parent,
-            env=unactivated_offline(self.project),
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-        assert run.returncode == 0, run.stderr
-        return run.stdout.strip(), f"rusthook: building {self.name} " in run.stderr
+        return run_in(self.env, self.project, code, self.name)
 
 
 def edit_cycle(scenario: Scenario, source: Path, unrelated: Path) -> None:
@@ -262,15 +253,7 @@ def test_cffi_project_is_rebuilt_through_maturin(env: Env, project: Project) -> 
     code = "import rusthook; rusthook.install(); import cffi_proj; print(cffi_proj.lib.value())"
 
     def run() -> tuple[str, bool]:
-        completed = subprocess.run(
-            [str(env.python), "-c", code],
-            cwd=project.root,
-            env=unactivated_offline(project),
-            capture_output=True,
-            text=True,
-        )
-        assert completed.returncode == 0, completed.stderr
-        return completed.stdout.strip(), "rusthook: building cffi_proj" in completed.stderr
+        return run_in(env, project, code, "cffi_proj")
 
     assert run()[0] == "1"
     assert run() == ("1", False)
@@ -292,15 +275,9 @@ def test_project_importer_can_be_switched_off(env: Env, project: Project) -> Non
     env.install_editable(root)
     (root / "src/lib.rs").write_text(pyo3_lib("off_proj", "5"))
     code = "import rusthook; rusthook.install(enable_project_importer=False); import off_proj; print(off_proj.value())"
-    run = subprocess.run(
-        [str(env.python), "-c", code],
-        cwd=project.root,
-        env=unactivated_offline(project),
-        capture_output=True,
-        text=True,
+    assert run_in(env, project, code, "off_proj") == ("1", False), (
+        "the stale installed build is imported as is"
     )
-    assert run.stdout.strip() == "1", "the stale installed build is imported as is"
-    assert "building" not in run.stderr
 
 
 def run_in(env: Env, project: Project, code: str, name: str, **extra: str) -> tuple[str, bool]:
@@ -308,7 +285,8 @@ def run_in(env: Env, project: Project, code: str, name: str, **extra: str) -> tu
     not on PATH); returns stdout and whether rusthook built `name`."""
     completed = subprocess.run(
         [str(env.python), "-c", code],
-        cwd=project.root,
+        # Outside the folder holding the projects, so only their installs are importable.
+        cwd=project.root.parent,
         env=unactivated_offline(project, **extra),
         capture_output=True,
         text=True,
