@@ -1053,7 +1053,7 @@ class CargoCrate:
         self.venv = venv
         self.name = name
         (root / "src").mkdir(parents=True, exist_ok=True)
-        (root / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3, name=name))
+        (root / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3, name=name, features=ABI3))
         self.write(FIRST_OFFSET)
 
     def write(self, offset: int) -> None:
@@ -1068,6 +1068,9 @@ class CargoCrate:
         return run_timed(["cargo", "build", "--lib"], self.root, env)
 
 
+# The features line is a TOML list body, e.g. `"abi3-py39"`.
+ABI3 = '"abi3-py39"'
+
 CARGO_TOML = """\
 [package]
 name = "{name}"
@@ -1079,7 +1082,7 @@ publish = false
 crate-type = ["cdylib"]
 
 [dependencies]
-pyo3 = {{ version = "{pyo3}", features = ["abi3-py39"] }}
+pyo3 = {{ version = "{pyo3}", features = [{features}] }}
 
 [workspace]
 """
@@ -1125,7 +1128,9 @@ class EditableProject:
         for folder in (self.root / "src", self.cache, self.cwd):
             folder.mkdir(parents=True, exist_ok=True)
         (self.root / "pyproject.toml").write_text(PYPROJECT.format(name=EDITABLE))
-        (self.root / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3, name=EDITABLE))
+        (self.root / "Cargo.toml").write_text(
+            CARGO_TOML.format(pyo3=pyo3, name=EDITABLE, features=ABI3)
+        )
         self.write(FIRST_OFFSET)
 
     def write(self, offset: int) -> None:
@@ -1254,22 +1259,6 @@ BIG_FILES = 1000
 BIG_SUM = sum(range(BIG_FILES))
 CHECK_CALLS = 25  # freshness checks per process
 
-BIG_CARGO_TOML = """\
-[package]
-name = "{name}"
-version = "0.1.0"
-edition = "2021"
-publish = false
-
-[lib]
-crate-type = ["cdylib"]
-
-[dependencies]
-pyo3 = {{ version = "{pyo3}", features = [{features}] }}
-
-[workspace]
-"""
-
 
 def write_big_crate(crate: Path, pyo3: str, tool: str) -> None:
     """The crate folder each tool's documentation asks for: rusthook's `.rusthook` marker,
@@ -1279,7 +1268,7 @@ def write_big_crate(crate: Path, pyo3: str, tool: str) -> None:
     (crate / "src").mkdir(parents=True, exist_ok=True)
     (crate / f".{tool}").write_text("")
     (crate / "Cargo.toml").write_text(
-        BIG_CARGO_TOML.format(name=BIG, pyo3=pyo3, features=", ".join(f'"{f}"' for f in features))
+        CARGO_TOML.format(name=BIG, pyo3=pyo3, features=", ".join(f'"{f}"' for f in features))
     )
     modules = "".join(f"pub mod m{i};\n" for i in range(BIG_FILES))
     functions = ", ".join(f"m{i}::f{i}" for i in range(BIG_FILES))
@@ -1458,7 +1447,7 @@ def prefetch(venv: Venv, pyo3: str) -> None:
     timed builds, which run with CARGO_NET_OFFLINE, only compile."""
     crate = RUNS / "prefetch"
     (crate / "src").mkdir(parents=True, exist_ok=True)
-    (crate / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3, name="fast"))
+    (crate / "Cargo.toml").write_text(CARGO_TOML.format(pyo3=pyo3, name="fast", features=ABI3))
     (crate / "src" / "lib.rs").write_text("")
     env = clean_env(venv)
     del env["CARGO_NET_OFFLINE"]
