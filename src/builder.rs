@@ -138,7 +138,6 @@ fn fresh_or_build(
             return Ok(artifact);
         }
     }
-    observer.build_starting();
     create_private_dir(&module.dir)?;
     let (_lock, waited) = lock::acquire(&module.lock_path(), settings.lock_timeout, &|| {
         observer.interrupted()
@@ -159,7 +158,10 @@ fn fresh_artifact(
     settings_fingerprint: &str,
 ) -> Option<Artifact> {
     let record_path = module.record_path();
-    let record = BuildRecord::read(&record_path)?;
+    let Some(record) = BuildRecord::read(&record_path) else {
+        log::debug!(target: "rusthook.freshness", "{name} must be built: no build record at {}", record_path.display());
+        return None;
+    };
     let artifact = (
         module.artifact_path(&record.artifact),
         record
@@ -355,26 +357,32 @@ fn build(
         _ => None,
     };
 
-    let output = cargo::run(
-        &CargoBuild {
-            manifest_path: &manifest_path,
-            target_dir: &cache.target_dir,
-            working_dir: source.base_dir(),
-            python: &python.executable,
-            profile: settings.cargo_profile(),
-            features: &settings.features,
-            extra_args: &settings.cargo_args,
-            quiet: settings.quiet,
-            diagnostics_alias: (source.kind != SourceKind::Crate).then(|| {
-                let copy = body_copy_path(module, source);
-                (
-                    copy.to_string_lossy().into_owned(),
-                    source.path.to_string_lossy().into_owned(),
-                )
-            }),
-        },
-        observer,
-    )
+    let cargo_build = CargoBuild {
+        manifest_path: &manifest_path,
+        target_dir: &cache.target_dir,
+        working_dir: source.base_dir(),
+        python: &python.executable,
+        profile: settings.cargo_profile(),
+        features: &settings.features,
+        extra_args: &settings.cargo_args,
+        quiet: settings.quiet,
+        diagnostics_alias: (source.kind != SourceKind::Crate).then(|| {
+            let copy = body_copy_path(module, source);
+            (
+                copy.to_string_lossy().into_owned(),
+                source.path.to_string_lossy().into_owned(),
+            )
+        }),
+    };
+    let output = std::thread::scope(|scope| {
+        // Builds older than the last one go while cargo runs: deleting a library of
+        // megabytes takes milliseconds. The last one stays: a process that read the
+        // record a moment ago may be about to load it.
+        if let Some(previous) = &previous {
+            scope.spawn(|| remove_old_artifacts(module, &previous.artifact_names()));
+        }
+        cargo::run(&cargo_build, observer)
+    })
     .map_err(|failure| cargo_error(&source.name, &source.path, failure))?;
     if let Some(error) = unreadable {
         return Err(error);
@@ -410,13 +418,6 @@ fn build(
         globs: freshness::record_globs(source.base_dir(), &globs),
     };
     record.write(&module.record_path())?;
-    let mut keep = vec![artifact_name.as_str()];
-    keep.extend(declarations_name.as_deref());
-    if let Some(previous) = &previous {
-        keep.push(&previous.artifact);
-        keep.extend(previous.declarations.as_deref());
-    }
-    remove_old_artifacts(module, &keep);
     if source.kind != SourceKind::Crate {
         seed_lockfile(cache, module);
     }
@@ -780,9 +781,10 @@ fn find_lockfile(manifest: &Path) -> Option<PathBuf> {
 /// Refuses a library that Python could not import as `module` (`name` and `path` say
 /// which source it came from).
 fn check_module_export(library: &Path, module: &str, name: &str, path: &Path) -> Result<()> {
-    let bytes = fs::read(library).map_err(Error::io("cannot read the built library", library))?;
     let symbol = format!("PyInit_{module}\0");
-    if memchr::memmem::find(&bytes, symbol.as_bytes()).is_some() {
+    let found = file_contains(library, symbol.as_bytes(), EXPORT_SEARCH_CHUNK)
+        .map_err(Error::io("cannot read the built library", library))?;
+    if found {
         return Ok(());
     }
     let symbol = symbol.trim_end_matches('\0');
@@ -795,6 +797,33 @@ fn check_module_export(library: &Path, module: &str, name: &str, path: &Path) ->
              or rename the source to match the module."
         ),
     })
+}
+
+/// Read size of [`file_contains`]: an ELF library's symbol names sit in its first pages,
+/// while a debug build is megabytes that need not be read.
+const EXPORT_SEARCH_CHUNK: usize = 256 * 1024;
+
+/// True when `needle` occurs in the file; reads `chunk` bytes at a time and stops at the
+/// first match.
+fn file_contains(path: &Path, needle: &[u8], chunk: usize) -> io::Result<bool> {
+    let finder = memchr::memmem::Finder::new(needle);
+    let overlap = needle.len().saturating_sub(1);
+    let mut file = fs::File::open(path)?;
+    let mut buffer = vec![0u8; chunk.max(needle.len()) + overlap];
+    let mut kept = 0;
+    loop {
+        let read = io::Read::read(&mut file, &mut buffer[kept..])?;
+        if read == 0 {
+            return Ok(false);
+        }
+        let filled = kept + read;
+        if finder.find(&buffer[..filled]).is_some() {
+            return Ok(true);
+        }
+        // Keep the tail: a match may straddle two reads.
+        kept = overlap.min(filled);
+        buffer.copy_within(filled - kept..filled, 0);
+    }
 }
 
 /// Copies the library into the module's cache folder under a name of its own (so
@@ -835,7 +864,7 @@ fn install_artifact(
     };
     let destination = module.artifact_path(&file_name);
     if !destination.is_file() {
-        copy_atomically(library, &destination)?;
+        link_or_copy(library, &destination)?;
     }
     let declarations_name = match declarations {
         None => None,
@@ -879,6 +908,18 @@ fn install_in_place(source: &Source, artifact: &Path, python: &PythonEnv) -> Res
     Ok(destination)
 }
 
+/// Puts the library at `to` (a new name). On Linux a hard link does it without copying
+/// megabytes: the linkers (lld, bfd, gold, mold) write each link's output as a new file,
+/// and cargo replaces its own links to it, so the file linked here never changes
+/// afterwards. Elsewhere, or if linking fails (another file system), a copy.
+fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    if fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    copy_atomically(from, to)
+}
+
 /// Copies `from` to `to` through a temporary file in `to`'s folder and a rename, so no
 /// process ever sees a half-written library. Keeps the mode and mtime of `from`.
 fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
@@ -901,9 +942,8 @@ fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
     copy().map_err(Error::io("cannot install the built library as", to))
 }
 
-/// Removes earlier builds, keeping the current one and the one before it (a process
-/// that read the old record a moment ago may still be about to load it): `keep` names
-/// their libraries and declarations.
+/// Removes the libraries (and declarations) of earlier builds from the module's cache
+/// folder, except those named in `keep`.
 fn remove_old_artifacts(module: &ModuleCache, keep: &[&str]) {
     let Ok(entries) = fs::read_dir(&module.dir) else {
         return;
@@ -925,6 +965,31 @@ fn remove_old_artifacts(module: &ModuleCache, keep: &[&str]) {
 mod tests {
     use super::*;
     use crate::project::read_project;
+
+    #[test]
+    fn file_contains_finds_a_needle_across_read_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lib.so");
+        let needle = b"PyInit_fast\0";
+        for at in [0, 1, 5, 6, 7, 30, 59] {
+            let mut bytes = vec![b'x'; 60];
+            bytes.splice(at..at, needle.iter().copied());
+            fs::write(&path, &bytes).unwrap();
+            for chunk in [1, 2, 7, 12, 13, 64, 1000] {
+                assert!(
+                    file_contains(&path, needle, chunk).unwrap(),
+                    "at {at}, chunk {chunk}"
+                );
+            }
+        }
+        fs::write(&path, b"PyInit_fas\0 PyInit_fastx PyInit_fast").unwrap();
+        for chunk in [1, 3, 16, 1000] {
+            assert!(
+                !file_contains(&path, needle, chunk).unwrap(),
+                "chunk {chunk}"
+            );
+        }
+    }
 
     fn settings(release: Option<bool>) -> Settings {
         let python = PythonEnv {

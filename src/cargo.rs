@@ -17,9 +17,6 @@ use crate::settings::PythonEnv;
 
 /// How a running build reports to, and is cancelled by, its caller.
 pub trait BuildObserver: Sync {
-    /// Called once when the freshness check says a build may be needed, before waiting
-    /// for the lock.
-    fn build_starting(&self) {}
     /// True when the user asked to stop (Ctrl-C); the build is then killed.
     fn interrupted(&self) -> bool;
     /// One line of cargo's output: a status line (`Compiling pyo3 v0.30.1`) or compiler

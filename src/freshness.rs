@@ -90,6 +90,13 @@ impl BuildRecord {
         }
     }
 
+    /// The file names, in the module's cache folder, of what this build installed.
+    pub fn artifact_names(&self) -> Vec<&str> {
+        let mut names = vec![self.artifact.as_str()];
+        names.extend(self.declarations.as_deref());
+        names
+    }
+
     /// Writes the record atomically: readers see the old record or the new one, never half.
     pub fn write(&self, path: &Path) -> Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));

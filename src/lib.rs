@@ -232,20 +232,66 @@ mod python {
         }
     }
 
-    /// Connects Rust `log` records to Python logging (the `rusthook` logger, with its
-    /// default handler). Deferred until needed: importing `logging` costs milliseconds,
-    /// and an import of a fresh module needs no logging unless the application uses it.
-    fn ensure_logging(py: Python<'_>) {
-        static READY: OnceLock<()> = OnceLock::new();
-        READY.get_or_init(|| {
-            if let Err(error) = py.import("rusthook._logging") {
-                error.write_unraisable(py, None);
-            }
-            let _ = pyo3_log::try_init();
-        });
+    /// Where Rust `log` records go. Importing Python's `logging` costs about ten
+    /// milliseconds, so until the application has imported it (and so may have
+    /// configured it), INFO and above are written to `sys.stderr` just as the `rusthook`
+    /// logger's default handler would write them, and DEBUG is dropped. Once `logging`
+    /// is in `sys.modules`, records go through pyo3-log to the `rusthook` logger.
+    struct LogBridge {
+        python: OnceLock<pyo3_log::Logger>,
     }
 
-    /// True when the application has imported `logging`, so it may want our records.
+    static LOG_BRIDGE: LogBridge = LogBridge {
+        python: OnceLock::new(),
+    };
+
+    impl log::Log for LogBridge {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            match self.python.get() {
+                Some(logger) => logger.enabled(metadata),
+                None => metadata.level() <= log::Level::Info,
+            }
+        }
+
+        fn log(&self, record: &log::Record<'_>) {
+            match self.python.get() {
+                Some(logger) => logger.log(record),
+                None if record.level() <= log::Level::Info => {
+                    write_stderr(&format!("rusthook: {}\n", record.args()))
+                }
+                None => {}
+            }
+        }
+
+        fn flush(&self) {}
+    }
+
+    fn install_log_bridge() {
+        if log::set_logger(&LOG_BRIDGE).is_ok() {
+            log::set_max_level(log::LevelFilter::Info);
+        }
+    }
+
+    /// Hands records to Python logging from now on if the application has imported
+    /// `logging`; `rusthook._logging` gives the `rusthook` logger its default handler.
+    fn connect_logging_if_in_use(py: Python<'_>) {
+        if LOG_BRIDGE.python.get().is_some() || !logging_in_use(py) {
+            return;
+        }
+        if let Err(error) = py.import("rusthook._logging") {
+            error.write_unraisable(py, None);
+            return;
+        }
+        match pyo3_log::Logger::new(py, pyo3_log::Caching::LoggersAndLevels) {
+            Ok(logger) => {
+                if LOG_BRIDGE.python.set(logger).is_ok() {
+                    log::set_max_level(log::LevelFilter::Debug);
+                }
+            }
+            Err(error) => error.write_unraisable(py, None),
+        }
+    }
+
     fn logging_in_use(py: Python<'_>) -> bool {
         py.import("sys")
             .and_then(|sys| sys.getattr("modules"))
@@ -300,10 +346,6 @@ mod python {
     }
 
     impl BuildObserver for PythonObserver {
-        fn build_starting(&self) {
-            Python::attach(ensure_logging);
-        }
-
         fn interrupted(&self) -> bool {
             Python::attach(|py| match py.check_signals() {
                 Ok(()) => false,
@@ -366,9 +408,7 @@ mod python {
         path: &std::path::Path,
         work: impl FnOnce(&dyn BuildObserver) -> Result<T, Error> + Send,
     ) -> PyResult<T> {
-        if logging_in_use(py) {
-            ensure_logging(py);
-        }
+        connect_logging_if_in_use(py);
         let observer = PythonObserver::new(py);
         let result = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(|| work(&observer))));
         match result {
@@ -648,6 +688,7 @@ mod python {
             m.add("BuildError", py.get_type::<super::BuildError>())?;
             m.add("__version__", env!("CARGO_PKG_VERSION"))?;
             m.add("PYO3_REQUIREMENT", crate::preprocess::PYO3_REQUIREMENT)?;
+            super::install_log_bridge();
             super::core(py)?;
             Ok(())
         }

@@ -16,7 +16,8 @@ WARNING_RS = DOUBLE_RS.replace("x * 2", "let unused = 1;\n    x * 2")
 
 def test_default_log_lines_and_warnings_once(project: Project) -> None:
     project.write("fast.rs", WARNING_RS)
-    first = project.hook_import("import fast")
+    first = project.hook_import("import fast, sys; print('logging' in sys.modules)")
+    assert first.stdout.strip() == "False", "a build imports no `logging` the app did not"
     assert re.search(r"^rusthook: building fast \(debug\) from .*fast\.rs$", first.stderr, re.M)
     assert re.search(r"^rusthook: built fast in \d+\.\d s$", first.stderr, re.M)
     assert "warning: unused variable: `unused`" in first.stderr
@@ -55,6 +56,30 @@ def test_debug_logging_explains_freshness_and_reset_logger_hands_over(project: P
         "import rusthook; rusthook.reset_logger(); rusthook.install(); import fast"
     )
     assert "rusthook.freshness fast is fresh" in fresh.stderr
+
+
+def test_records_reach_python_logging_once_the_application_imports_it(
+    project: Project,
+) -> None:
+    project.write("fast.rs", DOUBLE_RS)
+    project.write("other.rs", DOUBLE_RS)
+    run = project.run(
+        """\
+        import sys, rusthook
+        rusthook.install()
+        import fast
+        print("logging" in sys.modules)
+        import logging
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s %(message)s")
+        rusthook.reset_logger()
+        import other
+        """
+    )
+    assert run.stdout.strip() == "False"
+    assert re.search(r"^rusthook: building fast \(debug\) from ", run.stderr, re.M)
+    assert re.search(r"^INFO rusthook\.builder building other \(debug\) from ", run.stderr, re.M)
+    assert "DEBUG rusthook.freshness other must be built: no build record at " in run.stderr
+    assert "rusthook: building other" not in run.stderr
 
 
 def test_progress_lines_when_not_a_terminal(project: Project) -> None:

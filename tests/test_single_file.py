@@ -293,21 +293,35 @@ def test_reload_loads_the_rebuilt_code_into_the_same_module(project: Project) ->
     source = project.write("fast.rs", DOUBLE_RS)
     run = project.run(
         f"""\
-        import importlib, pathlib, rusthook
+        import hashlib, importlib, os, pathlib, rusthook
         rusthook.install()
         import fast
+        def digest(path):
+            return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
         before = fast
         first_file = fast.__file__
+        first_digest = digest(first_file)
         print(fast.double(1))
         importlib.reload(fast)  # nothing changed: same library, same code
         print(fast.double(1), fast.__file__ == first_file)
         source = pathlib.Path({str(source)!r})
         source.write_text(source.read_text().replace("x * 2", "x * 10"))
         importlib.reload(fast)
-        print(fast.double(1), fast is before, fast.__file__ != first_file)
+        # The library this process loaded first is kept, and never changed by the build.
+        print(fast.double(1), fast is before, fast.__file__ != first_file,
+              digest(first_file) == first_digest)
+        second_file = fast.__file__
+        source.write_text(source.read_text().replace("x * 10", "x * 100"))
+        importlib.reload(fast)
+        # Only the last build before the current one is kept.
+        print(fast.double(1), os.path.exists(first_file), os.path.exists(second_file))
         """
     )
-    assert run.stdout.split() == ["2", "2", "True", "10", "True", "True"]
+    assert run.stdout.split() == [
+        *["2", "2", "True"],
+        *["10", "True", "True", "True"],
+        *["100", "False", "True"],
+    ]
 
 
 def test_inner_attributes_with_relative_include_str(project: Project) -> None:
