@@ -1,16 +1,15 @@
 //! The finder: which import name maps to which Rust source.
 //!
-//! It runs on every import while the hook is active, so directory listings are cached
-//! per directory and re-read only when the directory's mtime changes (as importlib's
-//! own `FileFinder` does). A lookup that finds nothing Rust costs one `stat` per
-//! search-path entry and a hash lookup.
+//! Python's own finders decide first: rusthook's import hook asks importlib's
+//! `PathFinder`, and asks this finder only where that found no module or package of the
+//! name (at most a namespace package, which a crate folder looks like), or found an
+//! extension module (perhaps the in-place build of a changed `.rs` file beside it). So a
+//! Python module wins wherever it is on the path, and this search needs no directory
+//! listing: a miss costs two failed `stat`s per search-path entry.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 
@@ -48,214 +47,85 @@ impl Source {
 /// The words that mark a file or crate as importable (rustimport's are accepted as well).
 pub const MARKERS: [&str; 2] = ["rusthook", "rustimport"];
 
-/// Importlib's suffixes, from the running interpreter.
-#[derive(Debug, Clone)]
-pub struct Suffixes {
-    pub source: Vec<String>,
-    pub bytecode: Vec<String>,
-    pub extension: Vec<String>,
+/// The Rust source for `name` (one component) on `search_path`, in path order: a marked
+/// `name.rs`, else a marked crate folder `name/`. See the module docs for what the
+/// caller has checked first.
+pub fn find(name: &str, search_path: &[PathBuf]) -> Option<Source> {
+    search_path.iter().find_map(|entry| find_in(name, entry))
 }
 
-impl Suffixes {
-    fn python_module(&self) -> impl Iterator<Item = &str> {
-        self.extension
-            .iter()
-            .chain(&self.source)
-            .chain(&self.bytecode)
-            .map(String::as_str)
+fn find_in(name: &str, dir: &Path) -> Option<Source> {
+    // An empty entry is the current directory; a relative join keeps it so.
+    let file_name = format!("{name}.rs");
+    let file = dir.join(&file_name);
+    if file.is_file() && has_exact_name(dir, &file_name) && has_marker(&file) {
+        return Some(Source {
+            name: name.to_string(),
+            kind: SourceKind::File,
+            path: std::path::absolute(&file).unwrap_or(file),
+        });
     }
+    let crate_dir = dir.join(name);
+    if is_marked_crate(&crate_dir) && has_exact_name(dir, name) {
+        return Some(Source {
+            name: name.to_string(),
+            kind: SourceKind::Crate,
+            path: std::path::absolute(&crate_dir).unwrap_or(crate_dir),
+        });
+    }
+    None
 }
 
-// What a directory holds under one module name.
-const RUST_FILE: u8 = 1;
-const PYTHON_FILE: u8 = 2;
-const EXTENSION: u8 = 4;
-const DIRECTORY: u8 = 8;
-
-struct Listing {
-    mtime: SystemTime,
-    /// Module name -> the kinds of entries with that name.
-    names: HashMap<String, u8>,
+/// On a case-insensitive file system `stat("Fast.rs")` finds `fast.rs`, while importlib
+/// matches names exactly (it compares against directory listings); so does rusthook.
+#[cfg(any(target_os = "macos", target_os = "windows"))]
+fn has_exact_name(dir: &Path, file_name: &str) -> bool {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    fs::read_dir(dir).is_ok_and(|entries| entries.flatten().any(|e| e.file_name() == file_name))
 }
 
-/// Finds Rust sources on a search path, with cached directory listings.
-pub struct Finder {
-    suffixes: Suffixes,
-    listings: Mutex<HashMap<PathBuf, Listing>>,
+#[cfg(not(any(target_os = "macos", target_os = "windows")))]
+fn has_exact_name(_dir: &Path, _file_name: &str) -> bool {
+    true
 }
 
-enum Lookup {
-    /// A Rust source: ours to build.
-    Rust(Source),
-    /// A Python module, package or foreign extension: the standard finders win.
-    Python,
-    /// Nothing here (or only a namespace-package candidate): look further.
-    Nothing,
-}
-
-impl Finder {
-    pub fn new(suffixes: Suffixes) -> Finder {
-        Finder {
-            suffixes,
-            listings: Mutex::new(HashMap::new()),
-        }
+/// Every importable Rust source below `root` (for `build_all`), sorted by path.
+/// Hidden folders, `target/`, `__pycache__` and virtual environments are skipped,
+/// and so is everything inside a crate (its `.rs` files are not modules).
+pub fn find_all(root: &Path) -> Result<Vec<Source>> {
+    let root = std::path::absolute(root).map_err(Error::io("cannot resolve", root))?;
+    if !root.is_dir() {
+        return Err(Error::NotASource {
+            path: root,
+            reason: "it is not a directory".into(),
+        });
     }
-
-    /// Forgets all cached listings (`importlib.invalidate_caches()`).
-    pub fn invalidate(&self) {
-        self.listings
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clear();
-    }
-
-    /// Finds the Rust source for `name` (one component) on `search_path`, in path order.
-    /// Returns `None` when the name is not Rust or when a Python module of the same name
-    /// comes first, so rusthook never shadows what the standard finders would import.
-    pub fn find(&self, name: &str, search_path: &[PathBuf]) -> Option<Source> {
-        for entry in search_path {
-            match self.lookup(name, entry) {
-                Lookup::Rust(source) => return Some(source),
-                Lookup::Python => return None,
-                Lookup::Nothing => {}
-            }
-        }
-        None
-    }
-
-    fn lookup(&self, name: &str, entry: &Path) -> Lookup {
-        let dir = if entry.as_os_str().is_empty() {
-            match std::env::current_dir() {
-                Ok(cwd) => cwd,
-                Err(_) => return Lookup::Nothing,
-            }
-        } else {
-            entry.to_path_buf()
-        };
-        let Some(kinds) = self.kinds_in(&dir, name) else {
-            return Lookup::Nothing;
-        };
-        let dir = std::path::absolute(&dir).unwrap_or(dir);
-        let rust_file = || {
-            let path = dir.join(format!("{name}.rs"));
-            (kinds & RUST_FILE != 0 && has_marker(&path)).then(|| Source {
-                name: name.to_string(),
-                kind: SourceKind::File,
-                path,
-            })
-        };
-        // The order of importlib's FileFinder: package, extension, source, bytecode.
-        if kinds & DIRECTORY != 0 && self.is_python_package(&dir.join(name)) {
-            return Lookup::Python;
-        }
-        if kinds & EXTENSION != 0 {
-            // An extension beside a marked `name.rs` is that file's in-place build: ours.
-            return rust_file().map_or(Lookup::Python, Lookup::Rust);
-        }
-        if kinds & PYTHON_FILE != 0 {
-            return Lookup::Python;
-        }
-        if let Some(source) = rust_file() {
-            return Lookup::Rust(source);
-        }
-        let crate_dir = dir.join(name);
-        if kinds & DIRECTORY != 0 && is_marked_crate(&crate_dir) {
-            return Lookup::Rust(Source {
-                name: name.to_string(),
-                kind: SourceKind::Crate,
-                path: crate_dir,
-            });
-        }
-        Lookup::Nothing
-    }
-
-    /// The kinds of entries named `name` in `dir`, from the cached listing.
-    fn kinds_in(&self, dir: &Path, name: &str) -> Option<u8> {
-        let mtime = fs::metadata(dir).ok()?.modified().ok()?;
-        let mut listings = self
-            .listings
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let stale = listings.get(dir).is_none_or(|l| l.mtime != mtime);
-        if stale {
-            let names = self.read_listing(dir)?;
-            listings.insert(dir.to_path_buf(), Listing { mtime, names });
-        }
-        listings.get(dir)?.names.get(name).copied()
-    }
-
-    fn read_listing(&self, dir: &Path) -> Option<HashMap<String, u8>> {
-        let mut names: HashMap<String, u8> = HashMap::new();
-        for entry in fs::read_dir(dir).ok()?.flatten() {
-            let file_name = entry.file_name();
-            let Some(file_name) = file_name.to_str() else {
-                continue;
-            };
-            let is_dir = entry
-                .file_type()
-                .map(|t| t.is_dir() || (t.is_symlink() && entry.path().is_dir()))
-                .unwrap_or(false);
-            if is_dir {
-                *names.entry(file_name.to_string()).or_default() |= DIRECTORY;
-                continue;
-            }
-            if let Some(stem) = file_name.strip_suffix(".rs") {
-                *names.entry(stem.to_string()).or_default() |= RUST_FILE;
-            }
-            for suffix in &self.suffixes.extension {
-                if let Some(stem) = file_name.strip_suffix(suffix.as_str()) {
-                    *names.entry(stem.to_string()).or_default() |= EXTENSION;
-                }
-            }
-            for suffix in self.suffixes.source.iter().chain(&self.suffixes.bytecode) {
-                if let Some(stem) = file_name.strip_suffix(suffix.as_str()) {
-                    *names.entry(stem.to_string()).or_default() |= PYTHON_FILE;
-                }
-            }
-        }
-        Some(names)
-    }
-
-    fn is_python_package(&self, dir: &Path) -> bool {
-        self.suffixes
-            .python_module()
-            .any(|suffix| dir.join(format!("__init__{suffix}")).is_file())
-    }
-
-    /// Every importable Rust source below `root` (for `build_all`), sorted by path.
-    /// Hidden folders, `target/`, `__pycache__` and virtual environments are skipped,
-    /// and so is everything inside a crate (its `.rs` files are not modules).
-    pub fn find_all(root: &Path) -> Result<Vec<Source>> {
-        let root = std::path::absolute(root).map_err(Error::io("cannot resolve", root))?;
-        if !root.is_dir() {
-            return Err(Error::NotASource {
-                path: root,
-                reason: "it is not a directory".into(),
-            });
-        }
-        let mut sources = Vec::new();
-        let mut walk = walkdir::WalkDir::new(&root).sort_by_file_name().into_iter();
-        while let Some(entry) = walk.next() {
-            let entry = entry.map_err(|e| Error::Io {
-                action: "cannot list",
-                path: e.path().unwrap_or(&root).to_path_buf(),
-                source: e.into(),
-            })?;
-            let path = entry.path();
-            let file_name = entry.file_name().to_string_lossy();
-            if entry.file_type().is_dir() {
-                if entry.depth() > 0 && is_skipped_dir(path, &file_name) {
-                    walk.skip_current_dir();
-                } else if entry.depth() > 0 && is_marked_crate(path) {
-                    sources.push(source_from_path(path)?);
-                    walk.skip_current_dir();
-                }
-            } else if file_name.ends_with(".rs") && has_marker(path) {
+    let mut sources = Vec::new();
+    let mut walk = walkdir::WalkDir::new(&root).sort_by_file_name().into_iter();
+    while let Some(entry) = walk.next() {
+        let entry = entry.map_err(|e| Error::Io {
+            action: "cannot list",
+            path: e.path().unwrap_or(&root).to_path_buf(),
+            source: e.into(),
+        })?;
+        let path = entry.path();
+        let file_name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_dir() {
+            if entry.depth() > 0 && is_skipped_dir(path, &file_name) {
+                walk.skip_current_dir();
+            } else if entry.depth() > 0 && is_marked_crate(path) {
                 sources.push(source_from_path(path)?);
+                walk.skip_current_dir();
             }
+        } else if file_name.ends_with(".rs") && has_marker(path) {
+            sources.push(source_from_path(path)?);
         }
-        Ok(sources)
     }
+    Ok(sources)
 }
 
 /// The source at an explicit path: a marked `.rs` file or a crate directory.
@@ -369,18 +239,6 @@ fn is_skipped_dir(path: &Path, name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn finder() -> Finder {
-        Finder::new(Suffixes {
-            source: vec![".py".into()],
-            bytecode: vec![".pyc".into()],
-            extension: vec![
-                ".cpython-311-x86_64-linux-gnu.so".into(),
-                ".abi3.so".into(),
-                ".so".into(),
-            ],
-        })
-    }
-
     fn write(path: &Path, text: &str) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, text).unwrap();
@@ -393,49 +251,31 @@ mod tests {
         write(&dir.path().join("plain.rs"), "fn f() {}\n");
         write(&dir.path().join("old.rs"), "// rustimport:pyo3\n");
         let path = [dir.path().to_path_buf()];
-        let finder = finder();
-        let fast = finder.find("fast", &path).unwrap();
+        let fast = find("fast", &path).unwrap();
         assert_eq!(fast.kind, SourceKind::File);
         assert_eq!(fast.path, dir.path().join("fast.rs"));
-        assert!(finder.find("plain", &path).is_none());
-        assert!(finder.find("old", &path).is_some());
-        assert!(finder.find("missing", &path).is_none());
+        assert!(find("plain", &path).is_none());
+        assert!(find("old", &path).is_some());
+        assert!(find("missing", &path).is_none());
     }
 
     #[test]
-    fn python_modules_win_over_rust() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in ["a", "b", "c", "d"] {
-            write(&dir.path().join(format!("{name}.rs")), "// rusthook:pyo3\n");
-        }
-        write(&dir.path().join("a.py"), "");
-        write(&dir.path().join("b/__init__.py"), "");
-        write(&dir.path().join("c.pyc"), "");
-        // An extension beside a marked file is that file's in-place build: still ours.
-        write(&dir.path().join("d.cpython-311-x86_64-linux-gnu.so"), "");
-        let path = [dir.path().to_path_buf()];
-        let finder = finder();
-        assert!(finder.find("a", &path).is_none());
-        assert!(finder.find("b", &path).is_none());
-        assert!(finder.find("c", &path).is_none());
-        assert!(finder.find("d", &path).is_some());
-    }
-
-    #[test]
-    fn earlier_path_entries_win() {
+    fn earlier_path_entries_win_and_a_file_beats_a_crate() {
         let first = tempfile::tempdir().unwrap();
         let second = tempfile::tempdir().unwrap();
-        write(&first.path().join("fast.py"), "");
+        write(&first.path().join("fast/Cargo.toml"), "# rusthook\n");
         write(&second.path().join("fast.rs"), "// rusthook:pyo3\n");
-        let finder = finder();
         let both = [first.path().to_path_buf(), second.path().to_path_buf()];
-        assert!(finder.find("fast", &both).is_none());
+        assert_eq!(find("fast", &both).unwrap().kind, SourceKind::Crate);
         let reversed = [second.path().to_path_buf(), first.path().to_path_buf()];
-        assert!(finder.find("fast", &reversed).is_some());
+        assert_eq!(find("fast", &reversed).unwrap().kind, SourceKind::File);
+        write(&first.path().join("fast.rs"), "// rusthook:pyo3\n");
+        let found = find("fast", &both).unwrap();
+        assert_eq!(found.path, first.path().join("fast.rs"));
     }
 
     #[test]
-    fn crates_need_a_marker_and_beat_namespace_packages() {
+    fn crates_need_a_marker() {
         let dir = tempfile::tempdir().unwrap();
         write(&dir.path().join("dotfile/Cargo.toml"), "[package]\n");
         write(&dir.path().join("dotfile/.rusthook"), "");
@@ -444,29 +284,30 @@ mod tests {
             "# rustimport\n[package]\n",
         );
         write(&dir.path().join("unmarked/Cargo.toml"), "[package]\n");
-        let finder = finder();
         let path = [dir.path().to_path_buf()];
-        assert_eq!(
-            finder.find("dotfile", &path).unwrap().kind,
-            SourceKind::Crate
-        );
-        assert_eq!(
-            finder.find("firstline", &path).unwrap().kind,
-            SourceKind::Crate
-        );
-        assert!(finder.find("unmarked", &path).is_none());
+        assert_eq!(find("dotfile", &path).unwrap().kind, SourceKind::Crate);
+        assert_eq!(find("firstline", &path).unwrap().kind, SourceKind::Crate);
+        assert!(find("unmarked", &path).is_none());
     }
 
     #[test]
-    fn listing_is_refreshed_when_the_directory_changes() {
+    fn a_file_created_after_a_miss_is_found_at_once() {
         let dir = tempfile::tempdir().unwrap();
-        let finder = finder();
         let path = [dir.path().to_path_buf()];
-        assert!(finder.find("late", &path).is_none());
-        // Make sure the directory mtime moves even on coarse-grained file systems.
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(find("late", &path).is_none());
         write(&dir.path().join("late.rs"), "// rusthook:pyo3\n");
-        assert!(finder.find("late", &path).is_some());
+        assert!(find("late", &path).is_some());
+    }
+
+    #[test]
+    fn relative_entries_give_absolute_paths() {
+        // Relative to the current directory, where cargo runs tests: the crate root.
+        let dir = tempfile::tempdir_in(".").unwrap();
+        write(&dir.path().join("fast.rs"), "// rusthook:pyo3\n");
+        let relative = PathBuf::from(dir.path().file_name().unwrap());
+        let found = find("fast", std::slice::from_ref(&relative)).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(found.path, cwd.join(relative).join("fast.rs"));
     }
 
     #[test]
@@ -477,9 +318,10 @@ mod tests {
         let path = [
             dir.path().join("missing"),
             dir.path().join("a_file"),
+            PathBuf::from("/proc/self/fd/0"),
             dir.path().to_path_buf(),
         ];
-        assert!(finder().find("fast", &path).is_some());
+        assert!(find("fast", &path).is_some());
     }
 
     #[test]
@@ -492,7 +334,7 @@ mod tests {
         write(&dir.path().join("target/d.rs"), "// rusthook:pyo3\n");
         write(&dir.path().join("krate/Cargo.toml"), "# rusthook\n");
         write(&dir.path().join("krate/src/lib.rs"), "// rusthook:pyo3\n");
-        let names: Vec<_> = Finder::find_all(dir.path())
+        let names: Vec<_> = find_all(dir.path())
             .unwrap()
             .into_iter()
             .map(|s| s.name)

@@ -34,7 +34,7 @@ mod python {
     use crate::builder::{self, Built};
     use crate::cargo::BuildObserver;
     use crate::error::Error;
-    use crate::finder::{self, Finder, Source, SourceKind, Suffixes};
+    use crate::finder::{self, Source, SourceKind};
     use crate::project::{Project, ProjectIndex};
     use crate::settings::{PythonEnv, Settings, SettingsRequest};
 
@@ -54,7 +54,6 @@ mod python {
     /// What the core knows about the interpreter, read once when `_core` is imported.
     struct Core {
         python: PythonEnv,
-        finder: Finder,
         projects: ProjectIndex,
     }
 
@@ -70,38 +69,52 @@ mod python {
         let machinery = py
             .import("_frozen_importlib_external")
             .or_else(|_| py.import("importlib.machinery"))?;
-        let strings = |name: &str| -> PyResult<Vec<String>> { machinery.getattr(name)?.extract() };
         let python = PythonEnv {
             executable: sys.getattr("executable")?.extract()?,
             prefix: sys.getattr("prefix")?.extract()?,
             base_prefix: sys.getattr("base_prefix")?.extract()?,
-            extension_suffixes: strings("EXTENSION_SUFFIXES")?,
+            extension_suffixes: machinery.getattr("EXTENSION_SUFFIXES")?.extract()?,
         };
-        let finder = Finder::new(Suffixes {
-            source: strings("SOURCE_SUFFIXES")?,
-            bytecode: strings("BYTECODE_SUFFIXES")?,
-            extension: strings("EXTENSION_SUFFIXES")?,
-        });
-        let projects = ProjectIndex::new(site_dirs(py));
         Ok(CORE.get_or_init(|| Core {
             python,
-            finder,
-            projects,
+            projects: ProjectIndex::default(),
         }))
     }
 
-    /// Where this environment installs distributions (editable ones among them).
+    /// Where this environment installs distributions (editable ones among them): the
+    /// site-packages folders of `site.PREFIXES`, and the user site when enabled. A `.pth`
+    /// file of a virtual environment runs (the first time) before `site` has pointed
+    /// PREFIXES at the environment, so until then the environment's own prefixes are used.
     fn site_dirs(py: Python<'_>) -> Vec<PathBuf> {
-        let Ok(site) = py.import("site") else {
+        let (Ok(site), Ok(sys)) = (py.import("site"), py.import("sys")) else {
             return Vec::new();
         };
+        let strings = |module: &Bound<'_, PyModule>, name: &str| -> Vec<String> {
+            module
+                .getattr(name)
+                .and_then(|value| value.extract())
+                .unwrap_or_default()
+        };
+        let mut prefixes = strings(&site, "PREFIXES");
+        let prefix: Option<String> = sys.getattr("prefix").and_then(|p| p.extract()).ok();
+        if prefix.as_ref().is_some_and(|p| !prefixes.contains(p)) {
+            prefixes = [
+                prefix,
+                sys.getattr("exec_prefix").and_then(|p| p.extract()).ok(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            prefixes.dedup();
+        }
         let mut dirs: Vec<PathBuf> = site
-            .call_method0("getsitepackages")
+            .call_method1("getsitepackages", (prefixes,))
             .and_then(|d| d.extract())
             .unwrap_or_default();
+        // None until `site` has decided; a virtual environment then turns it off.
         let user_site = site
             .getattr("ENABLE_USER_SITE")
-            .and_then(|e| e.is_truthy())
+            .and_then(|e| e.extract::<bool>())
             .unwrap_or(false);
         if user_site {
             if let Ok(dir) = site
@@ -465,7 +478,8 @@ mod python {
     /// `search_path` and returns `(library, declarations)` for a fresh build, building it
     /// if needed. `declarations` is `None` for a Python extension module, else the file
     /// of C declarations of a cffi library. `None` when the name is not a Rust module
-    /// (one stat per path entry).
+    /// (two stats per path entry). The caller has asked importlib's PathFinder first:
+    /// see `finder`.
     #[pyfunction]
     fn find_and_build(
         py: Python<'_>,
@@ -477,7 +491,7 @@ mod python {
         if !settings.file_importer {
             return Ok(None);
         }
-        let Some(source) = find(py, fullname, search_path)? else {
+        let Some(source) = find(fullname, search_path)? else {
             return Ok(None);
         };
         run_build(py, &source, settings).map(|built| {
@@ -497,27 +511,20 @@ mod python {
         if !settings.project_importer {
             return Ok(());
         }
-        match core(py)?.projects.lookup(name) {
+        match core(py)?.projects.lookup(name, || site_dirs(py)) {
             Some(project) => run_project_build(py, &project, settings),
             None => Ok(()),
         }
     }
 
-    /// The Rust source `fullname` would be imported from, without building it.
+    /// The Rust source `fullname` would be imported from, without building it (the
+    /// caller has asked importlib's PathFinder first, as for `find_and_build`).
     #[pyfunction]
-    fn find_source(
-        py: Python<'_>,
-        fullname: &str,
-        search_path: &Bound<'_, PyList>,
-    ) -> PyResult<Option<OsString>> {
-        Ok(find(py, fullname, search_path)?.map(|source| source.path.into_os_string()))
+    fn find_source(fullname: &str, search_path: &Bound<'_, PyList>) -> PyResult<Option<OsString>> {
+        Ok(find(fullname, search_path)?.map(|source| source.path.into_os_string()))
     }
 
-    fn find(
-        py: Python<'_>,
-        fullname: &str,
-        search_path: &Bound<'_, PyList>,
-    ) -> PyResult<Option<Source>> {
+    fn find(fullname: &str, search_path: &Bound<'_, PyList>) -> PyResult<Option<Source>> {
         let name = fullname.rsplit('.').next().unwrap_or(fullname);
         // importlib skips entries that are not str; so does rusthook.
         let entries: Vec<PathBuf> = search_path
@@ -527,7 +534,7 @@ mod python {
                 Some(PathBuf::from(entry.to_cow().ok()?.as_ref()))
             })
             .collect();
-        Ok(core(py)?.finder.find(name, &entries))
+        Ok(finder::find(name, &entries))
     }
 
     /// Builds the `.rs` file or crate directory at `path`. Returns `(module name, library
@@ -610,7 +617,7 @@ mod python {
     #[pyfunction]
     fn find_sources(py: Python<'_>, root: PathBuf) -> PyResult<Vec<(String, OsString)>> {
         let sources = py
-            .detach(|| Finder::find_all(&root))
+            .detach(|| finder::find_all(&root))
             .map_err(to_python_error)?;
         Ok(sources
             .into_iter()
@@ -661,12 +668,10 @@ mod python {
             .map_err(to_python_error)
     }
 
-    /// Forgets cached directory listings (called by `importlib.invalidate_caches()`).
+    /// Forgets the editable-project map (called by `importlib.invalidate_caches()`).
     #[pyfunction]
     fn invalidate_caches(py: Python<'_>) -> PyResult<()> {
-        let core = core(py)?;
-        core.finder.invalidate();
-        core.projects.invalidate();
+        core(py)?.projects.invalidate();
         Ok(())
     }
 

@@ -300,13 +300,14 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The import-name map, rebuilt when a site-packages folder's mtime moves.
+/// The import-name map, rebuilt when the site-packages folders, or their mtimes, move.
+#[derive(Default)]
 pub struct ProjectIndex {
-    site_dirs: Vec<PathBuf>,
     state: Mutex<Option<IndexState>>,
 }
 
 struct IndexState {
+    site_dirs: Vec<PathBuf>,
     mtimes: Vec<Option<SystemTime>>,
     checked: Instant,
     projects: HashMap<String, Project>,
@@ -318,31 +319,29 @@ struct IndexState {
 const RECHECK_AFTER: Duration = Duration::from_secs(1);
 
 impl ProjectIndex {
-    pub fn new(site_dirs: Vec<PathBuf>) -> ProjectIndex {
-        ProjectIndex {
-            site_dirs,
-            state: Mutex::new(None),
-        }
-    }
-
     /// The editable project that provides the top-level module `name`, if any.
-    pub fn lookup(&self, name: &str) -> Option<Project> {
+    /// `site_dirs` gives the folders distributions are installed in; it is asked only
+    /// when the map is re-validated, since they can change while the interpreter starts.
+    pub fn lookup(&self, name: &str, site_dirs: impl FnOnce() -> Vec<PathBuf>) -> Option<Project> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let recent = state
             .as_ref()
             .is_some_and(|s| s.checked.elapsed() < RECHECK_AFTER);
         if !recent {
-            let mtimes: Vec<Option<SystemTime>> = self
-                .site_dirs
+            let site_dirs = site_dirs();
+            let mtimes: Vec<Option<SystemTime>> = site_dirs
                 .iter()
                 .map(|d| fs::metadata(d).and_then(|m| m.modified()).ok())
                 .collect();
             match state.as_mut() {
-                Some(known) if known.mtimes == mtimes => known.checked = Instant::now(),
+                Some(known) if known.site_dirs == site_dirs && known.mtimes == mtimes => {
+                    known.checked = Instant::now()
+                }
                 _ => {
                     *state = Some(IndexState {
-                        projects: discover(&self.site_dirs),
+                        projects: discover(&site_dirs),
                         checked: Instant::now(),
+                        site_dirs,
                         mtimes,
                     })
                 }
@@ -423,9 +422,9 @@ mod tests {
             "mixed-0.1.0",
             Path::new(&root.to_string_lossy().replace(' ', "%20")),
         );
-        let index = ProjectIndex::new(vec![site]);
+        let index = ProjectIndex::default();
         let project = index
-            .lookup("mixed")
+            .lookup("mixed", || vec![site.clone()])
             .expect("found through the percent-encoded URL");
         assert_eq!(project.module_name, "mixed._native");
         assert_eq!(project.extension_name(), "_native");
@@ -436,7 +435,10 @@ mod tests {
             project.installed_library(&[".abi3.so".to_string()]),
             Some(root.join("python/mixed/_native.abi3.so"))
         );
-        assert_eq!(index.lookup("missing"), None);
+        assert_eq!(index.lookup("missing", || vec![site.clone()]), None);
+        // After invalidation the folders are asked for again (here: none).
+        index.invalidate();
+        assert_eq!(index.lookup("mixed", Vec::new), None);
     }
 
     #[test]

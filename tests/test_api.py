@@ -81,26 +81,28 @@ def test_build_all_writes_every_module_in_place(project: Project) -> None:
 
 
 def test_release_and_force_rebuild(project: Project) -> None:
-    project.write("profile.rs", PROFILE_RS)
+    project.write("buildkind.rs", PROFILE_RS)
     assert (
-        project.run("import rusthook; print(rusthook.imp('profile').debug_build())").stdout.strip()
+        project.run(
+            "import rusthook; print(rusthook.imp('buildkind').debug_build())"
+        ).stdout.strip()
         == "True"
     )
     release = project.run(
-        "import rusthook; print(rusthook.imp('profile', release=True).debug_build())"
+        "import rusthook; print(rusthook.imp('buildkind', release=True).debug_build())"
     )
     assert release.stdout.strip() == "False"
     assert release.built
-    assert not project.run("import rusthook; rusthook.imp('profile', release=True)").built
+    assert not project.run("import rusthook; rusthook.imp('buildkind', release=True)").built
     forced = project.run(
-        "import rusthook; rusthook.imp('profile', release=True, force_rebuild=True)"
+        "import rusthook; rusthook.imp('buildkind', release=True, force_rebuild=True)"
     )
     assert forced.built
     # The environment variables fill in what the call leaves open.
     env = project.env(RUSTHOOK_RELEASE="1")
     assert (
         project.run(
-            "import rusthook; print(rusthook.imp('profile').debug_build())", env=env
+            "import rusthook; print(rusthook.imp('buildkind').debug_build())", env=env
         ).stdout.strip()
         == "False"
     )
@@ -127,6 +129,40 @@ def test_settings_are_validated(project: Project) -> None:
     assert lines[2].startswith(
         "Settings(release=True, force_rebuild=False, in_place=False, quiet=True"
     )
+
+
+def test_python_modules_win_in_the_api_too(project: Project) -> None:
+    # The standard library's `profile` and a local package, a module and a sourceless
+    # bytecode file: the standard finders import each, so rusthook neither builds nor
+    # imports the `.rs` file of the same name.
+    project.write("pkg/__init__.py", "")
+    project.write("script.py", "")
+    for name in ["profile", "pkg", "script", "compiled"]:
+        project.write(f"{name}.rs", DOUBLE_RS)
+    compiled = project.write("compiled_src.py", "")
+    run = project.run(
+        f"""\
+        import py_compile, rusthook
+        py_compile.compile({str(compiled)!r}, cfile="compiled.pyc")
+        for name in ["profile", "pkg", "script", "compiled"]:
+            for call in (rusthook.imp, rusthook.build):
+                try:
+                    call(name)
+                except ModuleNotFoundError as error:
+                    print(error)
+        """
+    )
+    stdlib_profile = run.stdout.splitlines()[0].rsplit(" ", 1)[1]
+    assert stdlib_profile.endswith("profile.py") and project.root.as_posix() not in stdlib_profile
+    root = project.root
+    assert run.stdout.splitlines() == [
+        *[f"no Rust module named 'profile': Python imports that name from {stdlib_profile}"] * 2,
+        *[f"no Rust module named 'pkg': Python imports that name from {root}/pkg/__init__.py"] * 2,
+        *[f"no Rust module named 'script': Python imports that name from {root}/script.py"] * 2,
+        *[f"no Rust module named 'compiled': Python imports that name from {root}/compiled.pyc"]
+        * 2,
+    ]
+    assert not run.built
 
 
 def test_missing_module_from_the_api(project: Project) -> None:

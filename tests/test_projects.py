@@ -144,6 +144,35 @@ def test_pure_pyo3_project(env: Env, project: Project) -> None:
     edit_cycle(Scenario(env, project, "pure_proj"), root / "src/lib.rs", root / "README.md")
 
 
+def test_activation_at_interpreter_start_rebuilds_the_environments_projects(
+    env: Env, project: Project
+) -> None:
+    # A virtual environment's `.pth` files first run before `site` has pointed its
+    # prefixes at the environment: the hook must still index the environment's own
+    # site-packages, not the base interpreter's.
+    root = project.root / "started_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("started_proj"),
+            "Cargo.toml": cargo_toml("started_proj"),
+            "src/lib.rs": pyo3_lib("started_proj"),
+        },
+    )
+    env.install_editable(root)
+    assert Scenario(env, project, "started_proj").value()[0] == "1"
+    site = [str(env.python), "-m", "rusthook", "site"]
+    subprocess.run([*site, "install"], check=True, env=unactivated_offline(project))
+    try:
+        source = root / "src/lib.rs"
+        source.write_text(source.read_text().replace("1 // value", "2 // value"))
+        code = "import started_proj; print(started_proj.value())"
+        assert run_in(env, project, code, "started_proj") == ("2", True)
+        assert run_in(env, project, code, "started_proj") == ("2", False)
+    finally:
+        subprocess.run([*site, "uninstall"], check=True, env=unactivated_offline(project))
+
+
 def test_mixed_project_with_python_source(env: Env, project: Project) -> None:
     root = project.root / "mixed_proj"
     write(

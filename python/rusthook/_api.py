@@ -7,7 +7,7 @@ import os
 import sys
 
 from rusthook import _core
-from rusthook._hook import module_spec
+from rusthook._hook import module_spec, python_first
 
 # typing is not imported at run time: `import rusthook` must stay cheap.
 TYPE_CHECKING = False
@@ -36,7 +36,7 @@ def imp_from_path(path: str | os.PathLike[str], **settings: Unpack[BuildSettings
 def build(fullname: str, **settings: Unpack[BuildSettings]) -> str:
     """Builds the Rust module ``fullname`` if it is not fresh; returns the library's path
     (the file written beside the source when ``in_place=True``)."""
-    source = _core.find_source(fullname, _search_path(fullname))
+    source = _core.find_source(fullname, _rust_search_path(fullname))
     if source is None:
         raise ModuleNotFoundError(f"no Rust module named {fullname!r}", name=fullname)
     return build_filepath(source, **settings)
@@ -62,15 +62,24 @@ def build_all(root: str | os.PathLike[str], **settings: Unpack[BuildSettings]) -
     return built
 
 
-def _search_path(fullname: str) -> list[str]:
+def _rust_search_path(fullname: str) -> list[str]:
+    """Where the import hook would look for ``fullname``'s Rust source: a Python module
+    of that name wins here too."""
     parent, _, _ = fullname.rpartition(".")
-    if not parent:
-        return sys.path
-    return list(importlib.import_module(parent).__path__)
+    path = list(importlib.import_module(parent).__path__) if parent else None
+    spec, search_path = python_first(fullname, path)
+    if search_path is None:
+        origin = spec.origin if spec is not None else None
+        raise ModuleNotFoundError(
+            f"no Rust module named {fullname!r}: Python imports that name from {origin}",
+            name=fullname,
+        )
+    return search_path
 
 
 def _find_and_build(fullname: str, settings: BuildSettings) -> tuple[str, str | None]:
-    found = _core.find_and_build(fullname, _search_path(fullname), _core.Settings(**settings))
+    search_path = _rust_search_path(fullname)
+    found = _core.find_and_build(fullname, search_path, _core.Settings(**settings))
     if found is None:
         raise ModuleNotFoundError(f"no Rust module named {fullname!r}", name=fullname)
     return found

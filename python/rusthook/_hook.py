@@ -54,12 +54,8 @@ class RustFinder:
                 # A stale editable maturin project is rebuilt here; Python's own finders
                 # then import it as installed.
                 _core.refresh_project(fullname, self.settings)
-            spec = PathFinder.find_spec(fullname, path, target)  # type: ignore[arg-type]
-            if spec is None or _is_namespace(spec):
-                search_path = sys.path if path is None else list(path)
-            elif isinstance(spec.loader, ExtensionFileLoader) and spec.origin:
-                search_path = [os.path.dirname(spec.origin)]
-            else:
+            spec, search_path = python_first(fullname, path, target)
+            if search_path is None:
                 return spec
             found = _core.find_and_build(fullname, search_path, self.settings)
         except _core.RusthookError:
@@ -113,6 +109,22 @@ class RustExtensionLoader(ExtensionFileLoader):
 
 
 _KEEP_ON_RELOAD = frozenset({"__name__", "__spec__", "__loader__", "__package__"})
+
+
+def python_first(
+    fullname: str, path: "Sequence[str] | None", target: object = None
+) -> "tuple[ModuleSpec | None, list[str] | None]":
+    """Asks importlib's PathFinder for ``fullname``. Returns its spec, and the folders in
+    which the core should look for a Rust source: ``None`` when a Python module or
+    package (anywhere on the path) wins; the whole path when Python found nothing or a
+    namespace package (a crate folder looks like one); the extension module's folder
+    when it found one (a changed ``.rs`` file beside its in-place build is rebuilt)."""
+    spec = PathFinder.find_spec(fullname, path, target)  # type: ignore[arg-type]
+    if spec is None or _is_namespace(spec):
+        return spec, sys.path if path is None else list(path)
+    if isinstance(spec.loader, ExtensionFileLoader) and spec.origin:
+        return spec, [os.path.dirname(spec.origin)]
+    return spec, None
 
 
 def _is_namespace(spec: ModuleSpec) -> bool:
