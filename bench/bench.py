@@ -511,6 +511,8 @@ class Bench:
             return run
 
         repeat_runs(self.tools, lambda t, r: self.build_repeat, one, series, "[2 second module]")
+        if "rusthook" in self.tools:
+            self.target_time("2. second module, rusthook", series["rusthook"].median, 1.5)
         return Row("2. second module, same cache", True, series)
 
     # 3 ---------------------------------------------------------------------------------
@@ -555,6 +557,13 @@ class Bench:
         everyone = dict(self.tools, baseline=None)
         all_series = dict(series, baseline=baseline)
         repeat_runs(everyone, lambda t, r: n, one, all_series, "[3 up to date]")
+        if "rusthook" in self.tools:
+            self.target_ratio(
+                "3. up-to-date import, rusthook/bare import",
+                series["rusthook"].median,
+                baseline.median,
+                1.1,
+            )
         return Row(
             "3. up-to-date import",
             False,
@@ -577,6 +586,14 @@ class Bench:
             return run
 
         repeat_runs(self.tools, lambda t, r: self.repeats(r), one, series, "[4 touch]")
+        if "rusthook" in self.tools:
+            mine = series["rusthook"]
+            built = sum(mine.builds)
+            verdict = "no figure" if mine.error else ("met" if built == 0 else "MISSED")
+            self.targets.append(
+                f"4. touch, rusthook: {built} of {len(mine.builds)} runs built "
+                f"(target: no build): {verdict}"
+            )
         return Row("4. touch, no change", False, series)
 
     # 5 ---------------------------------------------------------------------------------
@@ -607,6 +624,13 @@ class Bench:
         repeat_runs(
             everyone, lambda t, r: self.repeats(r), one, dict(series, cargo=cargo), "[5 edit]"
         )
+        if "rusthook" in self.tools:
+            self.target_ratio(
+                "5. one-line edit, rusthook/bare cargo build",
+                series["rusthook"].median,
+                cargo.median,
+                1.2,
+            )
         return Row("5. one-line edit", True, series, cargo, "bare incremental `cargo build`")
 
     # 6 ---------------------------------------------------------------------------------
@@ -1034,6 +1058,13 @@ class Bench:
                 f"{title} (in-process), rusthook: {shown} (target <= {fmt_time(limit)}): {verdict}"
             )
         return Row(f"{title} (in-process)", False, series)
+
+    def target_time(self, label: str, mine: float | None, limit: float) -> None:
+        if mine is None:
+            self.targets.append(f"{label}: no figure (a series failed)")
+            return
+        verdict = "met" if mine <= limit else "MISSED"
+        self.targets.append(f"{label}: {fmt_time(mine)} (target <= {fmt_time(limit)}): {verdict}")
 
     def target_ratio(self, label: str, mine: float | None, base: float | None, limit: float):
         ratio = None if mine is None or not base else mine / base

@@ -156,6 +156,16 @@ pub fn summarize(root: &Path) -> Vec<AbiSummary> {
         .collect()
 }
 
+/// `<root>/editable-<key>.json`: the project importer's remembered scan of one set of
+/// site-packages folders (see `project::EditableScan`).
+pub fn editable_scan_path(root: &Path, key: &str) -> PathBuf {
+    root.join(format!("editable-{key}.json"))
+}
+
+fn is_editable_scan(file_name: &str) -> bool {
+    file_name.starts_with("editable-") && file_name.ends_with(".json")
+}
+
 /// Deletes every build under `root` (only what rusthook made). Refuses, changing
 /// nothing, while any module's build lock is held. Returns the bytes freed.
 pub fn clear(root: &Path) -> Result<u64> {
@@ -183,6 +193,12 @@ pub fn clear(root: &Path) -> Result<u64> {
             std::fs::remove_file(&seed).map_err(Error::io("cannot remove", &seed))?;
         }
         let _ = std::fs::remove_dir(abi_dir); // only if now empty
+    }
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        if entry.file_name().to_str().is_some_and(is_editable_scan) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(Error::io("cannot remove", &path))?;
+        }
     }
     drop(held);
     Ok(freed)
@@ -282,6 +298,8 @@ mod tests {
         create_private_dir(&root.path().join("cpython-311/target/debug")).unwrap();
         std::fs::write(root.path().join("unrelated.txt"), "keep me").unwrap();
         std::fs::create_dir(root.path().join("other-folder")).unwrap();
+        let scan = editable_scan_path(root.path(), "0123456789abcdef");
+        std::fs::write(&scan, "{}").unwrap();
 
         let summary = summarize(root.path());
         assert_eq!(summary.len(), 1);
@@ -303,6 +321,7 @@ mod tests {
         assert!(!root.path().join("cpython-311").exists());
         assert!(root.path().join("unrelated.txt").exists());
         assert!(root.path().join("other-folder").exists());
+        assert!(!scan.exists());
         assert!(summarize(root.path()).is_empty());
     }
 

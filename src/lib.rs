@@ -511,7 +511,11 @@ mod python {
         if !settings.project_importer {
             return Ok(());
         }
-        match core(py)?.projects.lookup(name, || site_dirs(py)) {
+        let remember_in = Some(settings.build_root.as_path());
+        match core(py)?
+            .projects
+            .lookup(name, || site_dirs(py), remember_in)
+        {
             Some(project) => run_project_build(py, &project, settings),
             None => Ok(()),
         }

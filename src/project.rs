@@ -5,6 +5,8 @@
 //! The map is built once from the environment's site-packages (each distribution's
 //! `direct_url.json` says whether it is an editable install, and of which folder) and
 //! rebuilt only when a site-packages folder changes, so an import costs a hash lookup.
+//! Which distributions are editable is also remembered on disk (see [`EditableScan`]):
+//! a new process then need not open the `direct_url.json` of every distribution.
 
 use std::collections::HashMap;
 use std::fs;
@@ -12,8 +14,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use toml::{Table, Value};
+
+use crate::cache::{check_private, create_private_dir, editable_scan_path};
+use crate::freshness::{hex, mtime_ns};
 
 /// How the project talks to Python (maturin's `bindings`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,29 +251,118 @@ fn read_toml(path: &Path) -> Option<Table> {
 }
 
 /// Every editable maturin project installed in `site_dirs`, by import name.
-pub fn discover(site_dirs: &[PathBuf]) -> HashMap<String, Project> {
+/// The editable maturin projects installed in `site_dirs`, by import name. `remember_in`
+/// is a private folder (the build cache) for the [`EditableScan`] of these folders.
+pub fn discover(site_dirs: &[PathBuf], remember_in: Option<&Path>) -> HashMap<String, Project> {
     let mut projects = HashMap::new();
-    for site_dir in site_dirs {
-        let Ok(entries) = fs::read_dir(site_dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let dist_info = entry.path();
-            if dist_info.extension().is_none_or(|e| e != "dist-info") {
-                continue;
-            }
-            let Some(root) = editable_root(&dist_info) else {
-                continue;
-            };
-            if let Some(project) = read_project(&root, &dist_info) {
-                log::debug!(target: "rusthook.project", "editable maturin project {} at {}", project.import_name, root.display());
-                projects
-                    .entry(project.import_name.clone())
-                    .or_insert(project);
-            }
+    for (dist_info, root) in EditableScan::of(site_dirs, remember_in).editable {
+        if let Some(project) = read_project(&root, &dist_info) {
+            log::debug!(target: "rusthook.project", "editable maturin project {} at {}", project.import_name, root.display());
+            projects
+                .entry(project.import_name.clone())
+                .or_insert(project);
         }
     }
     projects
+}
+
+/// The editable installs in some site-packages folders: `(dist-info folder, source
+/// folder)` pairs, in folder order. Finding them opens every distribution's
+/// `direct_url.json` (hundreds in a large environment, at every interpreter start when
+/// rusthook is site-installed), so the result is remembered in a file and trusted while
+/// each folder's mtime is unchanged: installing or removing a distribution changes it.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct EditableScan {
+    /// Each site-packages folder and its mtime (ns) when the scan began.
+    site_dirs: Vec<(PathBuf, i64)>,
+    editable: Vec<(PathBuf, PathBuf)>,
+}
+
+impl EditableScan {
+    fn of(site_dirs: &[PathBuf], remember_in: Option<&Path>) -> EditableScan {
+        // Stamped before scanning: a change during the scan makes the next process rescan.
+        let stamped: Vec<(PathBuf, i64)> = site_dirs
+            .iter()
+            .map(|dir| (dir.clone(), fs::metadata(dir).map_or(0, |m| mtime_ns(&m))))
+            .collect();
+        let file = remember_in.map(|folder| {
+            let key = Sha256::digest(format!("{site_dirs:?}").as_bytes());
+            (folder, editable_scan_path(folder, &hex(&key)[..16]))
+        });
+        if let Some((folder, file)) = &file {
+            // Only a private cache folder is trusted to say which folders to build.
+            let remembered = check_private(folder)
+                .ok()
+                .and_then(|()| fs::read(file).ok())
+                .and_then(|bytes| serde_json::from_slice::<EditableScan>(&bytes).ok())
+                .filter(|scan| scan.site_dirs == stamped);
+            if let Some(scan) = remembered {
+                return scan;
+            }
+        }
+        let scan = EditableScan {
+            editable: site_dirs.iter().flat_map(|dir| scan_folder(dir)).collect(),
+            site_dirs: stamped,
+        };
+        if let Some((folder, file)) = &file {
+            if scan.settled() {
+                scan.remember(folder, file);
+            }
+        }
+        scan
+    }
+
+    /// True when no folder changed in the last seconds. A file system's mtime ticks are
+    /// coarse (milliseconds): a distribution installed in the same tick as the scan
+    /// began would leave the mtime as stamped, so such a scan is not remembered.
+    fn settled(&self) -> bool {
+        let now = mtime_ns_now();
+        self.site_dirs
+            .iter()
+            .all(|(_, mtime)| now.saturating_sub(*mtime) > SETTLED_AFTER_NS)
+    }
+
+    /// Best effort: without the file, the next process scans again.
+    fn remember(&self, folder: &Path, file: &Path) {
+        let written = create_private_dir(folder)
+            .ok()
+            .and_then(|()| serde_json::to_vec(self).ok())
+            .and_then(|json| {
+                let mut temp = tempfile::NamedTempFile::new_in(folder).ok()?;
+                std::io::Write::write_all(&mut temp, &json).ok()?;
+                temp.persist(file).ok()
+            });
+        if written.is_none() {
+            log::debug!(target: "rusthook.project", "could not remember the editable installs in {}", file.display());
+        }
+    }
+}
+
+const SETTLED_AFTER_NS: i64 = 2_000_000_000;
+
+fn mtime_ns_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+        })
+}
+
+fn scan_folder(site_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let Ok(entries) = fs::read_dir(site_dir) else {
+        return Vec::new();
+    };
+    let mut editable: Vec<(PathBuf, PathBuf)> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "dist-info"))
+        .filter_map(|dist_info| {
+            let root = editable_root(&dist_info)?;
+            Some((dist_info, root))
+        })
+        .collect();
+    editable.sort();
+    editable
 }
 
 /// The source folder of an editable install, from its `direct_url.json`.
@@ -322,7 +417,13 @@ impl ProjectIndex {
     /// The editable project that provides the top-level module `name`, if any.
     /// `site_dirs` gives the folders distributions are installed in; it is asked only
     /// when the map is re-validated, since they can change while the interpreter starts.
-    pub fn lookup(&self, name: &str, site_dirs: impl FnOnce() -> Vec<PathBuf>) -> Option<Project> {
+    /// `remember_in`: see [`discover`].
+    pub fn lookup(
+        &self,
+        name: &str,
+        site_dirs: impl FnOnce() -> Vec<PathBuf>,
+        remember_in: Option<&Path>,
+    ) -> Option<Project> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let recent = state
             .as_ref()
@@ -339,7 +440,7 @@ impl ProjectIndex {
                 }
                 _ => {
                     *state = Some(IndexState {
-                        projects: discover(&site_dirs),
+                        projects: discover(&site_dirs, remember_in),
                         checked: Instant::now(),
                         site_dirs,
                         mtimes,
@@ -398,7 +499,7 @@ mod tests {
             r#"{"url": "file:///x", "dir_info": {}}"#,
         );
 
-        let projects = discover(&[site]);
+        let projects = discover(&[site], None);
         assert_eq!(projects.len(), 1);
         let project = &projects["my_proj"];
         assert_eq!(project.module_name, "my_proj");
@@ -424,7 +525,7 @@ mod tests {
         );
         let index = ProjectIndex::default();
         let project = index
-            .lookup("mixed", || vec![site.clone()])
+            .lookup("mixed", || vec![site.clone()], None)
             .expect("found through the percent-encoded URL");
         assert_eq!(project.module_name, "mixed._native");
         assert_eq!(project.extension_name(), "_native");
@@ -435,10 +536,87 @@ mod tests {
             project.installed_library(&[".abi3.so".to_string()]),
             Some(root.join("python/mixed/_native.abi3.so"))
         );
-        assert_eq!(index.lookup("missing", || vec![site.clone()]), None);
+        assert_eq!(index.lookup("missing", || vec![site.clone()], None), None);
         // After invalidation the folders are asked for again (here: none).
         index.invalidate();
-        assert_eq!(index.lookup("mixed", Vec::new), None);
+        assert_eq!(index.lookup("mixed", Vec::new, None), None);
+    }
+
+    /// Moves a folder's mtime into the past, as if nothing had changed in it lately.
+    fn settle(dir: &Path, seconds_ago: u64) {
+        let then = SystemTime::now() - Duration::from_secs(seconds_ago);
+        fs::File::open(dir).unwrap().set_modified(then).unwrap();
+    }
+
+    #[test]
+    fn editable_installs_are_remembered_until_site_packages_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        let cache = dir.path().join("cache");
+        editable(&site, "one-0.1.0", &dir.path().join("one"));
+        write(&site.join("plain-1.0.dist-info/RECORD"), "");
+        let sites = [site.clone()];
+        // Just changed: scanned, not remembered.
+        let first = EditableScan::of(&sites, Some(&cache));
+        assert_eq!(
+            first.editable,
+            [(site.join("one-0.1.0.dist-info"), dir.path().join("one"))]
+        );
+        assert!(!cache.exists());
+        settle(&site, 10);
+        let second = EditableScan::of(&sites, Some(&cache));
+        assert_eq!(second.editable, first.editable);
+        assert_eq!(fs::read_dir(&cache).unwrap().count(), 1, "remembered");
+        // Trusted while site-packages is unchanged: direct_url.json is not read again.
+        fs::remove_file(site.join("one-0.1.0.dist-info/direct_url.json")).unwrap();
+        assert_eq!(
+            EditableScan::of(&sites, Some(&cache)).editable,
+            first.editable
+        );
+        // Installing another distribution changes the folder: scanned again.
+        editable(&site, "two-0.1.0", &dir.path().join("two"));
+        settle(&site, 5);
+        let rescanned = EditableScan::of(&sites, Some(&cache));
+        assert_eq!(
+            rescanned.editable,
+            [(site.join("two-0.1.0.dist-info"), dir.path().join("two"))]
+        );
+        assert_eq!(
+            fs::read_dir(&cache).unwrap().count(),
+            1,
+            "one file per set of folders"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_remembered_scan_in_a_folder_others_can_write_is_ignored() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        let cache = dir.path().join("cache");
+        editable(&site, "one-0.1.0", &dir.path().join("one"));
+        settle(&site, 10);
+        let sites = [site.clone()];
+        EditableScan::of(&sites, Some(&cache));
+        let remembered = fs::read_dir(&cache)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let forged = EditableScan {
+            site_dirs: vec![(site.clone(), mtime_ns(&fs::metadata(&site).unwrap()))],
+            editable: vec![(site.join("evil.dist-info"), dir.path().join("evil"))],
+        };
+        fs::write(&remembered, serde_json::to_vec(&forged).unwrap()).unwrap();
+        fs::set_permissions(&cache, fs::Permissions::from_mode(0o777)).unwrap();
+        let scan = EditableScan::of(&sites, Some(&cache));
+        assert_eq!(
+            scan.editable,
+            [(site.join("one-0.1.0.dist-info"), dir.path().join("one"))]
+        );
+        fs::set_permissions(&cache, fs::Permissions::from_mode(0o700)).unwrap();
     }
 
     #[test]
@@ -457,7 +635,7 @@ mod tests {
             "pure/__init__.py,sha256=x,1\npure/pure.abi3.so,sha256=y,2\n",
         );
         write(&site.join("pure/pure.abi3.so"), "");
-        let project = discover(std::slice::from_ref(&site))
+        let project = discover(std::slice::from_ref(&site), None)
             .remove("pure")
             .unwrap();
         assert_eq!(
