@@ -49,12 +49,16 @@ pub const MARKERS: [&str; 2] = ["rusthook", "rustimport"];
 
 /// The Rust source for `name` (one component) on `search_path`, in path order: a marked
 /// `name.rs`, else a marked crate folder `name/`. See the module docs for what the
-/// caller has checked first.
-pub fn find(name: &str, search_path: &[PathBuf]) -> Option<Source> {
-    search_path.iter().find_map(|entry| find_in(name, entry))
+/// caller has checked first. `crate_folders: false` skips the crate check, when the
+/// caller knows there is no folder `name/` on the path (importlib's `PathFinder` found
+/// nothing at all, not even a namespace package).
+pub fn find(name: &str, search_path: &[PathBuf], crate_folders: bool) -> Option<Source> {
+    search_path
+        .iter()
+        .find_map(|entry| find_in(name, entry, crate_folders))
 }
 
-fn find_in(name: &str, dir: &Path) -> Option<Source> {
+fn find_in(name: &str, dir: &Path, crate_folders: bool) -> Option<Source> {
     // An empty entry is the current directory; a relative join keeps it so.
     let file_name = format!("{name}.rs");
     let file = dir.join(&file_name);
@@ -64,6 +68,9 @@ fn find_in(name: &str, dir: &Path) -> Option<Source> {
             kind: SourceKind::File,
             path: std::path::absolute(&file).unwrap_or(file),
         });
+    }
+    if !crate_folders {
+        return None;
     }
     let crate_dir = dir.join(name);
     if is_marked_crate(&crate_dir) && has_exact_name(dir, name) {
@@ -251,12 +258,12 @@ mod tests {
         write(&dir.path().join("plain.rs"), "fn f() {}\n");
         write(&dir.path().join("old.rs"), "// rustimport:pyo3\n");
         let path = [dir.path().to_path_buf()];
-        let fast = find("fast", &path).unwrap();
+        let fast = find("fast", &path, true).unwrap();
         assert_eq!(fast.kind, SourceKind::File);
         assert_eq!(fast.path, dir.path().join("fast.rs"));
-        assert!(find("plain", &path).is_none());
-        assert!(find("old", &path).is_some());
-        assert!(find("missing", &path).is_none());
+        assert!(find("plain", &path, true).is_none());
+        assert!(find("old", &path, true).is_some());
+        assert!(find("missing", &path, true).is_none());
     }
 
     #[test]
@@ -266,11 +273,14 @@ mod tests {
         write(&first.path().join("fast/Cargo.toml"), "# rusthook\n");
         write(&second.path().join("fast.rs"), "// rusthook:pyo3\n");
         let both = [first.path().to_path_buf(), second.path().to_path_buf()];
-        assert_eq!(find("fast", &both).unwrap().kind, SourceKind::Crate);
+        assert_eq!(find("fast", &both, true).unwrap().kind, SourceKind::Crate);
         let reversed = [second.path().to_path_buf(), first.path().to_path_buf()];
-        assert_eq!(find("fast", &reversed).unwrap().kind, SourceKind::File);
+        assert_eq!(
+            find("fast", &reversed, true).unwrap().kind,
+            SourceKind::File
+        );
         write(&first.path().join("fast.rs"), "// rusthook:pyo3\n");
-        let found = find("fast", &both).unwrap();
+        let found = find("fast", &both, true).unwrap();
         assert_eq!(found.path, first.path().join("fast.rs"));
     }
 
@@ -285,18 +295,28 @@ mod tests {
         );
         write(&dir.path().join("unmarked/Cargo.toml"), "[package]\n");
         let path = [dir.path().to_path_buf()];
-        assert_eq!(find("dotfile", &path).unwrap().kind, SourceKind::Crate);
-        assert_eq!(find("firstline", &path).unwrap().kind, SourceKind::Crate);
-        assert!(find("unmarked", &path).is_none());
+        assert_eq!(
+            find("dotfile", &path, true).unwrap().kind,
+            SourceKind::Crate
+        );
+        assert!(
+            find("dotfile", &path, false).is_none(),
+            "no folders: no crate check"
+        );
+        assert_eq!(
+            find("firstline", &path, true).unwrap().kind,
+            SourceKind::Crate
+        );
+        assert!(find("unmarked", &path, true).is_none());
     }
 
     #[test]
     fn a_file_created_after_a_miss_is_found_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = [dir.path().to_path_buf()];
-        assert!(find("late", &path).is_none());
+        assert!(find("late", &path, true).is_none());
         write(&dir.path().join("late.rs"), "// rusthook:pyo3\n");
-        assert!(find("late", &path).is_some());
+        assert!(find("late", &path, true).is_some());
     }
 
     #[test]
@@ -305,7 +325,7 @@ mod tests {
         let dir = tempfile::tempdir_in(".").unwrap();
         write(&dir.path().join("fast.rs"), "// rusthook:pyo3\n");
         let relative = PathBuf::from(dir.path().file_name().unwrap());
-        let found = find("fast", std::slice::from_ref(&relative)).unwrap();
+        let found = find("fast", std::slice::from_ref(&relative), true).unwrap();
         let cwd = std::env::current_dir().unwrap();
         assert_eq!(found.path, cwd.join(relative).join("fast.rs"));
     }
@@ -321,7 +341,7 @@ mod tests {
             PathBuf::from("/proc/self/fd/0"),
             dir.path().to_path_buf(),
         ];
-        assert!(find("fast", &path).is_some());
+        assert!(find("fast", &path, true).is_some());
     }
 
     #[test]

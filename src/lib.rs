@@ -478,20 +478,22 @@ mod python {
     /// `search_path` and returns `(library, declarations)` for a fresh build, building it
     /// if needed. `declarations` is `None` for a Python extension module, else the file
     /// of C declarations of a cffi library. `None` when the name is not a Rust module
-    /// (two stats per path entry). The caller has asked importlib's PathFinder first:
-    /// see `finder`.
+    /// (two stats per path entry, one with `crate_folders=False`). The caller has asked
+    /// importlib's PathFinder first: see `finder`.
     #[pyfunction]
+    #[pyo3(signature = (fullname, search_path, settings, crate_folders=true))]
     fn find_and_build(
         py: Python<'_>,
         fullname: &str,
         search_path: &Bound<'_, PyList>,
         settings: &PySettings,
+        crate_folders: bool,
     ) -> PyResult<Option<(OsString, Option<OsString>)>> {
         let settings = &settings.0;
         if !settings.file_importer {
             return Ok(None);
         }
-        let Some(source) = find(fullname, search_path)? else {
+        let Some(source) = find(fullname, search_path, crate_folders)? else {
             return Ok(None);
         };
         run_build(py, &source, settings).map(|built| {
@@ -525,10 +527,14 @@ mod python {
     /// caller has asked importlib's PathFinder first, as for `find_and_build`).
     #[pyfunction]
     fn find_source(fullname: &str, search_path: &Bound<'_, PyList>) -> PyResult<Option<OsString>> {
-        Ok(find(fullname, search_path)?.map(|source| source.path.into_os_string()))
+        Ok(find(fullname, search_path, true)?.map(|source| source.path.into_os_string()))
     }
 
-    fn find(fullname: &str, search_path: &Bound<'_, PyList>) -> PyResult<Option<Source>> {
+    fn find(
+        fullname: &str,
+        search_path: &Bound<'_, PyList>,
+        crate_folders: bool,
+    ) -> PyResult<Option<Source>> {
         let name = fullname.rsplit('.').next().unwrap_or(fullname);
         // importlib skips entries that are not str; so does rusthook.
         let entries: Vec<PathBuf> = search_path
@@ -538,7 +544,7 @@ mod python {
                 Some(PathBuf::from(entry.to_cow().ok()?.as_ref()))
             })
             .collect();
-        Ok(finder::find(name, &entries))
+        Ok(finder::find(name, &entries, crate_folders))
     }
 
     /// Builds the `.rs` file or crate directory at `path`. Returns `(module name, library

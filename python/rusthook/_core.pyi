@@ -74,11 +74,11 @@ class Settings:
     def enable_project_importer(self) -> bool: ...
 
 def find_and_build(
-    fullname: str, search_path: list[str], settings: Settings
+    fullname: str, search_path: list[str], settings: Settings, crate_folders: bool = True
 ) -> tuple[str, str | None] | None:
     """The import hook's one call: (library, C declarations of a cffi library or None)
     for a fresh build of `fullname`, building it if needed, or None when the name is not
-    a Rust module."""
+    a Rust module. `crate_folders=False` when no folder of that name is on the path."""
 
 def refresh_project(name: str, settings: Settings) -> None:
     """Rebuilds the editable maturin project `name` if its installed library is stale."""

@@ -57,7 +57,9 @@ class RustFinder:
             spec, search_path = python_first(fullname, path, target)
             if search_path is None:
                 return spec
-            found = _core.find_and_build(fullname, search_path, self.settings)
+            # No spec at all: Python saw no folder of that name, so no crate folder either.
+            crates = spec is not None
+            found = _core.find_and_build(fullname, search_path, self.settings, crates)
         except _core.RusthookError:
             raise  # a Rust module that could not be built: the user must see why
         except Exception as error:
