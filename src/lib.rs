@@ -245,11 +245,11 @@ mod python {
         }
     }
 
-    /// Where Rust `log` records go. Importing Python's `logging` costs about ten
-    /// milliseconds, so until the application has imported it (and so may have
-    /// configured it), INFO and above are written to `sys.stderr` just as the `rusthook`
-    /// logger's default handler would write them, and DEBUG is dropped. Once `logging`
-    /// is in `sys.modules`, records go through pyo3-log to the `rusthook` logger.
+    /// Where Rust `log` records go. Importing Python's `logging` costs milliseconds (ten
+    /// on the benchmark machine), so until the application has imported it (and so may
+    /// have configured it), INFO and above are written to `sys.stderr` just as the
+    /// `rusthook` logger's default handler would write them, and DEBUG is dropped. Once
+    /// `logging` is in `sys.modules`, records go through pyo3-log to the `rusthook` logger.
     struct LogBridge {
         python: OnceLock<pyo3_log::Logger>,
     }
