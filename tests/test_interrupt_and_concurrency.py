@@ -30,6 +30,27 @@ def stalling_rustc_wrapper(project: Project, crate_prefix: str, seconds: int) ->
     return wrapper, pid_file
 
 
+def start(project: Project, code: str, **env: str) -> subprocess.Popen[str]:
+    """`python -c code` in the project folder, running on while the test goes on."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=project.root,
+        env=project.env(**env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 600) -> None:
+    """Waits until the stalling wrapper wrote `path` (the build reached the crate)."""
+    deadline = time.monotonic() + seconds
+    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), "the build never reached the module's crate"
+
+
 def process_is_gone(pid: int, within: float) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -44,20 +65,11 @@ def process_is_gone(pid: int, within: float) -> bool:
 def test_ctrl_c_stops_the_build_and_the_next_import_recovers(project: Project) -> None:
     project.write("slow.rs", DOUBLE_RS)
     wrapper, pid_file = stalling_rustc_wrapper(project, "slow_", seconds=120)
-    importer = subprocess.Popen(
-        [sys.executable, "-c", "import rusthook; rusthook.install(); import slow"],
-        cwd=project.root,
-        env=project.env(RUSTC_WRAPPER=str(wrapper)),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    importer = start(
+        project, "import rusthook; rusthook.install(); import slow", RUSTC_WRAPPER=str(wrapper)
     )
     try:
-        deadline = time.monotonic() + 600
-        while not pid_file.exists() and importer.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert pid_file.exists(), "the build never reached the module's crate"
+        wait_for(pid_file, importer)
         rustc_pid = int(pid_file.read_text())
         started = time.monotonic()
         importer.send_signal(signal.SIGINT)

@@ -5,33 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 import zipfile
 from pathlib import Path
 
 from conftest import DOUBLE_RS, EXT_SUFFIX, Project
-from test_interrupt_and_concurrency import stalling_rustc_wrapper
-
-
-def start(project: Project, code: str, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=project.root,
-        env=project.env(**env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 600) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert path.exists(), "the build never reached the module's crate"
+from test_interrupt_and_concurrency import stalling_rustc_wrapper, start, wait_for
 
 
 def test_six_importers_one_build(project: Project) -> None:
