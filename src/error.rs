@@ -1,5 +1,5 @@
 //! The one error type of the core. Every message says what happened and what to do;
-//! `lib.rs` maps each variant to a Python exception in exactly one place.
+//! `python/errors.rs` maps each variant to a Python exception in exactly one place.
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +43,14 @@ pub enum Error {
     /// A C-ABI module's exported function has a signature C cannot express.
     #[error("{path}:{line}: {message}", path = .path.display())]
     CDeclaration {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    /// A C-ABI module's source that syn cannot parse (rustc usually reports it first).
+    #[error("{path}:{line}: cannot read the file for its C declarations: {message}", path = .path.display())]
+    Unparsable {
         path: PathBuf,
         line: usize,
         message: String,

@@ -87,13 +87,14 @@ pub struct SettingsRequest {
 
 impl Settings {
     /// Resolves a request against the environment (`RUSTHOOK_RELEASE`, `RUSTHOOK_FORCE_REBUILD`,
-    /// `RUSTHOOK_BUILD_DIR`) and the interpreter. `env` is `std::env::var_os` outside tests.
+    /// `RUSTHOOK_BUILD_DIR`) and the interpreter. `env` reads an environment variable
+    /// (`std::env::var(name).ok()` outside tests).
     pub fn resolve(
         request: SettingsRequest,
         python: &PythonEnv,
         env: impl Fn(&str) -> Option<String>,
     ) -> Settings {
-        let flag = |name: &str| env(name).is_some_and(|value| is_truthy(&value));
+        let flag = |name: &str| env(name).is_some_and(|value| switch(&value) == Some(true));
         let build_root = request
             .build_dir
             .or_else(|| {
@@ -139,18 +140,9 @@ impl Settings {
         }
     }
 
-    /// The part of the settings a build depends on: a change here makes old builds stale.
-    pub fn fingerprint(&self, python: &PythonEnv) -> String {
-        self.fingerprint_with(self.cargo_profile(), &self.features, python)
-    }
-
-    /// The fingerprint of a build with this profile and these features.
-    pub fn fingerprint_with(
-        &self,
-        profile: &str,
-        features: &[String],
-        python: &PythonEnv,
-    ) -> String {
+    /// The part of the settings a build with this profile and these features depends
+    /// on: a change here makes old builds stale.
+    pub fn fingerprint(&self, profile: &str, features: &[String], python: &PythonEnv) -> String {
         format!(
             "rusthook {} | {} | features [{}] | args [{}] | {}",
             env!("CARGO_PKG_VERSION"),
@@ -162,12 +154,20 @@ impl Settings {
     }
 }
 
-/// `1`, `true`, `yes` and `on` (any case) switch a flag on.
-pub fn is_truthy(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on"
-    )
+/// The one reading of rusthook's yes/no environment variables: `1`, `true`, `yes`,
+/// `on` (any case) are `Some(true)`; `0`, `false`, `no`, `off` are `Some(false)`;
+/// anything else is `None` (the variable's default applies).
+pub fn switch(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether the import hook may be installed: unless `RUSTHOOK_ENABLED` switches it off.
+pub fn hook_enabled(env: impl Fn(&str) -> Option<String>) -> bool {
+    env("RUSTHOOK_ENABLED").and_then(|value| switch(&value)) != Some(false)
 }
 
 /// `<venv>/rusthook_build_cache` inside a writable virtual environment, else the user cache dir.
@@ -268,17 +268,31 @@ mod tests {
             features: vec!["fast".into()],
             ..debug.clone()
         };
-        assert_ne!(debug.fingerprint(&py), release.fingerprint(&py));
-        assert_ne!(debug.fingerprint(&py), featured.fingerprint(&py));
+        let fingerprint = |s: &Settings| s.fingerprint(s.cargo_profile(), &s.features, &py);
+        assert_ne!(fingerprint(&debug), fingerprint(&release));
+        assert_ne!(fingerprint(&debug), fingerprint(&featured));
     }
 
     #[test]
-    fn truthy_values() {
+    fn switch_values() {
         for value in ["1", "true", "YES", " on "] {
-            assert!(is_truthy(value), "{value}");
+            assert_eq!(switch(value), Some(true), "{value}");
         }
-        for value in ["0", "false", "", "no"] {
-            assert!(!is_truthy(value), "{value}");
+        for value in ["0", "false", "No", "off "] {
+            assert_eq!(switch(value), Some(false), "{value}");
         }
+        for value in ["", "maybe", "2"] {
+            assert_eq!(switch(value), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn the_hook_is_enabled_unless_switched_off() {
+        let with = |value: &'static str| move |_: &str| Some(value.to_string());
+        assert!(hook_enabled(|_| None));
+        assert!(hook_enabled(with("1")));
+        assert!(hook_enabled(with("")));
+        assert!(!hook_enabled(with("0")));
+        assert!(!hook_enabled(with("OFF")));
     }
 }

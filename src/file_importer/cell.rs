@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::freshness::hex;
+use crate::fsutil::hex;
 
 /// The prefix of every cell module's name.
 pub const PREFIX: &str = "_rusthook_cell_";

@@ -1,23 +1,44 @@
 //! The build cache's layout: one folder per interpreter ABI holding the shared cargo
 //! target directory (dependencies such as pyo3 compile once per environment) and one
-//! folder per module, keyed on the absolute source path.
+//! folder per module, addressed by a bucket and a key (a name and the absolute path of
+//! what it is built from). The cache knows nothing of sources or projects.
 //!
 //! ```text
 //! <build root>/<abi tag>/target/            shared cargo target directory
 //! <build root>/<abi tag>/Cargo.lock.seed    lock file new modules start from
-//! <build root>/<abi tag>/modules/<name>-<key>/
+//! <build root>/<abi tag>/toolchain.json     the remembered `rustc -vV`
+//! <build root>/<abi tag>/<bucket>/<name>-<key>/
 //!     record.json   build.lock   crate/ (generated crate)   <name>.<build id><EXT_SUFFIX>
+//! <build root>/editable-<key>.json          the project index's remembered scan
 //! ```
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
+use crate::build::freshness::BuildRecord;
 use crate::error::{Error, Result};
-use crate::finder::Source;
-use crate::freshness::hex;
-use crate::project::Project;
+use crate::fsutil::short_hash;
 use crate::settings::{PythonEnv, Settings};
+
+/// The kinds of entry the cache holds, each in a folder of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    /// Single files, crates and notebook cells: the generated crate and the library.
+    Modules,
+    /// Editable maturin projects: only the record and the lock (maturin's install
+    /// location holds the library).
+    Projects,
+}
+
+impl Bucket {
+    const ALL: [Bucket; 2] = [Bucket::Modules, Bucket::Projects];
+
+    fn folder(self) -> &'static str {
+        match self {
+            Bucket::Modules => "modules",
+            Bucket::Projects => "projects",
+        }
+    }
+}
 
 pub struct BuildCache {
     pub abi_dir: PathBuf,
@@ -38,22 +59,15 @@ impl BuildCache {
         }
     }
 
-    pub fn module(&self, source: &Source) -> ModuleCache {
-        self.keyed("modules", &source.name, &source.path)
-    }
-
-    /// The cache folder of an editable maturin project: its build record and lock (the
-    /// library itself is installed where maturin put it).
-    pub fn project(&self, project: &Project) -> ModuleCache {
-        self.keyed("projects", &project.import_name, &project.root)
-    }
-
-    /// `<abi>/<kind>/<name>-<key>`, keyed on the absolute source path.
-    fn keyed(&self, kind: &str, name: &str, source_path: &Path) -> ModuleCache {
-        let digest = Sha256::digest(source_path.to_string_lossy().as_bytes());
-        let key = hex(&digest[..8]);
+    /// `<abi>/<bucket>/<name>-<key>`: the folder of the module `name` built from
+    /// `source_path` (absolute), so same-named modules from different places never meet.
+    pub fn entry(&self, bucket: Bucket, name: &str, source_path: &Path) -> ModuleCache {
+        let key = short_hash(source_path.to_string_lossy().as_bytes(), 16);
         ModuleCache {
-            dir: self.abi_dir.join(kind).join(format!("{name}-{key}")),
+            dir: self
+                .abi_dir
+                .join(bucket.folder())
+                .join(format!("{name}-{key}")),
             lib_name: format!("{name}_{key}"),
         }
     }
@@ -94,6 +108,11 @@ impl ModuleCache {
     pub fn artifact_path(&self, file_name: &str) -> PathBuf {
         self.dir.join(file_name)
     }
+
+    /// The record of the last build, if there is a readable one.
+    pub fn read_record(&self) -> Option<BuildRecord> {
+        BuildRecord::read(&self.record_path())
+    }
 }
 
 /// What one ABI folder of the cache holds.
@@ -124,7 +143,7 @@ fn abi_dirs(root: &Path) -> Vec<PathBuf> {
 }
 
 fn module_dirs(abi_dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(abi_dir.join("modules"))
+    std::fs::read_dir(abi_dir.join(Bucket::Modules.folder()))
         .map(|entries| {
             entries
                 .flatten()
@@ -174,7 +193,7 @@ pub fn clear(root: &Path) -> Result<u64> {
     for abi_dir in &abi_dirs {
         for module_dir in module_dirs(abi_dir) {
             let lock_path = module_dir.join("build.lock");
-            match crate::lock::try_acquire(&lock_path)? {
+            match crate::build::lock::try_acquire(&lock_path)? {
                 Some(lock) => held.push(lock),
                 None => return Err(Error::CacheBusy { path: lock_path }),
             }
@@ -182,7 +201,8 @@ pub fn clear(root: &Path) -> Result<u64> {
     }
     let freed = summarize(root).iter().map(|s| s.bytes).sum();
     for abi_dir in &abi_dirs {
-        for name in ["modules", "projects", "target"] {
+        let folders = Bucket::ALL.map(Bucket::folder);
+        for name in folders.iter().chain(&["target"]) {
             let path = abi_dir.join(name);
             if path.exists() {
                 std::fs::remove_dir_all(&path).map_err(Error::io("cannot remove", &path))?;
@@ -204,89 +224,25 @@ pub fn clear(root: &Path) -> Result<u64> {
     Ok(freed)
 }
 
-/// Refuses a cache folder that another user owns or that others may write to: a
-/// library in it could have been swapped for someone else's code.
-pub fn check_private(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let Ok(metadata) = std::fs::metadata(path) else {
-            return Ok(()); // not created yet: it will be, privately
-        };
-        // SAFETY: geteuid(2) has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        let reason = if metadata.uid() != me {
-            Some(format!(
-                "it belongs to another user (uid {})",
-                metadata.uid()
-            ))
-        } else if metadata.mode() & 0o022 != 0 {
-            Some(format!(
-                "other users can write to it (mode {:o})",
-                metadata.mode() & 0o777
-            ))
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            return Err(Error::InsecureCache {
-                path: path.to_path_buf(),
-                reason,
-            });
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
-/// Creates a folder (and its parents) readable and writable by the owner only.
-pub fn create_private_dir(path: &Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path).map_err(|source| {
-        let unwritable = matches!(
-            source.kind(),
-            std::io::ErrorKind::PermissionDenied
-                | std::io::ErrorKind::ReadOnlyFilesystem
-                | std::io::ErrorKind::NotADirectory
-        );
-        Error::Io {
-            action: if unwritable {
-                "cannot create the build folder (set RUSTHOOK_BUILD_DIR or build_dir= to a writable folder)"
-            } else {
-                "cannot create the build folder"
-            },
-            path: path.to_path_buf(),
-            source,
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finder::SourceKind;
+    use crate::fsutil::create_private_dir;
 
     #[test]
-    fn modules_are_keyed_on_the_absolute_source_path() {
+    fn entries_are_keyed_on_bucket_name_and_absolute_source_path() {
         let cache = BuildCache {
             abi_dir: PathBuf::from("/cache/cpython-311"),
             target_dir: PathBuf::from("/cache/cpython-311/target"),
         };
-        let source = |path: &str| Source {
-            name: "fast".into(),
-            kind: SourceKind::File,
-            path: PathBuf::from(path),
-        };
-        let a = cache.module(&source("/one/fast.rs"));
-        let b = cache.module(&source("/two/fast.rs"));
+        let entry = |path: &str| cache.entry(Bucket::Modules, "fast", Path::new(path));
+        let (a, b) = (entry("/one/fast.rs"), entry("/two/fast.rs"));
         assert_ne!(a.dir, b.dir);
         assert_ne!(a.lib_name, b.lib_name);
         assert!(a.lib_name.starts_with("fast_"));
-        assert_eq!(a.dir, cache.module(&source("/one/fast.rs")).dir);
+        assert_eq!(a.dir, entry("/one/fast.rs").dir);
+        let project = cache.entry(Bucket::Projects, "fast", Path::new("/one/fast.rs"));
+        assert_ne!(a.dir, project.dir);
     }
 
     #[test]
@@ -306,7 +262,7 @@ mod tests {
         assert_eq!(summary[0].modules, 1);
         assert!(summary[0].bytes >= 1000);
 
-        let building = crate::lock::try_acquire(&module.join("build.lock"))
+        let building = crate::build::lock::try_acquire(&module.join("build.lock"))
             .unwrap()
             .unwrap();
         let err = clear(root.path()).unwrap_err();
@@ -323,34 +279,5 @@ mod tests {
         assert!(root.path().join("other-folder").exists());
         assert!(!scan.exists());
         assert!(summarize(root.path()).is_empty());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn folders_others_can_write_to_are_refused() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cache");
-        assert!(check_private(&path).is_ok(), "a missing folder is fine");
-        create_private_dir(&path).unwrap();
-        assert!(check_private(&path).is_ok());
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let err = check_private(&path).unwrap_err().to_string();
-        assert!(
-            err.contains("other users can write to it (mode 777)"),
-            "{err}"
-        );
-        assert!(err.contains("chmod 700"), "{err}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn cache_folders_are_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a/b");
-        create_private_dir(&path).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
     }
 }

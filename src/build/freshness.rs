@@ -5,15 +5,13 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::preprocess;
+use crate::fsutil::{hash_file, mtime_ns, write_atomically};
 
 /// Bumped when the record's meaning changes; older records are simply stale.
 pub const RECORD_FORMAT: u32 = 1;
@@ -99,19 +97,12 @@ impl BuildRecord {
 
     /// Writes the record atomically: readers see the old record or the new one, never half.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut file =
-            tempfile::NamedTempFile::new_in(dir).map_err(Error::io("cannot write", dir))?;
         let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Io {
             action: "cannot encode",
             path: path.to_path_buf(),
             source: e.into(),
         })?;
-        file.write_all(&json)
-            .map_err(Error::io("cannot write", path))?;
-        file.persist(path)
-            .map_err(|e| Error::io("cannot write", path)(e.error))?;
-        Ok(())
+        write_atomically(path, &json).map_err(Error::io("cannot write", path))
     }
 
     /// Compares the record with the files on disk and the current settings and toolchain.
@@ -215,77 +206,6 @@ pub fn track_all(paths: impl IntoIterator<Item = PathBuf>) -> Result<Vec<Tracked
         }
     }
     Ok(files)
-}
-
-/// The absolute `//d:` globs of a single file, as stored in its record.
-pub fn record_globs(base_dir: &Path, globs: &[String]) -> Vec<String> {
-    preprocess::absolute_globs(base_dir, globs)
-}
-
-pub fn hash_file(path: &Path) -> io::Result<String> {
-    let mut file = fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = [0u8; 64 * 1024];
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn mtime_ns(metadata: &fs::Metadata) -> i64 {
-    match metadata.modified().map(|t| t.duration_since(UNIX_EPOCH)) {
-        Ok(Ok(since)) => i64::try_from(since.as_nanos()).unwrap_or(i64::MAX),
-        Ok(Err(before)) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
-        Err(_) => 0,
-    }
-}
-
-/// Reads the source files a build compiled from cargo's dep-info (`.d`) file.
-pub fn read_dep_info(path: &Path) -> Vec<PathBuf> {
-    let Ok(text) = fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    let mut files = Vec::new();
-    for line in text.lines() {
-        // `target: dep dep ...`; spaces inside paths are escaped as `\ `.
-        let Some((_, deps)) = split_rule(line) else {
-            continue;
-        };
-        let mut current = String::new();
-        let mut chars = deps.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' if chars.peek() == Some(&' ') => {
-                    current.push(' ');
-                    chars.next();
-                }
-                ' ' => {
-                    if !current.is_empty() {
-                        files.push(PathBuf::from(std::mem::take(&mut current)));
-                    }
-                }
-                c => current.push(c),
-            }
-        }
-        if !current.is_empty() {
-            files.push(PathBuf::from(current));
-        }
-    }
-    files
-}
-
-/// Splits a make rule at its first unescaped `: ` (Windows paths hold `C:\`).
-fn split_rule(line: &str) -> Option<(&str, &str)> {
-    let index = line.find(": ")?;
-    Some((&line[..index], &line[index + 2..]))
 }
 
 fn first_line(text: &str) -> &str {
@@ -431,7 +351,7 @@ mod tests {
         let source = dir.path().join("fast.rs");
         fs::write(&source, "fn a() {}").unwrap();
         let mut record = record_for(dir.path(), &[&source]);
-        record.globs = record_globs(dir.path(), &["*.txt".to_string()]);
+        record.globs = vec![format!("{}/*.txt", dir.path().display())];
         let none = || None;
         let artifact = dir.path().join("fast.so");
         assert_eq!(record.check(&artifact, &expected(&none)), Freshness::Fresh);
@@ -457,23 +377,5 @@ mod tests {
         record.format = RECORD_FORMAT + 1;
         record.write(&path).unwrap();
         assert_eq!(BuildRecord::read(&path), None);
-    }
-
-    #[test]
-    fn dep_info_paths_with_spaces() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("lib.d");
-        fs::write(
-            &path,
-            "/t/libfast.so: /src/fast.rs /src/my\\ dir/data.txt\n",
-        )
-        .unwrap();
-        assert_eq!(
-            read_dep_info(&path),
-            [
-                PathBuf::from("/src/fast.rs"),
-                PathBuf::from("/src/my dir/data.txt")
-            ]
-        );
     }
 }

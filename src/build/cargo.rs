@@ -11,33 +11,14 @@ use std::time::Duration;
 
 use cargo_metadata::{CrateType, Message};
 
+use crate::build::progress::Progress;
 use crate::error::{Error, Result};
-use crate::project::Project;
-use crate::settings::PythonEnv;
-
-/// How a running build reports to, and is cancelled by, its caller.
-pub trait BuildObserver: Sync {
-    /// True when the user asked to stop (Ctrl-C); the build is then killed.
-    fn interrupted(&self) -> bool;
-    /// One line of cargo's output: a status line (`Compiling pyo3 v0.30.1`) or compiler
-    /// diagnostics.
-    fn progress(&self, line: &str);
-    /// Cargo's progress bar moved: `done` of `total` units built; `text` is cargo's bar.
-    fn progress_bar(&self, _done: usize, _total: usize, _text: &str) {}
-}
-
-/// An observer that shows nothing and never interrupts (tests, background builds).
-pub struct Silent;
-
-impl BuildObserver for Silent {
-    fn interrupted(&self) -> bool {
-        false
-    }
-    fn progress(&self, _line: &str) {}
-}
 
 /// One cargo invocation.
 pub struct CargoBuild<'a> {
+    /// The module being built and where it comes from, for error messages.
+    pub module: &'a str,
+    pub origin: &'a Path,
     pub manifest_path: &'a Path,
     pub target_dir: &'a Path,
     /// Where cargo runs: the source's folder, so rustup honours its toolchain file.
@@ -47,7 +28,6 @@ pub struct CargoBuild<'a> {
     pub profile: &'a str,
     pub features: &'a [String],
     pub extra_args: &'a [String],
-    pub quiet: bool,
     /// `(generated copy, user's file)`: diagnostics naming the copy name the user's file.
     pub diagnostics_alias: Option<(String, String)>,
 }
@@ -60,27 +40,12 @@ pub struct CargoOutput {
     pub local_manifests: Vec<PathBuf>,
 }
 
-/// Why cargo did not produce a library.
-#[derive(Debug)]
-pub enum CargoFailure {
-    /// cargo ran and reported errors; the text is what it printed, without progress lines.
-    Failed(String),
-    /// cargo succeeded but reported no cdylib for the package.
-    NoLibrary(String),
-    Other(Error),
-}
-
-impl From<Error> for CargoFailure {
-    fn from(error: Error) -> Self {
-        CargoFailure::Other(error)
-    }
-}
-
 pub fn cargo_program() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
 }
 
-pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutput, CargoFailure> {
+/// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics.
+pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let program = cargo_program();
     let mut command = Command::new(&program);
     command
@@ -116,19 +81,18 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let (mut child, program) = spawn(command, &program)?;
+    let mut child = spawn(command, &program)?;
     let stdout = child.stdout.take();
     let messages = std::thread::spawn(move || read_messages(stdout));
-    let (status, diagnostics) = supervise(
-        child,
-        &program,
-        observer,
-        build.quiet,
-        build.diagnostics_alias.as_ref(),
-    )?;
+    let (status, diagnostics) =
+        supervise(child, &program, progress, build.diagnostics_alias.as_ref())?;
     let artifacts = messages.join().unwrap_or_default();
     if !status.success() {
-        return Err(CargoFailure::Failed(diagnostics));
+        return Err(Error::Build {
+            module: build.module.to_string(),
+            source_path: build.origin.to_path_buf(),
+            diagnostics,
+        });
     }
 
     let manifest = canonical(build.manifest_path);
@@ -148,12 +112,12 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
                 .find(|f| is_shared_library(f));
         }
     }
-    let library = library.ok_or_else(|| {
-        CargoFailure::NoLibrary(
-            "cargo reported no shared library (cdylib) for it; \
-             add `crate-type = [\"cdylib\"]` under [lib] in Cargo.toml"
-                .to_string(),
-        )
+    let library = library.ok_or_else(|| Error::BadArtifact {
+        module: build.module.to_string(),
+        source_path: build.origin.to_path_buf(),
+        reason: "cargo reported no shared library (cdylib) for it; \
+                 add `crate-type = [\"cdylib\"]` under [lib] in Cargo.toml"
+            .to_string(),
     })?;
     local_manifests.sort();
     local_manifests.dedup();
@@ -163,71 +127,31 @@ pub fn run(build: &CargoBuild, observer: &dyn BuildObserver) -> Result<CargoOutp
     })
 }
 
-/// Runs `python -m maturin develop` for an editable project whose bindings need
-/// maturin's own generation step (cffi, uniffi, bin).
-pub fn run_maturin_develop(
-    project: &Project,
-    profile: &str,
-    features: &[String],
-    quiet: bool,
-    python: &PythonEnv,
-    observer: &dyn BuildObserver,
-) -> Result<(), CargoFailure> {
-    let mut command = Command::new(&python.executable);
+/// Runs another build tool (`maturin develop`) as cargo is run: its stderr shown as
+/// progress, Ctrl-C honoured. Returns its exit status and its diagnostics.
+pub fn run_tool(
+    mut command: Command,
+    program: &str,
+    progress: &Progress,
+) -> Result<(ExitStatus, String)> {
     command
-        .args(["-m", "maturin", "develop", "--profile", profile])
-        .arg("--manifest-path")
-        .arg(&project.manifest_path);
-    if !features.is_empty() {
-        command.arg("--features").arg(features.join(","));
-    }
-    command
-        .current_dir(&project.root)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // maturin installs into the environment named by VIRTUAL_ENV: this interpreter's.
-    if python.prefix != python.base_prefix {
-        command.env("VIRTUAL_ENV", &python.prefix);
-    }
-    // And the tools it runs (uniffi-bindgen, pip) are found on PATH: put this
-    // interpreter's scripts folder first, as activating the environment would.
-    if let Some(scripts) = python.executable.parent() {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let joined = std::env::join_paths(
-            std::iter::once(scripts.to_path_buf()).chain(std::env::split_paths(&path)),
-        );
-        if let Ok(joined) = joined {
-            command.env("PATH", joined);
-        }
-    }
-    let program = format!("{} -m maturin", python.executable.display());
-    let (child, program) = spawn(command, &program)?;
-    let (status, diagnostics) = supervise(child, &program, observer, quiet, None)?;
-    if status.success() {
-        return Ok(());
-    }
-    if diagnostics.contains("No module named maturin") {
-        return Err(CargoFailure::Failed(format!(
-            "building its {} bindings needs maturin in this environment: {} -m pip install maturin",
-            project.bindings.name(),
-            python.executable.display()
-        )));
-    }
-    Err(CargoFailure::Failed(diagnostics))
+    let child = spawn(command, program)?;
+    supervise(child, program, progress, None)
 }
 
 /// Starts a build tool in its own process group, so that an interrupted build can be
 /// stopped whole: the tool and every rustc and build script it started.
-fn spawn(mut command: Command, program: &str) -> Result<(Child, String), CargoFailure> {
+fn spawn(mut command: Command, program: &str) -> Result<Child> {
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     log::debug!(target: "rusthook.cargo", "running {command:?}");
-    let child = command.spawn().map_err(|source| Error::ToolMissing {
+    command.spawn().map_err(|source| Error::ToolMissing {
         program: program.to_string(),
         source,
-    })?;
-    Ok((child, program.to_string()))
+    })
 }
 
 /// Shows a running tool's stderr as progress (cargo's bar as progress events), keeps
@@ -236,10 +160,9 @@ fn spawn(mut command: Command, program: &str) -> Result<(Child, String), CargoFa
 fn supervise(
     mut child: Child,
     program: &str,
-    observer: &dyn BuildObserver,
-    quiet: bool,
+    progress: &Progress,
     alias: Option<&(String, String)>,
-) -> Result<(ExitStatus, String), CargoFailure> {
+) -> Result<(ExitStatus, String)> {
     let (line_sender, lines) = mpsc::channel::<String>();
     let stderr = child.stderr.take();
     let stderr_reader = std::thread::spawn(move || {
@@ -264,14 +187,10 @@ fn supervise(
                     }
                 }
                 if let Some((done, total)) = parse_progress_bar(&line) {
-                    if !quiet {
-                        observer.progress_bar(done, total, line.trim_end());
-                    }
+                    progress.bar(done, total, line.trim_end());
                     continue;
                 }
-                if !quiet {
-                    observer.progress(&line);
-                }
+                progress.line(&line);
                 if !is_status_line(&line) {
                     diagnostics.push_str(&line);
                     diagnostics.push('\n');
@@ -280,9 +199,9 @@ fn supervise(
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        if observer.interrupted() {
+        if progress.interrupted() {
             kill(&mut child);
-            return Err(CargoFailure::Other(Error::Interrupted));
+            return Err(Error::Interrupted);
         }
     }
     let _ = stderr_reader.join();

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
-use crate::freshness::mtime_ns;
+use crate::fsutil::{mtime_ns, write_atomically};
 
 /// The fingerprint of the toolchain `cargo` will use, computed once per process.
 pub fn fingerprint() -> &'static str {
@@ -38,13 +38,8 @@ pub fn cached_version(cache_file: &Path) -> Result<String> {
         version: version.clone(),
     };
     // Best effort: a missing file only costs the next build one run of rustc.
-    if let (Some(folder), Ok(json)) = (cache_file.parent(), serde_json::to_vec(&record)) {
-        if let Ok(mut temp) = tempfile::NamedTempFile::new_in(folder) {
-            use std::io::Write as _;
-            if temp.write_all(&json).is_ok() {
-                let _ = temp.persist(cache_file);
-            }
-        }
+    if let Ok(json) = serde_json::to_vec(&record) {
+        let _ = write_atomically(cache_file, &json);
     }
     Ok(version)
 }
@@ -85,8 +80,19 @@ fn ask_version() -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-/// `program -V` (e.g. `cargo -V`), for bug reports.
-pub fn tool_version(program: &str) -> Result<String> {
+/// `[(program, version or the error running it)]` for rustc and cargo, for bug reports.
+pub fn tool_versions() -> Vec<(String, String)> {
+    [rustc_program(), crate::build::cargo::cargo_program()]
+        .into_iter()
+        .map(|program| {
+            let version = tool_version(&program).unwrap_or_else(|e| e.to_string());
+            (program, version)
+        })
+        .collect()
+}
+
+/// `program -V` (e.g. `cargo -V`).
+fn tool_version(program: &str) -> Result<String> {
     let output = Command::new(program)
         .arg("-V")
         .output()

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use toml::Value;
 
 use crate::error::{Error, Result};
-use crate::finder::{check_module_name, has_marker};
-use crate::preprocess::{self, Header, Template, PYO3_REQUIREMENT};
+use crate::file_importer::finder::{check_module_name, has_marker};
+use crate::file_importer::preprocess::{self, Header};
+use crate::file_importer::template::{self, Template};
+use crate::fsutil::read_utf8;
 
 /// Creates `parent/name/` with a `.rusthook` marker, Cargo.toml and src/lib.rs.
 pub fn new_crate(parent: &Path, name: &str) -> Result<PathBuf> {
@@ -19,49 +21,7 @@ pub fn new_crate(parent: &Path, name: &str) -> Result<PathBuf> {
     if dir.exists() {
         return Err(Error::AlreadyExists { path: dir });
     }
-    let files = [
-        (
-            ".rusthook".to_string(),
-            "# This file marks the crate as importable by rusthook.\n".to_string(),
-        ),
-        (
-            "Cargo.toml".to_string(),
-            format!(
-                r#"[package]
-name = "{package}"
-version = "0.1.0"
-edition = "2021"
-
-[lib]
-crate-type = ["cdylib"]
-
-[dependencies]
-pyo3 = {{ version = "{PYO3_REQUIREMENT}", features = ["abi3-py39"] }}
-"#,
-                package = name.replace('_', "-")
-            ),
-        ),
-        (
-            "src/lib.rs".to_string(),
-            format!(
-                r#"use pyo3::prelude::*;
-
-/// Imported from Python as `import {name}`.
-#[pymodule]
-mod {name} {{
-    use pyo3::prelude::*;
-
-    /// Adds two numbers.
-    #[pyfunction]
-    fn add(a: i64, b: i64) -> i64 {{
-        a + b
-    }}
-}}
-"#
-            ),
-        ),
-    ];
-    for (relative, text) in files {
+    for (relative, text) in template::new_crate_files(name) {
         let path = dir.join(relative);
         if let Some(folder) = path.parent() {
             fs::create_dir_all(folder).map_err(Error::io("cannot create", folder))?;
@@ -70,9 +30,6 @@ mod {name} {{
     }
     Ok(dir)
 }
-
-/// The maturin version ejected projects build with (as rusthook itself does).
-const MATURIN_REQUIREMENT: &str = "maturin>=1.9.4,<2";
 
 /// `python -m rusthook eject fast.rs DEST`: writes a maturin project for the single-file
 /// module `source` into `dest` (which must not exist, or be empty). Returns `dest`.
@@ -203,22 +160,7 @@ fn eject(job: &Ejected) -> Result<PathBuf> {
         })?
     );
 
-    let pyproject = format!(
-        r#"[build-system]
-requires = ["{MATURIN_REQUIREMENT}"]
-build-backend = "maturin"
-
-[project]
-name = "{name}"
-requires-python = ">=3.9"
-dynamic = ["version"]
-
-[tool.maturin]
-bindings = "pyo3"
-module-name = "{name}"
-"#,
-        name = job.name
-    );
+    let pyproject = template::ejected_pyproject(job.name);
 
     let files = [
         ("Cargo.toml".to_string(), cargo_toml),
@@ -231,7 +173,8 @@ module-name = "{name}"
     }
     // Files read with `include_str!("data/x.txt")` keep their place relative to the code.
     let base_dir = job.origin.parent().unwrap_or(Path::new("/"));
-    for file in preprocess::expand_globs(base_dir, &job.header.dependency_globs) {
+    let globs = preprocess::absolute_globs(base_dir, &job.header.dependency_globs);
+    for file in preprocess::expand_globs(&globs) {
         if let Ok(relative) = file.strip_prefix(base_dir) {
             let copy = dest.join("src").join(relative);
             if let Some(folder) = copy.parent() {
@@ -267,11 +210,11 @@ fn ejected_lib_rs(job: &Ejected) -> String {
     lib.push('\n');
     lib.push_str(rest.trim_start_matches('\n').trim_end());
     lib.push('\n');
-    let exports = preprocess::find_exports(&code).unwrap_or_default();
+    let exports = template::find_exports(&code).unwrap_or_default();
     if !exports.has_pymodule {
         lib.push_str(&format!(
             "\n/// The Python module `{name}`: the #[pyfunction]s and #[pyclass]es above.\n{}",
-            preprocess::pymodule_function(job.name, &exports),
+            template::pymodule_function(job.name, &exports),
             name = job.name
         ));
     }
@@ -285,21 +228,11 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
     fs::write(path, text).map_err(Error::io("cannot write", path))
 }
 
-fn read_utf8(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).map_err(Error::io("cannot read", path))?;
-    String::from_utf8(bytes).map_err(|error| Error::NotUtf8 {
-        path: path.to_path_buf(),
-        line: 1 + error.as_bytes()[..error.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finder::is_marked_crate;
+    use crate::file_importer::finder::is_marked_crate;
+    use crate::file_importer::template::PYO3_REQUIREMENT;
 
     #[test]
     fn creates_a_marked_crate_and_refuses_to_overwrite() {

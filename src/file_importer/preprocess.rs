@@ -9,39 +9,8 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 use crate::error::{Error, Result};
-use crate::finder::MARKERS;
-
-/// The pyo3 version the `pyo3` template depends on.
-pub const PYO3_REQUIREMENT: &str = "0.30";
-
-/// A template: the starting point of the generated Cargo.toml and crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Template {
-    /// cdylib with pyo3 (abi3 where possible); generates a `#[pymodule]` when the file has none.
-    Pyo3,
-    /// A plain C-ABI cdylib (no pyo3), loaded with cffi: its `#[no_mangle] extern "C"`
-    /// functions are declared to cffi from the source.
-    Cffi,
-}
-
-impl Template {
-    pub const ALL: [(&'static str, Template); 2] =
-        [("pyo3", Template::Pyo3), ("cffi", Template::Cffi)];
-
-    /// The template called `name`, or an error at `path:line` listing the known ones.
-    pub fn from_name(name: &str, path: &Path, line: usize) -> Result<Template> {
-        Template::ALL
-            .iter()
-            .find(|(known, _)| *known == name)
-            .map(|(_, template)| *template)
-            .ok_or_else(|| Error::UnknownTemplate {
-                path: path.to_path_buf(),
-                line,
-                template: name.to_string(),
-                known: Template::ALL.map(|(known, _)| known).join(", "),
-            })
-    }
-}
+use crate::file_importer::finder::MARKERS;
+use crate::file_importer::template::{self, Template};
 
 /// The template a marked crate asks for: a line naming it in the `.rusthook` (or
 /// `.rustimport`) file (lines starting with `#` are comments), or the marker on the first
@@ -134,47 +103,6 @@ fn template_name(first_line: &str) -> Option<&str> {
     })
 }
 
-/// The Python-visible items of a file, found by parsing it.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Exports {
-    pub functions: Vec<String>,
-    pub classes: Vec<String>,
-    pub has_pymodule: bool,
-}
-
-/// Top-level `#[pyfunction]`s, `#[pyclass]`es and any `#[pymodule]`. `None` when the
-/// file does not parse: rustc will then report the syntax error against the file itself.
-pub fn find_exports(text: &str) -> Option<Exports> {
-    let file = syn::parse_file(text).ok()?;
-    let has_attr = |attrs: &[syn::Attribute], name: &str| {
-        attrs
-            .iter()
-            .any(|a| a.path().segments.last().is_some_and(|s| s.ident == name))
-    };
-    let mut exports = Exports::default();
-    for item in &file.items {
-        match item {
-            syn::Item::Fn(f) if has_attr(&f.attrs, "pyfunction") => {
-                exports.functions.push(f.sig.ident.to_string())
-            }
-            syn::Item::Struct(s) if has_attr(&s.attrs, "pyclass") => {
-                exports.classes.push(s.ident.to_string())
-            }
-            syn::Item::Enum(e) if has_attr(&e.attrs, "pyclass") => {
-                exports.classes.push(e.ident.to_string())
-            }
-            _ => {}
-        }
-        let attrs: &[syn::Attribute] = match item {
-            syn::Item::Fn(f) => &f.attrs,
-            syn::Item::Mod(m) => &m.attrs,
-            _ => &[],
-        };
-        exports.has_pymodule |= has_attr(attrs, "pymodule");
-    }
-    Some(exports)
-}
-
 /// The files of the crate generated for a single-file module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedCrate {
@@ -214,7 +142,7 @@ pub fn generate_crate(
     let mut body = None;
     let wrapper = match header.template {
         Some(Template::Pyo3) => {
-            let exports = find_exports(text).unwrap_or_default();
+            let exports = template::find_exports(text).unwrap_or_default();
             if header.cell && exports.has_pymodule {
                 return Err(Error::CellPymodule {
                     path: source_path.to_path_buf(),
@@ -228,7 +156,7 @@ pub fn generate_crate(
                     body = Some(blanked);
                     layout.body_path
                 };
-                pymodule_wrapper(
+                template::pymodule_wrapper(
                     source_path,
                     included,
                     &inner_attributes,
@@ -287,30 +215,13 @@ pub fn generate_crate(
 /// and relative `path` dependencies made absolute (the crate is built elsewhere).
 pub fn merged_manifest(source_path: &Path, header: &Header, package_name: &str) -> Result<Table> {
     let user = parse_manifest_lines(source_path, &header.manifest_lines)?;
-    let mut manifest = match header.template {
-        Some(Template::Pyo3) => pyo3_template(package_name),
-        Some(Template::Cffi) | None => Table::new(),
-    };
+    let mut manifest = header
+        .template
+        .map_or_else(Table::new, |t| t.base_manifest(package_name));
     merge(&mut manifest, user);
     let base_dir = source_path.parent().unwrap_or(Path::new("/"));
     absolutize_path_dependencies(&mut manifest, base_dir);
     Ok(manifest)
-}
-
-fn pyo3_template(package_name: &str) -> Table {
-    let mut manifest = Table::new();
-    let package = table_entry(&mut manifest, "package");
-    package.insert("name".into(), Value::from(package_name));
-    package.insert("version".into(), Value::from("0.1.0"));
-    package.insert("edition".into(), Value::from("2021"));
-    let mut pyo3 = Table::new();
-    pyo3.insert("version".into(), Value::from(PYO3_REQUIREMENT));
-    pyo3.insert(
-        "features".into(),
-        Value::Array(vec![Value::from("abi3-py39")]),
-    );
-    table_entry(&mut manifest, "dependencies").insert("pyo3".into(), Value::Table(pyo3));
-    manifest
 }
 
 /// Parses the `//:` lines as one TOML document, reporting errors at the file's own line.
@@ -450,61 +361,11 @@ fn bracket_balance(line: &str) -> i32 {
     })
 }
 
-/// A crate root that includes the user's file and registers its functions and classes.
-fn pymodule_wrapper(
-    source_path: &Path,
-    included_path: &Path,
-    inner_attributes: &str,
-    module: &str,
-    exports: &Exports,
-    implied_prelude: bool,
-) -> String {
-    // A cell's implied `use`: the included items see the wrapper's imports, so the
-    // cell's own line numbers stay as the user wrote them.
-    let prelude = if implied_prelude {
-        "#[allow(unused_imports)]\nuse ::pyo3::prelude::*;\n"
-    } else {
-        ""
-    };
-    format!(
-        r#"{inner_attributes}// Generated by rusthook from {display}; rewritten on every build.
-{prelude}include!({literal:?});
-
-{module_function}"#,
-        display = source_path.display(),
-        literal = included_path.to_string_lossy(),
-        module_function = pymodule_function(module, exports),
-    )
-}
-
-/// The `#[pymodule]` function that registers a file's functions and classes as `module`.
-pub fn pymodule_function(module: &str, exports: &Exports) -> String {
-    let mut registrations = String::new();
-    for function in &exports.functions {
-        registrations.push_str(&format!(
-            "    m.add_function(::pyo3::wrap_pyfunction!({function}, m)?)?;\n"
-        ));
-    }
-    for class in &exports.classes {
-        registrations.push_str(&format!("    m.add_class::<{class}>()?;\n"));
-    }
-    format!(
-        r#"#[::pyo3::pymodule]
-#[pyo3(name = "{module}")]
-fn __rusthook_pymodule(m: &::pyo3::Bound<'_, ::pyo3::types::PyModule>) -> ::pyo3::PyResult<()> {{
-    #[allow(unused_imports)]
-    use ::pyo3::types::PyModuleMethods as _;
-{registrations}    Ok(())
-}}
-"#
-    )
-}
-
-/// The absolute paths matched by the `//d:` globs of a file in `base_dir`.
-pub fn expand_globs(base_dir: &Path, globs: &[String]) -> Vec<PathBuf> {
+/// The files matched by absolute `//d:` globs (see [`absolute_globs`]).
+pub fn expand_globs(absolute_globs: &[String]) -> Vec<PathBuf> {
     let mut matches = Vec::new();
-    for pattern in absolute_globs(base_dir, globs) {
-        if let Ok(paths) = glob::glob(&pattern) {
+    for pattern in absolute_globs {
+        if let Ok(paths) = glob::glob(pattern) {
             matches.extend(paths.flatten().filter(|p| p.is_file()));
         }
     }
@@ -576,19 +437,6 @@ mod tests {
     }
 
     #[test]
-    fn exports_are_found_at_top_level() {
-        let exports = find_exports(FAST).unwrap();
-        assert_eq!(exports.functions, ["double"]);
-        assert_eq!(exports.classes, ["Point", "Color"]);
-        assert!(!exports.has_pymodule);
-        let own = "#[pymodule]\nmod fast { }\n";
-        assert!(find_exports(own).unwrap().has_pymodule);
-        let own_fn = "#[pyo3::pymodule]\nfn fast(m: &Bound<PyModule>) -> PyResult<()> { Ok(()) }\n";
-        assert!(find_exports(own_fn).unwrap().has_pymodule);
-        assert_eq!(find_exports("fn broken( {"), None);
-    }
-
-    #[test]
     fn pyo3_template_merges_user_lines_and_generates_a_module() {
         let header = parse_header(Path::new("/src/fast.rs"), FAST).unwrap();
         let generated =
@@ -597,7 +445,7 @@ mod tests {
         assert_eq!(manifest["dependencies"]["itoa"].as_str(), Some("1"));
         assert_eq!(
             manifest["dependencies"]["pyo3"]["version"].as_str(),
-            Some(PYO3_REQUIREMENT)
+            Some(template::PYO3_REQUIREMENT)
         );
         assert_eq!(manifest["lib"]["name"].as_str(), Some("fast_0123abcd"));
         assert_eq!(
@@ -705,7 +553,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("data")).unwrap();
         std::fs::write(dir.path().join("data/a.txt"), "").unwrap();
         std::fs::write(dir.path().join("data/b.bin"), "").unwrap();
-        let found = expand_globs(dir.path(), &["data/*.txt".to_string()]);
+        let found = expand_globs(&absolute_globs(dir.path(), &["data/*.txt".to_string()]));
         assert_eq!(found, [dir.path().join("data/a.txt")]);
     }
 }

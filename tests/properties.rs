@@ -1,15 +1,18 @@
-//! Property tests: the parts of the core that read user-controlled text never panic,
-//! whatever they are given. The number of cases per property is `PROPTEST_CASES`
-//! (default 256 in the test suite; CONTRIBUTING.md records a long run).
+//! Property tests of the core's public API: the parts that read user-controlled text
+//! never panic, whatever they are given. The number of cases per property is
+//! `PROPTEST_CASES` (default 256 in `cargo test`; CONTRIBUTING.md records a long run).
 
 use std::path::Path;
 
 use proptest::prelude::*;
 
-use crate::freshness::{read_dep_info, BuildRecord};
-use crate::preprocess::{
-    find_exports, generate_crate, parse_header, split_inner_attributes, CrateLayout,
+use rusthook::build::freshness::{BuildRecord, Expected};
+use rusthook::build::inputs::read_dep_info;
+use rusthook::error::Error;
+use rusthook::file_importer::preprocess::{
+    generate_crate, parse_header, split_inner_attributes, CrateLayout,
 };
+use rusthook::file_importer::template::find_exports;
 
 /// Text shaped like a single-file module: marker lines, `//:` and `//d:` lines,
 /// attributes and Rust-ish fragments, mixed with arbitrary strings.
@@ -64,7 +67,7 @@ proptest! {
     fn manifest_errors_point_at_a_line_of_the_file(text in module_text()) {
         let path = Path::new("/src/fast.rs");
         if let Ok(header) = parse_header(path, &text) {
-            if let Err(crate::error::Error::ManifestLine { line, .. }) =
+            if let Err(Error::ManifestLine { line, .. }) =
                 generate_crate(path, &text, &header, &layout())
             {
                 prop_assert!(line >= 1 && line <= text.lines().count().max(1));
@@ -100,7 +103,7 @@ proptest! {
         std::fs::write(&path, json).unwrap();
         if let Some(record) = BuildRecord::read(&path) {
             let never = || None;
-            let expected = crate::freshness::Expected {
+            let expected = Expected {
                 settings: "x",
                 toolchain_fingerprint: "f",
                 toolchain_version: &never,

@@ -1,0 +1,162 @@
+//! The build machinery both importers share: the cache layout, the per-module lock, the
+//! freshness record and its inputs, the toolchain, running cargo, progress, and the
+//! verified install of a library. [`fresh_or_build`] is the one skeleton of a build.
+//!
+//! Order of work: check freshness without a lock (the fast path); otherwise take the
+//! module's lock, check again (another process may have just built it), build, then
+//! write the build record. A failed build leaves the last good library and its record
+//! untouched.
+
+pub mod cache;
+pub mod cargo;
+pub mod freshness;
+pub mod inputs;
+pub mod install;
+pub mod lock;
+pub mod progress;
+pub mod toolchain;
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::fsutil::create_private_dir;
+use crate::settings::{PythonEnv, Settings};
+use cache::{BuildCache, ModuleCache};
+use freshness::{BuildRecord, Expected, Freshness, ToolchainId, TrackedFile, RECORD_FORMAT};
+use progress::Progress;
+
+/// Everything one build of one module needs, worked out once per import and passed on.
+pub struct BuildContext<'a> {
+    /// The module's name (a project's import name), for messages.
+    pub name: &'a str,
+    /// The source file, crate folder or project root.
+    pub origin: &'a Path,
+    pub settings: &'a Settings,
+    pub python: &'a PythonEnv,
+    pub cache: BuildCache,
+    /// The module's folder in the cache: record, lock, library.
+    pub module: ModuleCache,
+    /// The cargo profile of this build (`dev`, `release` or a custom one).
+    pub profile: String,
+    pub features: Vec<String>,
+    /// [`Settings::fingerprint`] of this build: compared with the last record, and
+    /// written into the new one. Computed once, so the two can never drift apart.
+    pub fingerprint: String,
+    pub progress: Progress<'a>,
+}
+
+/// What a build produced, before [`fresh_or_build`] completes its record.
+pub struct Outcome {
+    /// The library's file name in the module's cache folder (an editable project's
+    /// installed library: its absolute path; empty when maturin installed it).
+    pub artifact: String,
+    /// A cffi library's declarations file, beside it.
+    pub declarations: Option<String>,
+    /// Every file the build read.
+    pub files: Vec<TrackedFile>,
+    /// Absolute `//d:` globs: a new file matching one makes the build stale.
+    pub globs: Vec<String>,
+}
+
+/// Returns the record of a fresh build: the last one if it is still fresh, else a new
+/// one made by `build` (given the record of the build before, if any). `last` is the
+/// record as the caller read it. `describe` names the build in the log
+/// (`fast (debug)`). Only one process builds a module at a time; the others wait for
+/// the lock and use what it built.
+pub fn fresh_or_build(
+    ctx: &BuildContext,
+    last: Option<BuildRecord>,
+    describe: &str,
+    build: impl FnOnce(Option<&BuildRecord>) -> Result<Outcome>,
+) -> Result<BuildRecord> {
+    let force = ctx.settings.force_rebuild;
+    if !force && is_fresh(ctx, last.as_ref()) {
+        if let Some(record) = last {
+            return Ok(record);
+        }
+    }
+    create_private_dir(&ctx.module.dir)?;
+    let (_lock, waited) =
+        lock::acquire(&ctx.module.lock_path(), ctx.settings.lock_timeout, &|| {
+            ctx.progress.interrupted()
+        })?;
+    // Read again under the lock: whoever held it may have just built the module (then
+    // even a forced rebuild need not build again).
+    let previous = ctx.module.read_record();
+    if (!force || waited) && is_fresh(ctx, previous.as_ref()) {
+        if let Some(record) = previous {
+            return Ok(record);
+        }
+    }
+
+    let started = Instant::now();
+    let level = if ctx.settings.quiet {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    };
+    log::log!(target: "rusthook.builder", level, "building {describe} from {}", ctx.origin.display());
+    let toolchain = ToolchainId {
+        fingerprint: toolchain::fingerprint().to_string(),
+        version: toolchain::cached_version(&ctx.cache.toolchain_file())?,
+    };
+    let outcome = build(previous.as_ref())?;
+    let record = BuildRecord {
+        format: RECORD_FORMAT,
+        module: ctx.name.to_string(),
+        source: ctx.origin.to_path_buf(),
+        settings: ctx.fingerprint.clone(),
+        toolchain,
+        profile: ctx.profile.clone(),
+        artifact: outcome.artifact,
+        declarations: outcome.declarations,
+        files: outcome.files,
+        globs: outcome.globs,
+    };
+    record.write(&ctx.module.record_path())?;
+    log::log!(
+        target: "rusthook.builder",
+        level,
+        "built {} in {:.1} s",
+        ctx.name,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(record)
+}
+
+/// True when `record` describes a build that is still fresh.
+fn is_fresh(ctx: &BuildContext, record: Option<&BuildRecord>) -> bool {
+    let name = ctx.name;
+    let Some(record) = record else {
+        log::debug!(target: "rusthook.freshness", "{name} must be built: no build record at {}", ctx.module.record_path().display());
+        return false;
+    };
+    let version = || toolchain::version().ok();
+    let expected = Expected {
+        settings: &ctx.fingerprint,
+        toolchain_fingerprint: toolchain::fingerprint(),
+        toolchain_version: &version,
+    };
+    match record.check(&ctx.module.artifact_path(&record.artifact), &expected) {
+        Freshness::Fresh => {
+            log::debug!(target: "rusthook.freshness", "{name} is fresh");
+            true
+        }
+        Freshness::FreshWithNewStats(updated) => {
+            log::debug!(target: "rusthook.freshness", "{name} is fresh (touched files hash the same)");
+            // Record the new stats so the next check stays stat-only, but only if no
+            // one is building right now and the record is still the one we checked.
+            if let Ok(Some(_lock)) = lock::try_acquire(&ctx.module.lock_path()) {
+                if ctx.module.read_record().as_ref() == Some(record) {
+                    let _ = updated.write(&ctx.module.record_path());
+                }
+            }
+            true
+        }
+        Freshness::Stale(reason) => {
+            log::debug!(target: "rusthook.freshness", "{name} must be rebuilt: {reason}");
+            false
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! What a running build shows, and how it is cancelled. The caller (the Python binding)
+//! provides an [`BuildObserver`]: a way to write to the user's stderr and to ask
+//! whether the user pressed Ctrl-C. What is written, and how often, is decided here.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How a running build reaches the user, and is cancelled by them.
+pub trait BuildObserver: Sync {
+    /// True when the user asked to stop (Ctrl-C); the build is then killed.
+    fn interrupted(&self) -> bool;
+    /// Writes `text` to the user's stderr as it is.
+    fn write(&self, text: &str);
+    /// Whether that stderr is a terminal, where a progress bar can be redrawn in place.
+    fn is_terminal(&self) -> bool;
+}
+
+/// An observer that shows nothing and never interrupts (tests, background builds).
+pub struct Silent;
+
+impl BuildObserver for Silent {
+    fn interrupted(&self) -> bool {
+        false
+    }
+    fn write(&self, _text: &str) {}
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+/// How often a line of progress is printed where no bar can be redrawn.
+const LINE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A build tool's stderr as the user sees it. `quiet` shows nothing.
+pub struct Progress<'a> {
+    observer: &'a dyn BuildObserver,
+    quiet: bool,
+    bar: Mutex<BarState>,
+}
+
+#[derive(Default)]
+struct BarState {
+    /// A bar is on screen (a terminal): the next line must clear it first.
+    drawn: bool,
+    last_line: Option<Instant>,
+}
+
+impl<'a> Progress<'a> {
+    pub fn new(observer: &'a dyn BuildObserver, quiet: bool) -> Self {
+        Progress {
+            observer,
+            quiet,
+            bar: Mutex::new(BarState::default()),
+        }
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.observer.interrupted()
+    }
+
+    /// One line of the tool's output: a status line (`Compiling pyo3 v0.30.1`) or
+    /// compiler diagnostics.
+    pub fn line(&self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        let clear = if std::mem::take(&mut bar.drawn) {
+            "\r\x1b[K"
+        } else {
+            ""
+        };
+        self.observer.write(&format!("{clear}{line}\n"));
+    }
+
+    /// Cargo's progress bar moved: `done` of `total` units built; `text` is the bar.
+    /// On a terminal the bar is redrawn in place; elsewhere (logs, CI, notebooks) a
+    /// `compiling k/n crates` line is printed at most once a second.
+    pub fn bar(&self, done: usize, total: usize, text: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        if self.observer.is_terminal() {
+            bar.drawn = true;
+            self.observer.write(&format!("\r\x1b[K{text}"));
+        } else if bar.last_line.is_none_or(|t| t.elapsed() >= LINE_INTERVAL) {
+            bar.last_line = Some(Instant::now());
+            self.observer
+                .write(&format!("rusthook: compiling {done}/{total} crates\n"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Recorder {
+        terminal: bool,
+        written: Mutex<String>,
+    }
+
+    impl BuildObserver for Recorder {
+        fn interrupted(&self) -> bool {
+            false
+        }
+        fn write(&self, text: &str) {
+            self.written.lock().unwrap().push_str(text);
+        }
+        fn is_terminal(&self) -> bool {
+            self.terminal
+        }
+    }
+
+    fn recorder(terminal: bool) -> Recorder {
+        Recorder {
+            terminal,
+            written: Mutex::new(String::new()),
+        }
+    }
+
+    #[test]
+    fn without_a_terminal_the_bar_is_a_line_at_most_once_a_second() {
+        let observer = recorder(false);
+        let progress = Progress::new(&observer, false);
+        progress.bar(1, 10, "[=>  ] 1/10");
+        progress.bar(2, 10, "[==> ] 2/10");
+        progress.line("   Compiling pyo3");
+        assert_eq!(
+            *observer.written.lock().unwrap(),
+            "rusthook: compiling 1/10 crates\n   Compiling pyo3\n"
+        );
+    }
+
+    #[test]
+    fn on_a_terminal_the_bar_is_redrawn_and_cleared_before_a_line() {
+        let observer = recorder(true);
+        let progress = Progress::new(&observer, false);
+        progress.bar(1, 10, "[=>  ] 1/10");
+        progress.line("warning: x");
+        assert_eq!(
+            *observer.written.lock().unwrap(),
+            "\r\x1b[K[=>  ] 1/10\r\x1b[Kwarning: x\n"
+        );
+    }
+
+    #[test]
+    fn quiet_shows_nothing() {
+        let observer = recorder(true);
+        let progress = Progress::new(&observer, true);
+        progress.bar(1, 10, "[=>  ] 1/10");
+        progress.line("warning: x");
+        assert!(observer.written.lock().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,327 @@
+//! Building a single file, a marked crate or a notebook cell: the generated crate (for a
+//! single file or cell), cargo, the verified install of the library in the cache, and
+//! in-place builds beside the source.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::build::cache::{Bucket, BuildCache, ModuleCache};
+use crate::build::cargo::{self, CargoBuild};
+use crate::build::freshness::BuildRecord;
+use crate::build::inputs::InputStamps;
+use crate::build::install::{self, check_module_export};
+use crate::build::progress::{BuildObserver, Progress};
+use crate::build::{fresh_or_build, BuildContext, Outcome};
+use crate::error::{Error, Result};
+use crate::file_importer::cdecl;
+use crate::file_importer::finder::{Source, SourceKind, MARKERS};
+use crate::file_importer::preprocess::{self, CrateLayout};
+use crate::file_importer::template::Template;
+use crate::fsutil::{
+    check_private, create_private_dir, read_utf8, write_atomically, write_if_changed,
+};
+use crate::settings::{PythonEnv, Settings};
+
+/// Where a fresh build of a module is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The library in the build cache: the one to load (a new name for every build).
+    pub artifact: PathBuf,
+    /// For a C-ABI (cffi) library, the file holding its C declarations (for
+    /// `ffi.cdef()`); `None` for a Python extension module.
+    pub declarations: Option<PathBuf>,
+    /// `name.<EXT_SUFFIX>` beside the source, when `in_place` was asked for.
+    pub in_place: Option<PathBuf>,
+}
+
+/// Returns a fresh library for `source`, building it first if needed.
+pub fn ensure_built(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<Built> {
+    let cache = BuildCache::new(settings, python);
+    let module = cache.entry(Bucket::Modules, &source.name, &source.path);
+    // The library is loaded from here: nobody else may have been able to put it there.
+    check_private(&cache.abi_dir)?;
+    check_private(&module.dir)?;
+    let profile = settings.cargo_profile().to_string();
+    let ctx = BuildContext {
+        name: &source.name,
+        origin: &source.path,
+        settings,
+        python,
+        fingerprint: settings.fingerprint(&profile, &settings.features, python),
+        profile,
+        features: settings.features.clone(),
+        cache,
+        progress: Progress::new(observer, settings.quiet),
+        module,
+    };
+    let last = ctx.module.read_record();
+    let describe = format!("{} ({})", source.name, settings.profile_name());
+    let record = fresh_or_build(&ctx, last, &describe, |previous| {
+        build(&ctx, source, previous)
+    })?;
+
+    let artifact = ctx.module.artifact_path(&record.artifact);
+    let declarations = record
+        .declarations
+        .as_deref()
+        .map(|name| ctx.module.artifact_path(name));
+    let in_place = if !settings.in_place {
+        None
+    } else if declarations.is_some() {
+        return Err(Error::NotAnExtension {
+            path: source.path.clone(),
+        });
+    } else {
+        let folder = source.path.parent().unwrap_or(Path::new("/"));
+        Some(install::install_in_place(
+            &artifact,
+            folder,
+            &source.name,
+            python.ext_suffix(),
+        )?)
+    };
+    Ok(Built {
+        artifact,
+        declarations,
+        in_place,
+    })
+}
+
+fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) -> Result<Outcome> {
+    let Prepared {
+        manifest_path,
+        globs,
+        template,
+        crate_root,
+    } = match source.kind {
+        SourceKind::File | SourceKind::Cell => {
+            prepare_single_file(source, &ctx.cache, &ctx.module)?
+        }
+        SourceKind::Crate => prepare_crate(source)?,
+    };
+    let mut primary = vec![source_entry_file(source)];
+    if source.kind == SourceKind::Crate {
+        // The marker file names the template: editing it changes what is built.
+        primary.extend(
+            MARKERS
+                .iter()
+                .map(|m| source.path.join(format!(".{m}")))
+                .filter(|p| p.is_file()),
+        );
+    }
+    primary.extend(preprocess::expand_globs(&globs));
+    let stamps = InputStamps::before_build(&primary, previous)?;
+
+    // A C-ABI library's declarations come from its source. A signature C cannot
+    // express fails now, before cargo runs; a file syn cannot read is left for rustc
+    // to report (its diagnostics are better), and fails only if rustc accepts it.
+    let mut unreadable = None;
+    let declarations = match template {
+        Some(Template::Cffi) => match cdecl::declarations(&crate_root, &source.path) {
+            Ok(declarations) => Some(declarations),
+            Err(error @ Error::Unparsable { .. }) => {
+                unreadable = Some(error);
+                None
+            }
+            Err(error) => return Err(error),
+        },
+        Some(Template::Pyo3) | None => None,
+    };
+
+    let cargo_build = CargoBuild {
+        module: &source.name,
+        origin: &source.path,
+        manifest_path: &manifest_path,
+        target_dir: &ctx.cache.target_dir,
+        working_dir: source.base_dir(),
+        python: &ctx.python.executable,
+        profile: &ctx.profile,
+        features: &ctx.features,
+        extra_args: &ctx.settings.cargo_args,
+        diagnostics_alias: (source.kind != SourceKind::Crate).then(|| {
+            let copy = body_copy_path(&ctx.module, source);
+            (
+                copy.to_string_lossy().into_owned(),
+                source.path.to_string_lossy().into_owned(),
+            )
+        }),
+    };
+    let output = std::thread::scope(|scope| {
+        // Builds older than the last one go while cargo runs: deleting a library of
+        // megabytes takes milliseconds. The last one stays: a process that read the
+        // record a moment ago may be about to load it.
+        if let Some(previous) = previous {
+            scope.spawn(|| install::remove_old_artifacts(&ctx.module, &previous.artifact_names()));
+        }
+        cargo::run(&cargo_build, &ctx.progress)
+    })?;
+    if let Some(error) = unreadable {
+        return Err(error);
+    }
+    if template.is_none_or(Template::builds_extension_module) {
+        check_module_export(&output.library, &source.name, &source.name, &source.path)?;
+    }
+    let files = stamps.files_read(
+        primary,
+        &output.library.with_extension("d"),
+        &output.local_manifests,
+        &manifest_path,
+        &ctx.cache,
+    )?;
+    let installed = install::install_library(
+        &ctx.module,
+        &source.name,
+        &output.library,
+        ctx.python.ext_suffix(),
+        declarations.as_ref().map(|d| d.text.as_str()),
+    )?;
+    if source.kind != SourceKind::Crate {
+        seed_lockfile(&ctx.cache, &ctx.module);
+    }
+    Ok(Outcome {
+        artifact: installed.library,
+        declarations: installed.declarations,
+        files,
+        globs,
+    })
+}
+
+/// The file that always makes a build stale when it changes.
+fn source_entry_file(source: &Source) -> PathBuf {
+    match source.kind {
+        SourceKind::File | SourceKind::Cell => source.path.clone(),
+        SourceKind::Crate => source.path.join("Cargo.toml"),
+    }
+}
+
+/// What a build needs to know before cargo runs.
+struct Prepared {
+    manifest_path: PathBuf,
+    /// Absolute `//d:` globs (single files only).
+    globs: Vec<String>,
+    /// `None` for a bare `// rusthook` file: its `//:` lines decide what it is.
+    template: Option<Template>,
+    /// The crate's root source file (where C declarations are read from).
+    crate_root: PathBuf,
+}
+
+/// A marked crate builds from its own Cargo.toml; its marker says which template.
+fn prepare_crate(source: &Source) -> Result<Prepared> {
+    let manifest_path = source.path.join("Cargo.toml");
+    let template = preprocess::crate_template(&source.path)?;
+    let lib_path = fs::read_to_string(&manifest_path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|manifest| {
+            manifest
+                .get("lib")?
+                .get("path")?
+                .as_str()
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from("src/lib.rs"));
+    Ok(Prepared {
+        manifest_path,
+        globs: Vec::new(),
+        template: Some(template),
+        crate_root: source.path.join(lib_path),
+    })
+}
+
+/// Writes the generated crate for a single-file module into its cache folder.
+fn prepare_single_file(
+    source: &Source,
+    cache: &BuildCache,
+    module: &ModuleCache,
+) -> Result<Prepared> {
+    let text = read_utf8(&source.path)?;
+    let header = if source.kind == SourceKind::Cell {
+        preprocess::parse_cell_header(&source.path, &text)?
+    } else {
+        preprocess::parse_header(&source.path, &text)?
+    };
+    let crate_dir = module.crate_dir();
+    create_private_dir(&crate_dir)?;
+    let wrapper_path = crate_dir.join("wrapper.rs");
+    let body_path = body_copy_path(module, source);
+    let generated = preprocess::generate_crate(
+        &source.path,
+        &text,
+        &header,
+        &CrateLayout {
+            module: &source.name,
+            lib_name: &module.lib_name,
+            wrapper_path: &wrapper_path,
+            body_path: &body_path,
+        },
+    )?;
+    let manifest_path = crate_dir.join("Cargo.toml");
+    write_if_changed(&manifest_path, &generated.manifest)?;
+    if let Some(wrapper) = &generated.wrapper {
+        write_if_changed(&wrapper_path, wrapper)?;
+    }
+    if let Some(body) = &generated.body {
+        let view = body_path.parent().unwrap_or(&crate_dir);
+        create_private_dir(view)?;
+        write_if_changed(&body_path, body)?;
+        mirror_siblings(view, &source.path);
+    }
+    let lockfile = crate_dir.join("Cargo.lock");
+    let seed = cache.lockfile_seed();
+    if !lockfile.exists() && seed.is_file() {
+        let _ = fs::copy(&seed, &lockfile);
+    }
+    Ok(Prepared {
+        manifest_path,
+        globs: preprocess::absolute_globs(source.base_dir(), &header.dependency_globs),
+        template: header.template,
+        crate_root: source.path.clone(),
+    })
+}
+
+/// Where the copy of a file with inner attributes goes (see `GeneratedCrate::body`).
+fn body_copy_path(module: &ModuleCache, source: &Source) -> PathBuf {
+    module
+        .crate_dir()
+        .join("view")
+        .join(format!("{}.rs", source.name))
+}
+
+/// The copy sits among symlinks to everything beside the user's file, so that its
+/// relative paths (`include_str!("data/x.txt")`, `#[path]` modules) find the user's
+/// files. Best effort: without symlinks, only such relative paths fail to compile.
+fn mirror_siblings(view: &Path, source: &Path) {
+    #[cfg(unix)]
+    {
+        let (Some(folder), Some(own_name)) = (source.parent(), source.file_name()) else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let link = view.join(entry.file_name());
+            if entry.file_name() != own_name && fs::symlink_metadata(&link).is_err() {
+                let _ = std::os::unix::fs::symlink(entry.path(), &link);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (view, source);
+}
+
+/// Keeps the module's Cargo.lock as the seed for the next new module, so that it
+/// resolves to the dependency versions already compiled (and needs no network).
+fn seed_lockfile(cache: &BuildCache, module: &ModuleCache) {
+    let seed = cache.lockfile_seed();
+    let copied = fs::read(module.crate_dir().join("Cargo.lock"))
+        .and_then(|lockfile| write_atomically(&seed, &lockfile));
+    if let Err(error) = copied {
+        log::debug!(target: "rusthook.builder", "could not update {}: {error}", seed.display());
+    }
+}

@@ -1,0 +1,287 @@
+//! The templates a marker names (`// rusthook:pyo3`, `// rusthook:cffi`), and everything
+//! each one decides: the Cargo.toml a source starts from, the `#[pymodule]` generated for
+//! a file that has none, and the files `new` and `eject` write.
+
+use std::path::Path;
+
+use toml::{Table, Value};
+
+use crate::error::{Error, Result};
+
+/// The pyo3 version the `pyo3` template depends on.
+pub const PYO3_REQUIREMENT: &str = "0.30";
+
+/// The maturin version ejected projects build with (as rusthook itself does).
+pub const MATURIN_REQUIREMENT: &str = "maturin>=1.9.4,<2";
+
+/// A template: the starting point of the generated Cargo.toml and crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// cdylib with pyo3 (abi3 where possible); generates a `#[pymodule]` when the file has none.
+    Pyo3,
+    /// A plain C-ABI cdylib (no pyo3), loaded with cffi: its `#[no_mangle] extern "C"`
+    /// functions are declared to cffi from the source.
+    Cffi,
+}
+
+impl Template {
+    pub const ALL: [(&'static str, Template); 2] =
+        [("pyo3", Template::Pyo3), ("cffi", Template::Cffi)];
+
+    /// The template called `name`, or an error at `path:line` listing the known ones.
+    pub fn from_name(name: &str, path: &Path, line: usize) -> Result<Template> {
+        Template::ALL
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, template)| *template)
+            .ok_or_else(|| Error::UnknownTemplate {
+                path: path.to_path_buf(),
+                line,
+                template: name.to_string(),
+                known: Template::ALL.map(|(known, _)| known).join(", "),
+            })
+    }
+
+    /// True when the library is a Python extension module (it exports `PyInit_<name>`
+    /// and can be written beside its source); a cffi library is loaded with cffi.
+    pub fn builds_extension_module(self) -> bool {
+        match self {
+            Template::Pyo3 => true,
+            Template::Cffi => false,
+        }
+    }
+
+    /// The Cargo.toml this template starts from; the user's `//:` lines are merged over it.
+    pub fn base_manifest(self, package_name: &str) -> Table {
+        match self {
+            Template::Pyo3 => pyo3_manifest(package_name),
+            Template::Cffi => Table::new(),
+        }
+    }
+}
+
+fn pyo3_manifest(package_name: &str) -> Table {
+    let mut package = Table::new();
+    package.insert("name".into(), Value::from(package_name));
+    package.insert("version".into(), Value::from("0.1.0"));
+    package.insert("edition".into(), Value::from("2021"));
+    let mut pyo3 = Table::new();
+    pyo3.insert("version".into(), Value::from(PYO3_REQUIREMENT));
+    pyo3.insert(
+        "features".into(),
+        Value::Array(vec![Value::from("abi3-py39")]),
+    );
+    let mut dependencies = Table::new();
+    dependencies.insert("pyo3".into(), Value::Table(pyo3));
+    let mut manifest = Table::new();
+    manifest.insert("package".into(), Value::Table(package));
+    manifest.insert("dependencies".into(), Value::Table(dependencies));
+    manifest
+}
+
+/// The Python-visible items of a file, found by parsing it: what the generated
+/// `#[pymodule]` registers.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Exports {
+    pub functions: Vec<String>,
+    pub classes: Vec<String>,
+    pub has_pymodule: bool,
+}
+
+/// Top-level `#[pyfunction]`s, `#[pyclass]`es and any `#[pymodule]`. `None` when the
+/// file does not parse: rustc will then report the syntax error against the file itself.
+pub fn find_exports(text: &str) -> Option<Exports> {
+    let file = syn::parse_file(text).ok()?;
+    let has_attr = |attrs: &[syn::Attribute], name: &str| {
+        attrs
+            .iter()
+            .any(|a| a.path().segments.last().is_some_and(|s| s.ident == name))
+    };
+    let mut exports = Exports::default();
+    for item in &file.items {
+        match item {
+            syn::Item::Fn(f) if has_attr(&f.attrs, "pyfunction") => {
+                exports.functions.push(f.sig.ident.to_string())
+            }
+            syn::Item::Struct(s) if has_attr(&s.attrs, "pyclass") => {
+                exports.classes.push(s.ident.to_string())
+            }
+            syn::Item::Enum(e) if has_attr(&e.attrs, "pyclass") => {
+                exports.classes.push(e.ident.to_string())
+            }
+            _ => {}
+        }
+        let attrs: &[syn::Attribute] = match item {
+            syn::Item::Fn(f) => &f.attrs,
+            syn::Item::Mod(m) => &m.attrs,
+            _ => &[],
+        };
+        exports.has_pymodule |= has_attr(attrs, "pymodule");
+    }
+    Some(exports)
+}
+
+/// The `#[pymodule]` function that registers a file's functions and classes as `module`.
+pub fn pymodule_function(module: &str, exports: &Exports) -> String {
+    let mut registrations = String::new();
+    for function in &exports.functions {
+        registrations.push_str(&format!(
+            "    m.add_function(::pyo3::wrap_pyfunction!({function}, m)?)?;\n"
+        ));
+    }
+    for class in &exports.classes {
+        registrations.push_str(&format!("    m.add_class::<{class}>()?;\n"));
+    }
+    format!(
+        r#"#[::pyo3::pymodule]
+#[pyo3(name = "{module}")]
+fn __rusthook_pymodule(m: &::pyo3::Bound<'_, ::pyo3::types::PyModule>) -> ::pyo3::PyResult<()> {{
+    #[allow(unused_imports)]
+    use ::pyo3::types::PyModuleMethods as _;
+{registrations}    Ok(())
+}}
+"#
+    )
+}
+
+/// A crate root that includes the user's file (`included_path`) and registers its
+/// functions and classes. `inner_attributes` are the file's own `//!` and `#![...]`
+/// lines, which `include!` cannot take; `implied_prelude` adds a notebook cell's
+/// `use pyo3::prelude::*`.
+pub fn pymodule_wrapper(
+    source_path: &Path,
+    included_path: &Path,
+    inner_attributes: &str,
+    module: &str,
+    exports: &Exports,
+    implied_prelude: bool,
+) -> String {
+    // A cell's implied `use`: the included items see the wrapper's imports, so the
+    // cell's own line numbers stay as the user wrote them.
+    let prelude = if implied_prelude {
+        "#[allow(unused_imports)]\nuse ::pyo3::prelude::*;\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"{inner_attributes}// Generated by rusthook from {display}; rewritten on every build.
+{prelude}include!({literal:?});
+
+{module_function}"#,
+        display = source_path.display(),
+        literal = included_path.to_string_lossy(),
+        module_function = pymodule_function(module, exports),
+    )
+}
+
+/// The files of a new importable crate `name` (`python -m rusthook new NAME`):
+/// `(relative path, text)`.
+pub fn new_crate_files(name: &str) -> [(&'static str, String); 3] {
+    [
+        (
+            ".rusthook",
+            "# This file marks the crate as importable by rusthook.\n".to_string(),
+        ),
+        (
+            "Cargo.toml",
+            format!(
+                r#"[package]
+name = "{package}"
+version = "0.1.0"
+edition = "2021"
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+pyo3 = {{ version = "{PYO3_REQUIREMENT}", features = ["abi3-py39"] }}
+"#,
+                package = name.replace('_', "-")
+            ),
+        ),
+        (
+            "src/lib.rs",
+            format!(
+                r#"use pyo3::prelude::*;
+
+/// Imported from Python as `import {name}`.
+#[pymodule]
+mod {name} {{
+    use pyo3::prelude::*;
+
+    /// Adds two numbers.
+    #[pyfunction]
+    fn add(a: i64, b: i64) -> i64 {{
+        a + b
+    }}
+}}
+"#
+            ),
+        ),
+    ]
+}
+
+/// The pyproject.toml of a project ejected from a pyo3 module `name`.
+pub fn ejected_pyproject(name: &str) -> String {
+    format!(
+        r#"[build-system]
+requires = ["{MATURIN_REQUIREMENT}"]
+build-backend = "maturin"
+
+[project]
+name = "{name}"
+requires-python = ">=3.9"
+dynamic = ["version"]
+
+[tool.maturin]
+bindings = "pyo3"
+module-name = "{name}"
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_are_found_at_top_level() {
+        let text = "use pyo3::prelude::*;\n#[pyfunction]\nfn double(x: i64) -> i64 { x * 2 }\n#[pyclass]\nstruct Point { x: i64 }\n#[pyclass]\nenum Color { Red }\nfn helper() {}\n";
+        let exports = find_exports(text).unwrap();
+        assert_eq!(exports.functions, ["double"]);
+        assert_eq!(exports.classes, ["Point", "Color"]);
+        assert!(!exports.has_pymodule);
+        let own = "#[pymodule]\nmod fast { }\n";
+        assert!(find_exports(own).unwrap().has_pymodule);
+        let own_fn = "#[pyo3::pymodule]\nfn fast(m: &Bound<PyModule>) -> PyResult<()> { Ok(()) }\n";
+        assert!(find_exports(own_fn).unwrap().has_pymodule);
+        assert_eq!(find_exports("fn broken( {"), None);
+    }
+
+    #[test]
+    fn template_names() {
+        let path = Path::new("x.rs");
+        assert_eq!(
+            Template::from_name("pyo3", path, 1).unwrap(),
+            Template::Pyo3
+        );
+        assert_eq!(
+            Template::from_name("cffi", path, 1).unwrap(),
+            Template::Cffi
+        );
+        let err = Template::from_name("pyo2", path, 3)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.rs:3: unknown template `pyo2`"), "{err}");
+        assert!(err.contains("known templates: pyo3, cffi"), "{err}");
+        assert!(Template::Pyo3.builds_extension_module());
+        assert!(!Template::Cffi.builds_extension_module());
+        assert!(Template::Cffi.base_manifest("x").is_empty());
+        let pyo3 = Template::Pyo3.base_manifest("rusthook-fast");
+        assert_eq!(pyo3["package"]["name"].as_str(), Some("rusthook-fast"));
+        assert_eq!(
+            pyo3["dependencies"]["pyo3"]["version"].as_str(),
+            Some(PYO3_REQUIREMENT)
+        );
+    }
+}

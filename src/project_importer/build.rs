@@ -1,0 +1,250 @@
+//! Rebuilding an editable maturin project whose sources changed: cargo and a copy over
+//! the installed library for pyo3 projects (what `maturin develop` does, without its
+//! fixed costs), `maturin develop` itself for the other bindings.
+
+use std::fs;
+use std::path::PathBuf;
+
+use crate::build::cache::{Bucket, BuildCache};
+use crate::build::cargo::{self, CargoBuild};
+use crate::build::freshness::BuildRecord;
+use crate::build::inputs::InputStamps;
+use crate::build::install::{check_module_export, replace_library};
+use crate::build::progress::{BuildObserver, Progress};
+use crate::build::{fresh_or_build, BuildContext, Outcome};
+use crate::error::{Error, Result};
+use crate::project_importer::develop::{maturin_dep_info, maturin_develop};
+use crate::project_importer::project::{Bindings, Project};
+use crate::settings::{PythonEnv, Settings};
+
+/// Makes an editable maturin project's installed library fresh, rebuilding it if not.
+pub fn ensure_project_built(
+    project: &Project,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<()> {
+    let cache = BuildCache::new(settings, python);
+    let module = cache.entry(Bucket::Projects, &project.import_name, &project.root);
+    let last = module.read_record();
+    let profile = project_profile(project, settings, last.as_ref());
+    let features = if settings.features.is_empty() {
+        project.features.clone()
+    } else {
+        settings.features.clone()
+    };
+    let ctx = BuildContext {
+        name: &project.import_name,
+        origin: &project.root,
+        settings,
+        python,
+        fingerprint: settings.fingerprint(&profile, &features, python),
+        profile,
+        features,
+        cache,
+        module,
+        progress: Progress::new(observer, settings.quiet),
+    };
+    let describe = format!(
+        "{} ({}, {})",
+        project.import_name,
+        ctx.profile,
+        project.bindings.name()
+    );
+    fresh_or_build(&ctx, last, &describe, |previous| {
+        build_project(&ctx, project, previous)
+    })?;
+    Ok(())
+}
+
+fn build_project(
+    ctx: &BuildContext,
+    project: &Project,
+    previous: Option<&BuildRecord>,
+) -> Result<Outcome> {
+    let primary = vec![
+        project.manifest_path.clone(),
+        project.root.join("pyproject.toml"),
+    ];
+    let stamps = InputStamps::before_build(&primary, previous)?;
+
+    let (artifact, dep_info, local_manifests) = if project.bindings == Bindings::Pyo3 {
+        // As `maturin develop` would, without its fixed costs: cargo, then the library
+        // copied over the installed one.
+        let installed = project
+            .installed_library(&ctx.python.extension_suffixes)
+            .ok_or_else(|| Error::ProjectNotInstalled {
+                name: project.import_name.clone(),
+                root: project.root.clone(),
+            })?;
+        let output = cargo::run(
+            &CargoBuild {
+                module: &project.import_name,
+                origin: &project.root,
+                manifest_path: &project.manifest_path,
+                target_dir: &ctx.cache.target_dir,
+                working_dir: &project.root,
+                python: &ctx.python.executable,
+                profile: &ctx.profile,
+                features: &ctx.features,
+                extra_args: &ctx.settings.cargo_args,
+                diagnostics_alias: None,
+            },
+            &ctx.progress,
+        )?;
+        check_module_export(
+            &output.library,
+            project.extension_name(),
+            &project.import_name,
+            &project.root,
+        )?;
+        replace_library(&output.library, &installed)?;
+        (
+            installed.to_string_lossy().into_owned(),
+            output.library.with_extension("d"),
+            output.local_manifests,
+        )
+    } else {
+        // cffi, uniffi and bin projects need maturin's own generation step.
+        maturin_develop(
+            project,
+            &ctx.profile,
+            &ctx.features,
+            ctx.python,
+            &ctx.progress,
+        )?;
+        (
+            String::new(),
+            maturin_dep_info(project, &ctx.profile),
+            Vec::new(),
+        )
+    };
+    let files = stamps.files_read(
+        primary,
+        &dep_info,
+        &local_manifests,
+        &project.manifest_path,
+        &ctx.cache,
+    )?;
+    Ok(Outcome {
+        artifact,
+        declarations: None,
+        files,
+        globs: Vec::new(),
+    })
+}
+
+/// The profile an editable project builds with: what was asked for, else what its
+/// pyproject.toml says (`editable-profile`, `profile`), else the profile of its last
+/// build, so that a project built in release mode by hand is not rebuilt in debug.
+fn project_profile(
+    project: &Project,
+    settings: &Settings,
+    previous: Option<&BuildRecord>,
+) -> String {
+    match settings.release_requested {
+        Some(true) => return "release".into(),
+        Some(false) => return "dev".into(),
+        None => {}
+    }
+    if let Some(profile) = &project.profile {
+        return profile.clone();
+    }
+    if let Some(record) = previous.filter(|r| !r.profile.is_empty()) {
+        return record.profile.clone();
+    }
+    last_built_profile(project).unwrap_or_else(|| "release".into())
+}
+
+/// Which of maturin's `release` and `debug` builds of the project is newest.
+fn last_built_profile(project: &Project) -> Option<String> {
+    let lib_name = project.lib_name()?;
+    let file_name = format!(
+        "{}{lib_name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let manifest_dir = project.manifest_path.parent()?;
+    let target_dirs = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(manifest_dir.ancestors().take(4).map(|d| d.join("target")));
+    let mut newest: Option<(std::time::SystemTime, &str)> = None;
+    for target in target_dirs {
+        for (folder, profile) in [("release", "release"), ("debug", "dev")] {
+            let built =
+                fs::metadata(target.join(folder).join(&file_name)).and_then(|m| m.modified());
+            if let Ok(time) = built {
+                if newest.is_none_or(|(t, _)| time > t) {
+                    newest = Some((time, profile));
+                }
+            }
+        }
+    }
+    newest.map(|(_, profile)| profile.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project_importer::project::read_project;
+    use std::path::Path;
+
+    fn settings(release: Option<bool>) -> Settings {
+        let python = PythonEnv {
+            executable: "/usr/bin/python3".into(),
+            prefix: "/p".into(),
+            base_prefix: "/p".into(),
+            extension_suffixes: vec![".abi3.so".into()],
+        };
+        let request = crate::settings::SettingsRequest {
+            release,
+            build_dir: Some("/tmp/unused".into()),
+            ..Default::default()
+        };
+        Settings::resolve(request, &python, |_| None)
+    }
+
+    fn project(dir: &Path, maturin: &str) -> Project {
+        fs::write(
+            dir.join("pyproject.toml"),
+            format!("[build-system]\nbuild-backend = \"maturin\"\n[tool.maturin]\n{maturin}"),
+        )
+        .unwrap();
+        fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"proj\"\n[dependencies]\npyo3 = \"0.30\"\n",
+        )
+        .unwrap();
+        read_project(dir, &dir.join("proj.dist-info")).unwrap()
+    }
+
+    #[test]
+    fn project_profile_prefers_request_then_config_then_last_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let configured = project(dir.path(), "editable-profile = \"dev\"\n");
+        assert_eq!(
+            project_profile(&configured, &settings(Some(true)), None),
+            "release"
+        );
+        assert_eq!(project_profile(&configured, &settings(None), None), "dev");
+
+        let plain = project(dir.path(), "");
+        // Built in release by hand (newest library in target/release): stays release.
+        let library = format!(
+            "{}proj{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        );
+        fs::create_dir_all(dir.path().join("target/debug")).unwrap();
+        fs::create_dir_all(dir.path().join("target/release")).unwrap();
+        fs::write(dir.path().join("target/debug").join(&library), "").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(dir.path().join("target/release").join(&library), "").unwrap();
+        assert_eq!(project_profile(&plain, &settings(None), None), "release");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(dir.path().join("target/debug").join(&library), "").unwrap();
+        assert_eq!(project_profile(&plain, &settings(None), None), "dev");
+        assert_eq!(project_profile(&plain, &settings(Some(false)), None), "dev");
+    }
+}

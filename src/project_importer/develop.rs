@@ -1,0 +1,91 @@
+//! `python -m maturin develop`, for editable projects whose bindings need maturin's own
+//! generation step (cffi, uniffi, bin), and where maturin leaves what it built.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::build::cargo;
+use crate::build::progress::Progress;
+use crate::error::{Error, Result};
+use crate::project_importer::project::{Bindings, Project};
+use crate::settings::PythonEnv;
+
+/// Runs `maturin develop` for `project` with this interpreter, as if its environment
+/// were activated.
+pub fn maturin_develop(
+    project: &Project,
+    profile: &str,
+    features: &[String],
+    python: &PythonEnv,
+    progress: &Progress,
+) -> Result<()> {
+    let mut command = Command::new(&python.executable);
+    command
+        .args(["-m", "maturin", "develop", "--profile", profile])
+        .arg("--manifest-path")
+        .arg(&project.manifest_path);
+    if !features.is_empty() {
+        command.arg("--features").arg(features.join(","));
+    }
+    command.current_dir(&project.root);
+    // maturin installs into the environment named by VIRTUAL_ENV: this interpreter's.
+    if python.prefix != python.base_prefix {
+        command.env("VIRTUAL_ENV", &python.prefix);
+    }
+    // And the tools it runs (uniffi-bindgen, pip) are found on PATH: put this
+    // interpreter's scripts folder first, as activating the environment would.
+    if let Some(scripts) = python.executable.parent() {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let joined = std::env::join_paths(
+            std::iter::once(scripts.to_path_buf()).chain(std::env::split_paths(&path)),
+        );
+        if let Ok(joined) = joined {
+            command.env("PATH", joined);
+        }
+    }
+    let program = format!("{} -m maturin", python.executable.display());
+    let (status, diagnostics) = cargo::run_tool(command, &program, progress)?;
+    if status.success() {
+        return Ok(());
+    }
+    let diagnostics = if diagnostics.contains("No module named maturin") {
+        format!(
+            "building its {} bindings needs maturin in this environment: {} -m pip install maturin",
+            project.bindings.name(),
+            python.executable.display()
+        )
+    } else {
+        diagnostics
+    };
+    Err(Error::Build {
+        module: project.import_name.clone(),
+        source_path: project.root.clone(),
+        diagnostics,
+    })
+}
+
+/// The dep-info of the library maturin built, in the project's own target directory.
+pub fn maturin_dep_info(project: &Project, profile: &str) -> PathBuf {
+    let target_dir = cargo_metadata::MetadataCommand::new()
+        .manifest_path(&project.manifest_path)
+        .no_deps()
+        .exec()
+        .map(|metadata| metadata.target_directory.into_std_path_buf())
+        .unwrap_or_else(|_| project.root.join("target"));
+    let folder = match profile {
+        "dev" | "test" => "debug",
+        "bench" => "release",
+        other => other,
+    };
+    let name = match project.bindings {
+        Bindings::Bin => project.import_name.clone(),
+        _ => format!(
+            "{}{}",
+            std::env::consts::DLL_PREFIX,
+            project
+                .lib_name()
+                .unwrap_or_else(|| project.import_name.clone())
+        ),
+    };
+    target_dir.join(folder).join(format!("{name}.d"))
+}

@@ -1,0 +1,13 @@
+//! The project importer: editable maturin projects (`pip install -e`, `maturin develop`)
+//! rebuilt before they are imported when their sources changed. The index maps import
+//! names to projects, the project module reads each project's layout, and the build
+//! brings its installed library up to date.
+
+pub mod build;
+pub mod develop;
+pub mod index;
+pub mod project;
+
+pub use build::ensure_project_built;
+pub use index::ProjectIndex;
+pub use project::Project;

@@ -1,0 +1,130 @@
+//! `rusthook._core.Settings`: the build settings as a Python class, resolved against the
+//! environment when created.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::python::interpreter::core;
+use crate::settings::{Settings, SettingsRequest};
+
+/// Build settings, resolved against the environment when created.
+#[pyclass(frozen, name = "Settings", module = "rusthook._core")]
+pub struct PySettings(pub Settings);
+
+#[pymethods]
+impl PySettings {
+    #[new]
+    #[pyo3(signature = (*, release=None, force_rebuild=None, in_place=None, quiet=None,
+                        lock_timeout=None, build_dir=None, features=None, cargo_args=None,
+                        enable_file_importer=None, enable_project_importer=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        release: Option<bool>,
+        force_rebuild: Option<bool>,
+        in_place: Option<bool>,
+        quiet: Option<bool>,
+        lock_timeout: Option<f64>,
+        build_dir: Option<PathBuf>,
+        features: Option<Vec<String>>,
+        cargo_args: Option<Vec<String>>,
+        enable_file_importer: Option<bool>,
+        enable_project_importer: Option<bool>,
+    ) -> PyResult<Self> {
+        let lock_timeout = lock_timeout
+            .map(|seconds| {
+                Duration::try_from_secs_f64(seconds).map_err(|_| {
+                    PyValueError::new_err(format!(
+                        "lock_timeout must be a non-negative number of seconds, not {seconds}"
+                    ))
+                })
+            })
+            .transpose()?;
+        let request = SettingsRequest {
+            release,
+            force_rebuild,
+            in_place,
+            quiet,
+            lock_timeout,
+            build_dir,
+            features: features.unwrap_or_default(),
+            cargo_args: cargo_args.unwrap_or_default(),
+            file_importer: enable_file_importer,
+            project_importer: enable_project_importer,
+        };
+        let python = &core(py)?.python;
+        Ok(PySettings(Settings::resolve(request, python, |name| {
+            std::env::var(name).ok()
+        })))
+    }
+
+    #[getter]
+    fn release(&self) -> bool {
+        self.0.release
+    }
+    #[getter]
+    fn force_rebuild(&self) -> bool {
+        self.0.force_rebuild
+    }
+    #[getter]
+    fn in_place(&self) -> bool {
+        self.0.in_place
+    }
+    #[getter]
+    fn quiet(&self) -> bool {
+        self.0.quiet
+    }
+    #[getter]
+    fn lock_timeout(&self) -> f64 {
+        self.0.lock_timeout.as_secs_f64()
+    }
+    #[getter]
+    fn build_dir(&self) -> OsString {
+        self.0.build_root.clone().into_os_string()
+    }
+    #[getter]
+    fn features(&self) -> Vec<String> {
+        self.0.features.clone()
+    }
+    #[getter]
+    fn cargo_args(&self) -> Vec<String> {
+        self.0.cargo_args.clone()
+    }
+    #[getter]
+    fn enable_file_importer(&self) -> bool {
+        self.0.file_importer
+    }
+    #[getter]
+    fn enable_project_importer(&self) -> bool {
+        self.0.project_importer
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.0;
+        format!(
+            "Settings(release={}, force_rebuild={}, in_place={}, quiet={}, lock_timeout={}, build_dir={:?}, features={:?}, cargo_args={:?}, enable_file_importer={}, enable_project_importer={})",
+            py_bool(s.release),
+            py_bool(s.force_rebuild),
+            py_bool(s.in_place),
+            py_bool(s.quiet),
+            s.lock_timeout.as_secs_f64(),
+            s.build_root,
+            s.features,
+            s.cargo_args,
+            py_bool(s.file_importer),
+            py_bool(s.project_importer),
+        )
+    }
+}
+
+fn py_bool(value: bool) -> &'static str {
+    if value {
+        "True"
+    } else {
+        "False"
+    }
+}
