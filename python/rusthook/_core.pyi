@@ -1,4 +1,4 @@
-"""The Rust core (`src/lib.rs`). Private: use the `rusthook` package's public API."""
+"""The Rust core (`src/python/mod.rs`). Private: use the `rusthook` package's public API."""
 
 import os
 from collections.abc import Sequence
@@ -19,6 +19,7 @@ __all__ = [
     "find_and_build",
     "find_source",
     "find_sources",
+    "hook_enabled",
     "invalidate_caches",
     "new_crate",
     "refresh_project",
@@ -119,5 +120,8 @@ def tool_versions() -> list[tuple[str, str]]:
 def new_crate(parent: str | os.PathLike[str], name: str) -> str:
     """Creates a new importable crate `parent/name`; returns its path."""
 
+def hook_enabled() -> bool:
+    """False when `RUSTHOOK_ENABLED` switches the import hook off (0, false, no, off)."""
+
 def invalidate_caches() -> None:
-    """Forgets cached directory listings."""
+    """Forgets the editable-project map, so the next import reads site-packages again."""

@@ -204,7 +204,7 @@ def install(**settings: "Unpack[BuildSettings]") -> "RustFinder | None":
     See :class:`rusthook._settings.BuildSettings` for the keywords.
     """
     uninstall()
-    if os.environ.get("RUSTHOOK_ENABLED", "1").strip().lower() in ("0", "false", "no", "off"):
+    if not _core.hook_enabled():
         return None
     finder = RustFinder(_core.Settings(**settings))
     index = next(

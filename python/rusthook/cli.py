@@ -166,8 +166,7 @@ def _site_info(args: argparse.Namespace) -> None:
         line = _site.installed_line(path)
         state = f"active ({line})" if line else "not installed"
         print(f"{where}: {state}\n  {path}")
-    disabled = os.environ.get("RUSTHOOK_ENABLED", "").strip().lower() in ("0", "false", "no", "off")
-    if disabled:
+    if not _core.hook_enabled():
         print("RUSTHOOK_ENABLED=0 is set: the hook stays off in this shell")
 
 
