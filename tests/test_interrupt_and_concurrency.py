@@ -7,48 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from conftest import DOUBLE_RS, Project
-
-
-def stalling_rustc_wrapper(project: Project, crate_prefix: str, seconds: int) -> tuple[Path, Path]:
-    """A RUSTC_WRAPPER that writes its pid to a file and sleeps before compiling the
-    crate whose name starts with `crate_prefix`: a build that is reliably slow."""
-    pid_file = project.root / "wrapper.pid"
-    wrapper = project.write(
-        "wrapper.sh",
-        f"""\
-        #!/bin/sh
-        case "$*" in
-          *"--crate-name {crate_prefix}"*) echo $$ > {pid_file}; sleep {seconds} ;;
-        esac
-        exec "$@"
-        """,
-    )
-    wrapper.chmod(0o755)
-    return wrapper, pid_file
-
-
-def start(project: Project, code: str, **env: str) -> subprocess.Popen[str]:
-    """`python -c code` in the project folder, running on while the test goes on."""
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=project.root,
-        env=project.env(**env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 600) -> None:
-    """Waits until the stalling wrapper wrote `path` (the build reached the crate)."""
-    deadline = time.monotonic() + seconds
-    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert path.exists(), "the build never reached the module's crate"
+from conftest import DOUBLE_RS, Project, stalling_rustc_wrapper, start, wait_for
 
 
 def process_is_gone(pid: int, within: float) -> bool:

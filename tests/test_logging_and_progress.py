@@ -8,8 +8,7 @@ import re
 import subprocess
 import sys
 
-from conftest import DOUBLE_RS, Project
-from test_interrupt_and_concurrency import stalling_rustc_wrapper
+from conftest import DOUBLE_RS, Project, stalling_rustc_wrapper
 
 WARNING_RS = DOUBLE_RS.replace("x * 2", "let unused = 1;\n    x * 2")
 

@@ -8,8 +8,7 @@ import signal
 import zipfile
 from pathlib import Path
 
-from conftest import DOUBLE_RS, EXT_SUFFIX, Project
-from test_interrupt_and_concurrency import stalling_rustc_wrapper, start, wait_for
+from conftest import DOUBLE_RS, EXT_SUFFIX, Project, stalling_rustc_wrapper, start, wait_for
 
 
 def test_six_importers_one_build(project: Project) -> None:
