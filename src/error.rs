@@ -7,12 +7,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// cargo ran and failed: compile errors, a bad manifest, a failed download.
-    #[error("could not build {module} from {source_path}:\n\n{diagnostics}", source_path = .source_path.display())]
+    /// cargo ran and failed: compile errors, a bad manifest, a failed download. The
+    /// diagnostics are in the message unless the user saw them as they came (`shown`).
+    #[error("could not build {module} from {source_path}{}", build_details(.diagnostics, *.shown), source_path = .source_path.display())]
     Build {
         module: String,
         source_path: PathBuf,
         diagnostics: String,
+        /// Streamed to the user's terminal already: not repeated in the message.
+        shown: bool,
     },
 
     /// A `//:` line of a single-file module is not valid TOML.
@@ -68,11 +71,12 @@ pub enum Error {
     #[error("{path}:{line}: the file is not valid UTF-8; save it as UTF-8", path = .path.display())]
     NotUtf8 { path: PathBuf, line: usize },
 
-    /// A module name that Python cannot import.
-    #[error("`{name}` (from {path}) is not a valid Python module name; rename it to a Python identifier such as `{suggestion}`", path = .path.display())]
+    /// A module name that Python cannot import (or no extension module can have).
+    #[error("`{name}` (from {path}) {reason}; rename it to a Python identifier such as `{suggestion}`", path = .path.display())]
     InvalidModuleName {
         name: String,
         path: PathBuf,
+        reason: &'static str,
         suggestion: String,
     },
 
@@ -81,12 +85,8 @@ pub enum Error {
     NotASource { path: PathBuf, reason: String },
 
     /// `cargo` (or `rustc`) could not be started.
-    #[error("could not run `{program}`: {source}.\nInstall Rust (see the rustup install instructions) and make sure `{program}` is on PATH.")]
-    ToolMissing {
-        program: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("could not run `{program}`: {reason}.\nInstall Rust (https://rustup.rs) and make sure `{program}` can be run (it is looked up on PATH; CARGO and RUSTC name other programs).")]
+    ToolMissing { program: String, reason: String },
 
     /// Another process holds the build lock of this module for longer than allowed.
     #[error("timed out after {seconds:.0} s waiting for the build lock {path}, held by {holder}.\nWait for that build to finish (or stop it), or raise the limit with `lock_timeout=` in rusthook.install() / the API.", path = .path.display())]
@@ -102,8 +102,13 @@ pub enum Error {
     ProjectNotInstalled { name: String, root: PathBuf },
 
     /// A cache folder other users could have written a library into.
-    #[error("refusing to load a library from {path}: {reason}, so a library there could have been replaced by someone else.\nMake it private (`chmod 700 {path}`), or set RUSTHOOK_BUILD_DIR to a folder of your own.", path = .path.display())]
-    InsecureCache { path: PathBuf, reason: String },
+    #[error("refusing to use the build folder {path}: {reason}, so a library built there could be replaced by someone else.\n{fix}", path = .path.display())]
+    InsecureCache {
+        path: PathBuf,
+        reason: String,
+        /// What to do: chmod when the folder is the user's own, another folder when not.
+        fix: String,
+    },
 
     /// `cache clear` found a build in progress.
     #[error("a build is running in the cache (its lock {path} is held); wait for it to finish, then clear the cache again", path = .path.display())]
@@ -130,12 +135,33 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A setting (a keyword or an environment variable) with a value it cannot take.
+    #[error("{message}")]
+    InvalidSetting { message: String },
+
     /// The user interrupted a build (Ctrl-C); the boundary re-raises the pending signal.
     #[error("build interrupted")]
     Interrupted,
 }
 
+/// The end of a build error's message: the diagnostics, once.
+fn build_details(diagnostics: &str, shown: bool) -> String {
+    if shown {
+        ": the compiler's messages are above".to_string()
+    } else {
+        format!(":\n\n{diagnostics}")
+    }
+}
+
 impl Error {
+    /// A build tool that could not be run, and why (said once, without a final period).
+    pub fn tool_missing(program: &str, reason: impl std::fmt::Display) -> Error {
+        Error::ToolMissing {
+            program: program.to_string(),
+            reason: reason.to_string().trim().trim_end_matches('.').to_string(),
+        }
+    }
+
     /// Shorthand for wrapping an `io::Error` with what was being done, and to what.
     pub fn io<'a>(
         action: &'static str,

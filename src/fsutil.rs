@@ -47,23 +47,31 @@ pub fn check_private(path: &Path) -> Result<()> {
         };
         // SAFETY: geteuid(2) has no preconditions and cannot fail.
         let me = unsafe { libc::geteuid() };
-        let reason = if metadata.uid() != me {
-            Some(format!(
-                "it belongs to another user (uid {})",
-                metadata.uid()
+        let elsewhere = "set RUSTHOOK_BUILD_DIR (or build_dir=) to a folder of your own; rusthook creates it privately";
+        let problem = if metadata.uid() != me {
+            Some((
+                format!("it belongs to another user (uid {})", metadata.uid()),
+                format!("You cannot make it private yourself: {elsewhere}."),
             ))
         } else if metadata.mode() & 0o022 != 0 {
-            Some(format!(
-                "other users can write to it (mode {:o})",
-                metadata.mode() & 0o777
+            Some((
+                format!(
+                    "other users can write to it (mode {:o})",
+                    metadata.mode() & 0o7777
+                ),
+                format!(
+                    "Make it private (`chmod 700 {}`), or {elsewhere}.",
+                    path.display()
+                ),
             ))
         } else {
             None
         };
-        if let Some(reason) = reason {
+        if let Some((reason, fix)) = problem {
             return Err(Error::InsecureCache {
                 path: path.to_path_buf(),
                 reason,
+                fix,
             });
         }
     }

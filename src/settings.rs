@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::error::{Error, Result};
+
 /// Facts about the running interpreter, read once at start-up by the boundary.
 #[derive(Debug, Clone)]
 pub struct PythonEnv {
@@ -93,8 +95,8 @@ impl Settings {
         request: SettingsRequest,
         python: &PythonEnv,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Settings {
-        let flag = |name: &str| env(name).is_some_and(|value| switch(&value) == Some(true));
+    ) -> Result<Settings> {
+        let flag = |name: &str| switch_variable(&env, name).map(|on| on == Some(true));
         let build_root = request
             .build_dir
             .or_else(|| {
@@ -103,15 +105,18 @@ impl Settings {
                     .map(PathBuf::from)
             })
             .unwrap_or_else(|| default_build_root(python));
-        let release_requested = request
-            .release
-            .or_else(|| flag("RUSTHOOK_RELEASE").then_some(true));
-        Settings {
+        let release_requested = match request.release {
+            Some(release) => Some(release),
+            None => flag("RUSTHOOK_RELEASE")?.then_some(true),
+        };
+        let force_rebuild = match request.force_rebuild {
+            Some(force) => force,
+            None => flag("RUSTHOOK_FORCE_REBUILD")?,
+        };
+        Ok(Settings {
             release: release_requested.unwrap_or(false),
             release_requested,
-            force_rebuild: request
-                .force_rebuild
-                .unwrap_or_else(|| flag("RUSTHOOK_FORCE_REBUILD")),
+            force_rebuild,
             in_place: request.in_place.unwrap_or(false),
             quiet: request.quiet.unwrap_or(false),
             lock_timeout: request.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
@@ -120,7 +125,7 @@ impl Settings {
             cargo_args: request.cargo_args,
             file_importer: request.file_importer.unwrap_or(true),
             project_importer: request.project_importer.unwrap_or(true),
-        }
+        })
     }
 
     /// The cargo profile single-file modules and crates build with.
@@ -165,9 +170,26 @@ pub fn switch(value: &str) -> Option<bool> {
     }
 }
 
+/// A yes/no environment variable: `None` when unset or empty, an error naming the
+/// variable and the accepted values for anything else that is not a yes or a no.
+fn switch_variable(env: impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<bool>> {
+    match env(name) {
+        None => Ok(None),
+        Some(value) if value.trim().is_empty() => Ok(None),
+        Some(value) => switch(&value)
+            .map(Some)
+            .ok_or_else(|| Error::InvalidSetting {
+                message: format!(
+                "{name}={value} is not a yes/no value; use 1, true, yes or on to switch it on, \
+                 0, false, no or off to switch it off"
+            ),
+            }),
+    }
+}
+
 /// Whether the import hook may be installed: unless `RUSTHOOK_ENABLED` switches it off.
-pub fn hook_enabled(env: impl Fn(&str) -> Option<String>) -> bool {
-    env("RUSTHOOK_ENABLED").and_then(|value| switch(&value)) != Some(false)
+pub fn hook_enabled(env: impl Fn(&str) -> Option<String>) -> Result<bool> {
+    Ok(switch_variable(env, "RUSTHOOK_ENABLED")? != Some(false))
 }
 
 /// `<venv>/rusthook_build_cache` inside a writable virtual environment, else the user cache dir.
@@ -224,7 +246,8 @@ mod tests {
             "RUSTHOOK_BUILD_DIR" => Some("/tmp/cache".to_string()),
             _ => None,
         };
-        let settings = Settings::resolve(SettingsRequest::default(), &python("/p", "/p"), env);
+        let settings =
+            Settings::resolve(SettingsRequest::default(), &python("/p", "/p"), env).unwrap();
         assert!(settings.release);
         assert!(!settings.force_rebuild);
         assert_eq!(settings.build_root, PathBuf::from("/tmp/cache"));
@@ -234,12 +257,24 @@ mod tests {
             build_dir: Some("/elsewhere".into()),
             ..Default::default()
         };
-        let settings = Settings::resolve(explicit, &python("/p", "/p"), env);
+        let settings = Settings::resolve(explicit, &python("/p", "/p"), env).unwrap();
         assert!(
             !settings.release,
             "an explicit keyword beats the environment"
         );
         assert_eq!(settings.build_root, PathBuf::from("/elsewhere"));
+    }
+
+    #[test]
+    fn a_flag_that_is_neither_yes_nor_no_is_an_error() {
+        let env = |name: &str| (name == "RUSTHOOK_RELEASE").then(|| "maybe".to_string());
+        let err = Settings::resolve(SettingsRequest::default(), &python("/p", "/p"), env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("RUSTHOOK_RELEASE=maybe is not a yes/no value"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -249,7 +284,8 @@ mod tests {
         let settings =
             Settings::resolve(SettingsRequest::default(), &python(prefix, "/usr"), |_| {
                 None
-            });
+            })
+            .unwrap();
         assert_eq!(
             settings.build_root,
             venv.path().join("rusthook_build_cache")
@@ -259,7 +295,7 @@ mod tests {
     #[test]
     fn fingerprint_changes_with_profile_and_features() {
         let py = python("/p", "/p");
-        let debug = Settings::resolve(SettingsRequest::default(), &py, |_| None);
+        let debug = Settings::resolve(SettingsRequest::default(), &py, |_| None).unwrap();
         let release = Settings {
             release: true,
             ..debug.clone()
@@ -289,10 +325,15 @@ mod tests {
     #[test]
     fn the_hook_is_enabled_unless_switched_off() {
         let with = |value: &'static str| move |_: &str| Some(value.to_string());
-        assert!(hook_enabled(|_| None));
-        assert!(hook_enabled(with("1")));
-        assert!(hook_enabled(with("")));
-        assert!(!hook_enabled(with("0")));
-        assert!(!hook_enabled(with("OFF")));
+        assert!(hook_enabled(|_| None).unwrap());
+        assert!(hook_enabled(with("1")).unwrap());
+        assert!(hook_enabled(with("")).unwrap());
+        assert!(!hook_enabled(with("0")).unwrap());
+        assert!(!hook_enabled(with("OFF")).unwrap());
+        let err = hook_enabled(with("maybe")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("RUSTHOOK_ENABLED=maybe is not a yes/no value"),
+            "{err}"
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! <build root>/<abi tag>/toolchain.json     the remembered `rustc -vV`
 //! <build root>/<abi tag>/<bucket>/<name>-<key>/
 //!     record.json   build.lock   crate/ (generated crate)   <name>.<build id><EXT_SUFFIX>
+//! <build root>/<abi tag>/in-place/<name>-<key>.json   what was last written beside a source
 //! <build root>/editable-<key>.json          the project index's remembered scan
 //! ```
 
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::build::freshness::BuildRecord;
 use crate::error::{Error, Result};
-use crate::fsutil::short_hash;
+use crate::fsutil::{check_private, short_hash};
 use crate::settings::{PythonEnv, Settings};
 
 /// The kinds of entry the cache holds, each in a folder of its own.
@@ -46,23 +47,39 @@ pub struct BuildCache {
 }
 
 impl BuildCache {
-    pub fn new(settings: &Settings, python: &PythonEnv) -> BuildCache {
+    /// The cache of these settings and this interpreter. Libraries are loaded from it,
+    /// so the build folder and its ABI folder must be private: a folder another user can
+    /// write to (or owns) is refused.
+    pub fn open(settings: &Settings, python: &PythonEnv) -> Result<BuildCache> {
         let abi_dir = settings.build_root.join(python.abi_tag());
+        check_private(&settings.build_root)?;
+        check_private(&abi_dir)?;
         // CARGO_TARGET_DIR means "put every build here"; honour it as cargo does.
         let target_dir = std::env::var_os("CARGO_TARGET_DIR")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| abi_dir.join("target"));
-        BuildCache {
+        Ok(BuildCache {
             abi_dir,
             target_dir,
-        }
+        })
     }
 
     /// `<abi>/<bucket>/<name>-<key>`: the folder of the module `name` built from
-    /// `source_path` (absolute), so same-named modules from different places never meet.
-    pub fn entry(&self, bucket: Bucket, name: &str, source_path: &Path) -> ModuleCache {
-        let key = short_hash(source_path.to_string_lossy().as_bytes(), 16);
+    /// `source_path` (absolute) with the settings `variant` (their fingerprint), so
+    /// same-named modules from different places never meet, and a debug and a release
+    /// build of one module are both kept.
+    pub fn entry(
+        &self,
+        bucket: Bucket,
+        name: &str,
+        source_path: &Path,
+        variant: &str,
+    ) -> ModuleCache {
+        let key = short_hash(
+            format!("{}\0{variant}", source_path.to_string_lossy()).as_bytes(),
+            16,
+        );
         ModuleCache {
             dir: self
                 .abi_dir
@@ -70,6 +87,15 @@ impl BuildCache {
                 .join(format!("{name}-{key}")),
             lib_name: format!("{name}_{key}"),
         }
+    }
+
+    /// What rusthook last wrote beside the source of `name` at `source_path` (an in-place
+    /// build), whatever the settings: only that file may be replaced by a rebuild.
+    pub fn in_place_stamp(&self, name: &str, source_path: &Path) -> PathBuf {
+        let key = short_hash(source_path.to_string_lossy().as_bytes(), 16);
+        self.abi_dir
+            .join(IN_PLACE_FOLDER)
+            .join(format!("{name}-{key}.json"))
     }
 
     /// The remembered `rustc -vV` of the current toolchain fingerprint.
@@ -84,6 +110,8 @@ impl BuildCache {
         self.abi_dir.join("Cargo.lock.seed")
     }
 }
+
+const IN_PLACE_FOLDER: &str = "in-place";
 
 /// The cache folder of one module.
 pub struct ModuleCache {
@@ -202,7 +230,7 @@ pub fn clear(root: &Path) -> Result<u64> {
     let freed = summarize(root).iter().map(|s| s.bytes).sum();
     for abi_dir in &abi_dirs {
         let folders = Bucket::ALL.map(Bucket::folder);
-        for name in folders.iter().chain(&["target"]) {
+        for name in folders.iter().chain(&["target", IN_PLACE_FOLDER]) {
             let path = abi_dir.join(name);
             if path.exists() {
                 std::fs::remove_dir_all(&path).map_err(Error::io("cannot remove", &path))?;
@@ -235,13 +263,20 @@ mod tests {
             abi_dir: PathBuf::from("/cache/cpython-311"),
             target_dir: PathBuf::from("/cache/cpython-311/target"),
         };
-        let entry = |path: &str| cache.entry(Bucket::Modules, "fast", Path::new(path));
+        let entry = |path: &str| cache.entry(Bucket::Modules, "fast", Path::new(path), "debug");
         let (a, b) = (entry("/one/fast.rs"), entry("/two/fast.rs"));
         assert_ne!(a.dir, b.dir);
         assert_ne!(a.lib_name, b.lib_name);
         assert!(a.lib_name.starts_with("fast_"));
         assert_eq!(a.dir, entry("/one/fast.rs").dir);
-        let project = cache.entry(Bucket::Projects, "fast", Path::new("/one/fast.rs"));
+        let release = cache.entry(
+            Bucket::Modules,
+            "fast",
+            Path::new("/one/fast.rs"),
+            "release",
+        );
+        assert_ne!(a.dir, release.dir);
+        let project = cache.entry(Bucket::Projects, "fast", Path::new("/one/fast.rs"), "debug");
         assert_ne!(a.dir, project.dir);
     }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use cargo_metadata::{CrateType, Message};
 
 use crate::build::progress::Progress;
+use crate::build::toolchain::cargo_program;
 use crate::error::{Error, Result};
 
 /// One cargo invocation.
@@ -38,10 +39,6 @@ pub struct CargoOutput {
     pub library: PathBuf,
     /// Cargo.toml of every local (path) package compiled: edits to them must rebuild.
     pub local_manifests: Vec<PathBuf>,
-}
-
-pub fn cargo_program() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
 }
 
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics.
@@ -92,8 +89,10 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
             module: build.module.to_string(),
             source_path: build.origin.to_path_buf(),
             diagnostics,
+            shown: progress.diagnostics_shown(),
         });
     }
+    progress.succeeded(&diagnostics);
 
     let manifest = canonical(build.manifest_path);
     let mut library = None;
@@ -148,10 +147,9 @@ fn spawn(mut command: Command, program: &str) -> Result<Child> {
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     log::debug!(target: "rusthook.cargo", "running {command:?}");
-    command.spawn().map_err(|source| Error::ToolMissing {
-        program: program.to_string(),
-        source,
-    })
+    command
+        .spawn()
+        .map_err(|error| Error::tool_missing(program, error))
 }
 
 /// Shows a running tool's stderr as progress (cargo's bar as progress events), keeps
@@ -190,8 +188,9 @@ fn supervise(
                     progress.bar(done, total, line.trim_end());
                     continue;
                 }
-                progress.line(&line);
-                if !is_status_line(&line) {
+                let is_status = is_status_line(&line);
+                progress.line(&line, is_status);
+                if !is_status {
                     diagnostics.push_str(&line);
                     diagnostics.push('\n');
                 }
@@ -205,10 +204,9 @@ fn supervise(
         }
     }
     let _ = stderr_reader.join();
-    let status = child.wait().map_err(|source| Error::ToolMissing {
-        program: program.to_string(),
-        source,
-    })?;
+    let status = child
+        .wait()
+        .map_err(|error| Error::tool_missing(program, error))?;
     Ok((status, diagnostics.trim_end().to_string()))
 }
 

@@ -133,12 +133,13 @@ pub fn replace_library(library: &Path, destination: &Path) -> Result<()> {
 }
 
 /// Writes `name.<ext_suffix>` into `folder` (beside the source), for imports without
-/// rusthook; unchanged when it already holds this build.
+/// rusthook; unchanged when it already holds this build. `quiet` logs at DEBUG only.
 pub fn install_in_place(
     artifact: &Path,
     folder: &Path,
     name: &str,
     ext_suffix: &str,
+    quiet: bool,
 ) -> Result<PathBuf> {
     let destination = folder.join(format!("{name}{ext_suffix}"));
     let same = |a: &Path, b: &Path| -> Option<bool> {
@@ -147,7 +148,12 @@ pub fn install_in_place(
     };
     if same(artifact, &destination) != Some(true) {
         replace_library(artifact, &destination)?;
-        log::info!(target: "rusthook.builder", "wrote {}", destination.display());
+        let level = if quiet {
+            log::Level::Debug
+        } else {
+            log::Level::Info
+        };
+        log::log!(target: "rusthook.builder", level, "wrote {}", destination.display());
     }
     Ok(destination)
 }

@@ -43,7 +43,7 @@ pub fn try_acquire(path: &Path) -> Result<Option<BuildLock>> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
-            let note = format!("process {} (since unix time {started})", std::process::id());
+            let note = format!("{} {started}", std::process::id());
             // Best effort: the note only improves a timeout's message.
             let _ = file
                 .set_len(0)
@@ -83,7 +83,7 @@ pub fn acquire(
         if start.elapsed() >= timeout {
             let holder = std::fs::read_to_string(path)
                 .ok()
-                .filter(|note| !note.trim().is_empty())
+                .and_then(|note| describe_holder(&note))
                 .unwrap_or_else(|| "another process".to_string());
             return Err(Error::LockTimeout {
                 path: path.to_path_buf(),
@@ -92,6 +92,30 @@ pub fn acquire(
             });
         }
         pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// `process 1234, for 2 min 5 s` from the holder's note (`<pid> <unix seconds>`).
+fn describe_holder(note: &str) -> Option<String> {
+    let mut words = note.split_whitespace();
+    let pid: u32 = words.next()?.parse().ok()?;
+    let started: u64 = words.next()?.parse().ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(format!(
+        "process {pid}, for {}",
+        duration_text(now.saturating_sub(started))
+    ))
+}
+
+/// `45 s`, `2 min 5 s`, `3 h 20 min`.
+fn duration_text(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, s % 3600 / 60),
     }
 }
 
@@ -108,11 +132,19 @@ mod tests {
         let err = acquire(&path, Duration::from_millis(50), &|| false).unwrap_err();
         assert!(err.to_string().contains("timed out"), "{err}");
         assert!(err.to_string().contains("lock_timeout="), "{err}");
-        let holder = format!("held by process {} (since unix time", std::process::id());
+        let holder = format!("held by process {}, for 0 s.", std::process::id());
         assert!(err.to_string().contains(&holder), "{err}");
         drop(first);
         let (_lock, waited) = acquire(&path, Duration::from_secs(1), &|| false).unwrap();
         assert!(!waited);
+    }
+
+    #[test]
+    fn durations_read_as_a_person_would_say_them() {
+        assert_eq!(duration_text(45), "45 s");
+        assert_eq!(duration_text(125), "2 min 5 s");
+        assert_eq!(duration_text(3 * 3600 + 20 * 60 + 7), "3 h 20 min");
+        assert_eq!(describe_holder("not a note"), None);
     }
 
     #[test]

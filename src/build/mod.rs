@@ -71,7 +71,7 @@ pub fn fresh_or_build(
     build: impl FnOnce(Option<&BuildRecord>) -> Result<Outcome>,
 ) -> Result<BuildRecord> {
     let force = ctx.settings.force_rebuild;
-    if !force && is_fresh(ctx, last.as_ref()) {
+    if !force && is_fresh(ctx, last.as_ref(), true) {
         if let Some(record) = last {
             return Ok(record);
         }
@@ -84,7 +84,7 @@ pub fn fresh_or_build(
     // Read again under the lock: whoever held it may have just built the module (then
     // even a forced rebuild need not build again).
     let previous = ctx.module.read_record();
-    if (!force || waited) && is_fresh(ctx, previous.as_ref()) {
+    if (!force || waited) && is_fresh(ctx, previous.as_ref(), false) {
         if let Some(record) = previous {
             return Ok(record);
         }
@@ -125,11 +125,14 @@ pub fn fresh_or_build(
     Ok(record)
 }
 
-/// True when `record` describes a build that is still fresh.
-fn is_fresh(ctx: &BuildContext, record: Option<&BuildRecord>) -> bool {
+/// True when `record` describes a build that is still fresh. `explain` logs why not
+/// (the check under the lock repeats the first one: said once).
+fn is_fresh(ctx: &BuildContext, record: Option<&BuildRecord>, explain: bool) -> bool {
     let name = ctx.name;
     let Some(record) = record else {
-        log::debug!(target: "rusthook.freshness", "{name} must be built: no build record at {}", ctx.module.record_path().display());
+        if explain {
+            log::debug!(target: "rusthook.freshness", "{name} must be built: no build record at {}", ctx.module.record_path().display());
+        }
         return false;
     };
     let version = || toolchain::version().ok();
@@ -155,7 +158,9 @@ fn is_fresh(ctx: &BuildContext, record: Option<&BuildRecord>) -> bool {
             true
         }
         Freshness::Stale(reason) => {
-            log::debug!(target: "rusthook.freshness", "{name} must be rebuilt: {reason}");
+            if explain {
+                log::debug!(target: "rusthook.freshness", "{name} must be rebuilt: {reason}");
+            }
             false
         }
     }

@@ -28,7 +28,7 @@ impl BuildObserver for Silent {
     }
 }
 
-/// How often a line of progress is printed where no bar can be redrawn.
+/// How often a line of progress is logged where no bar can be redrawn.
 const LINE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A build tool's stderr as the user sees it. `quiet` shows nothing.
@@ -58,10 +58,12 @@ impl<'a> Progress<'a> {
         self.observer.interrupted()
     }
 
-    /// One line of the tool's output: a status line (`Compiling pyo3 v0.30.1`) or
-    /// compiler diagnostics.
-    pub fn line(&self, line: &str) {
-        if self.quiet {
+    /// One line of the tool's output: a status line (`Compiling pyo3 v0.30.1`) or part
+    /// of the compiler's diagnostics. Diagnostics are shown as they come only on a
+    /// terminal; elsewhere (logs, CI, notebooks) they are shown once, at the end: in
+    /// the error of a failed build, or after a build that succeeded with warnings.
+    pub fn line(&self, line: &str, is_status: bool) {
+        if self.quiet || !(is_status || self.observer.is_terminal()) {
             return;
         }
         let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
@@ -73,9 +75,21 @@ impl<'a> Progress<'a> {
         self.observer.write(&format!("{clear}{line}\n"));
     }
 
+    /// True when the diagnostics have been shown as they came (see [`Progress::line`]).
+    pub fn diagnostics_shown(&self) -> bool {
+        !self.quiet && self.observer.is_terminal()
+    }
+
+    /// A build succeeded: its warnings, if they were not shown as they came, now.
+    pub fn succeeded(&self, diagnostics: &str) {
+        if !self.quiet && !self.diagnostics_shown() && !diagnostics.is_empty() {
+            self.observer.write(&format!("{diagnostics}\n"));
+        }
+    }
+
     /// Cargo's progress bar moved: `done` of `total` units built; `text` is the bar.
     /// On a terminal the bar is redrawn in place; elsewhere (logs, CI, notebooks) a
-    /// `compiling k/n crates` line is printed at most once a second.
+    /// `compiling k/n crates` record is logged at most once a second.
     pub fn bar(&self, done: usize, total: usize, text: &str) {
         if self.quiet {
             return;
@@ -86,8 +100,8 @@ impl<'a> Progress<'a> {
             self.observer.write(&format!("\r\x1b[K{text}"));
         } else if bar.last_line.is_none_or(|t| t.elapsed() >= LINE_INTERVAL) {
             bar.last_line = Some(Instant::now());
-            self.observer
-                .write(&format!("rusthook: compiling {done}/{total} crates\n"));
+            // rusthook's own line (cargo's bar is not): it goes through the log.
+            log::info!(target: "rusthook.progress", "compiling {done}/{total} crates");
         }
     }
 }
@@ -121,15 +135,17 @@ mod tests {
     }
 
     #[test]
-    fn without_a_terminal_the_bar_is_a_line_at_most_once_a_second() {
+    fn without_a_terminal_diagnostics_wait_for_the_end_and_status_lines_do_not() {
         let observer = recorder(false);
         let progress = Progress::new(&observer, false);
-        progress.bar(1, 10, "[=>  ] 1/10");
-        progress.bar(2, 10, "[==> ] 2/10");
-        progress.line("   Compiling pyo3");
+        progress.line("   Compiling pyo3", true);
+        progress.line("warning: unused variable", false);
+        assert_eq!(*observer.written.lock().unwrap(), "   Compiling pyo3\n");
+        assert!(!progress.diagnostics_shown());
+        progress.succeeded("warning: unused variable");
         assert_eq!(
             *observer.written.lock().unwrap(),
-            "rusthook: compiling 1/10 crates\n   Compiling pyo3\n"
+            "   Compiling pyo3\nwarning: unused variable\n"
         );
     }
 
@@ -138,11 +154,18 @@ mod tests {
         let observer = recorder(true);
         let progress = Progress::new(&observer, false);
         progress.bar(1, 10, "[=>  ] 1/10");
-        progress.line("warning: x");
+        progress.line("warning: x", false);
         assert_eq!(
             *observer.written.lock().unwrap(),
             "\r\x1b[K[=>  ] 1/10\r\x1b[Kwarning: x\n"
         );
+        assert!(progress.diagnostics_shown());
+        progress.succeeded("warning: x");
+        assert!(observer
+            .written
+            .lock()
+            .unwrap()
+            .ends_with("\r\x1b[Kwarning: x\n"));
     }
 
     #[test]
@@ -150,7 +173,9 @@ mod tests {
         let observer = recorder(true);
         let progress = Progress::new(&observer, true);
         progress.bar(1, 10, "[=>  ] 1/10");
-        progress.line("warning: x");
+        progress.line("warning: x", false);
+        progress.succeeded("warning: x");
         assert!(observer.written.lock().unwrap().is_empty());
+        assert!(!progress.diagnostics_shown());
     }
 }

@@ -47,42 +47,46 @@ pub fn cached_version(cache_file: &Path) -> Result<String> {
 /// `rustc -vV`, asked once per process. An error means no rustc can be run at all.
 pub fn version() -> Result<String> {
     static VERSION: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-    VERSION
-        .get_or_init(|| ask_version().map_err(|e| e.to_string()))
-        .clone()
-        .map_err(|message| Error::ToolMissing {
-            program: rustc_program(),
-            source: std::io::Error::other(message),
-        })
-}
-
-fn rustc_program() -> String {
-    std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string())
-}
-
-fn ask_version() -> Result<String> {
     let program = rustc_program();
-    let output = Command::new(&program)
+    VERSION
+        .get_or_init(|| ask_version(&program))
+        .clone()
+        .map_err(|reason| Error::tool_missing(&program, reason))
+}
+
+/// The cargo builds run: `CARGO`, else `cargo` on PATH (an empty variable counts as
+/// unset, as it does for cargo itself).
+pub fn cargo_program() -> String {
+    program_from_env("CARGO", "cargo")
+}
+
+/// The rustc whose version a build records: `RUSTC`, else `rustc` on PATH.
+pub fn rustc_program() -> String {
+    program_from_env("RUSTC", "rustc")
+}
+
+fn program_from_env(variable: &str, default: &str) -> String {
+    std::env::var(variable)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// `rustc -vV`, or why it could not be run.
+fn ask_version(program: &str) -> std::result::Result<String, String> {
+    let output = Command::new(program)
         .arg("-vV")
         .output()
-        .map_err(|source| Error::ToolMissing {
-            program: program.clone(),
-            source,
-        })?;
+        .map_err(|error| error.to_string())?;
     if !output.status.success() {
-        return Err(Error::ToolMissing {
-            program,
-            source: std::io::Error::other(
-                String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            ),
-        });
+        return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 /// `[(program, version or the error running it)]` for rustc and cargo, for bug reports.
 pub fn tool_versions() -> Vec<(String, String)> {
-    [rustc_program(), crate::build::cargo::cargo_program()]
+    [rustc_program(), cargo_program()]
         .into_iter()
         .map(|program| {
             let version = tool_version(&program).unwrap_or_else(|e| e.to_string());
@@ -96,10 +100,7 @@ fn tool_version(program: &str) -> Result<String> {
     let output = Command::new(program)
         .arg("-V")
         .output()
-        .map_err(|source| Error::ToolMissing {
-            program: program.to_string(),
-            source,
-        })?;
+        .map_err(|error| Error::tool_missing(program, error))?;
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 

@@ -14,11 +14,11 @@ use crate::build::progress::{BuildObserver, Progress};
 use crate::build::{fresh_or_build, BuildContext, Outcome};
 use crate::error::{Error, Result};
 use crate::file_importer::cdecl;
-use crate::file_importer::finder::{Source, SourceKind, MARKERS};
+use crate::file_importer::finder::{check_module_name, Source, SourceKind, MARKERS};
 use crate::file_importer::preprocess::{self, CrateLayout};
 use crate::file_importer::template::Template;
 use crate::fsutil::{
-    check_private, create_private_dir, read_utf8, write_atomically, write_if_changed,
+    check_private, create_private_dir, mtime_ns, read_utf8, write_atomically, write_if_changed,
 };
 use crate::settings::{PythonEnv, Settings};
 
@@ -41,18 +41,19 @@ pub fn ensure_built(
     python: &PythonEnv,
     observer: &dyn BuildObserver,
 ) -> Result<Built> {
-    let cache = BuildCache::new(settings, python);
-    let module = cache.entry(Bucket::Modules, &source.name, &source.path);
-    // The library is loaded from here: nobody else may have been able to put it there.
-    check_private(&cache.abi_dir)?;
-    check_private(&module.dir)?;
+    check_module_name(&source.name, &source.path)?;
+    let cache = BuildCache::open(settings, python)?;
     let profile = settings.cargo_profile().to_string();
+    let fingerprint = settings.fingerprint(&profile, &settings.features, python);
+    let module = cache.entry(Bucket::Modules, &source.name, &source.path, &fingerprint);
+    // The library is loaded from here: nobody else may have been able to put it there.
+    check_private(&module.dir)?;
     let ctx = BuildContext {
         name: &source.name,
         origin: &source.path,
         settings,
         python,
-        fingerprint: settings.fingerprint(&profile, &settings.features, python),
+        fingerprint,
         profile,
         features: settings.features.clone(),
         cache,
@@ -78,12 +79,15 @@ pub fn ensure_built(
         });
     } else {
         let folder = source.path.parent().unwrap_or(Path::new("/"));
-        Some(install::install_in_place(
+        let written = install::install_in_place(
             &artifact,
             folder,
             &source.name,
             python.ext_suffix(),
-        )?)
+            ctx.settings.quiet,
+        )?;
+        remember_in_place(&ctx.cache, source, &written);
+        Some(written)
     };
     Ok(Built {
         artifact,
@@ -189,6 +193,64 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         files,
         globs,
     })
+}
+
+/// What rusthook wrote beside a source: the file, its size and mtime.
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct InPlaceStamp {
+    path: PathBuf,
+    size: u64,
+    mtime_ns: i64,
+}
+
+impl InPlaceStamp {
+    fn of(path: &Path) -> Option<InPlaceStamp> {
+        let metadata = fs::metadata(path).ok()?;
+        Some(InPlaceStamp {
+            path: path.to_path_buf(),
+            size: metadata.len(),
+            mtime_ns: mtime_ns(&metadata),
+        })
+    }
+}
+
+/// Remembers the in-place build just written, so that a later import may replace it.
+/// Best effort: forgotten, the file only counts as someone else's.
+fn remember_in_place(cache: &BuildCache, source: &Source, written: &Path) {
+    let stamp_path = cache.in_place_stamp(&source.name, &source.path);
+    let saved = InPlaceStamp::of(written)
+        .and_then(|stamp| serde_json::to_vec(&stamp).ok())
+        .and_then(|json| {
+            let folder = stamp_path.parent()?;
+            create_private_dir(folder).ok()?;
+            write_atomically(&stamp_path, &json).ok()
+        });
+    if saved.is_none() {
+        log::debug!(target: "rusthook.builder", "could not remember {}", written.display());
+    }
+}
+
+/// True when `extension` (an extension module Python found beside `source`) is the
+/// in-place build rusthook last wrote for that source, unchanged since: only then may
+/// the hook rebuild and load the source instead. Any other extension module is what
+/// Python imports without rusthook, so it wins.
+pub fn is_own_in_place_build(
+    source: &Source,
+    extension: &Path,
+    settings: &Settings,
+    python: &PythonEnv,
+) -> bool {
+    let Ok(cache) = BuildCache::open(settings, python) else {
+        return false;
+    };
+    let remembered = fs::read(cache.in_place_stamp(&source.name, &source.path))
+        .ok()
+        .and_then(|json| serde_json::from_slice::<InPlaceStamp>(&json).ok());
+    let own = remembered.is_some_and(|stamp| Some(stamp) == InPlaceStamp::of(extension));
+    if !own {
+        log::debug!(target: "rusthook.finder", "{} was not written by rusthook: it is imported, not {}", extension.display(), source.path.display());
+    }
+    own
 }
 
 /// The file that always makes a build stale when it changes.

@@ -135,14 +135,26 @@ pub fn find_all(root: &Path) -> Result<Vec<Source>> {
     Ok(sources)
 }
 
-/// The source at an explicit path: a marked `.rs` file or a crate directory.
+/// The source at an explicit path: a marked `.rs` file or a marked crate directory, as
+/// the hook would import it (the module name is checked when it is built).
 pub fn source_from_path(path: &Path) -> Result<Source> {
-    let path = std::path::absolute(path).map_err(Error::io("cannot resolve", path))?;
+    let path = normalized(&std::path::absolute(path).map_err(Error::io("cannot resolve", path))?);
     let (stem, kind) = if path.is_dir() {
         if !path.join("Cargo.toml").is_file() {
             return Err(Error::NotASource {
                 path,
                 reason: "a crate directory needs a Cargo.toml".into(),
+            });
+        }
+        if !is_marked_crate(&path) {
+            return Err(Error::NotASource {
+                reason: format!(
+                    "the crate has no marker, so `import {name}` would not find it either; \
+                     add an empty `.rusthook` file to it (or make `# rusthook` the first line \
+                     of its Cargo.toml)",
+                    name = path.file_name().unwrap_or_default().to_string_lossy()
+                ),
+                path,
             });
         }
         (path.file_name(), SourceKind::Crate)
@@ -167,27 +179,61 @@ pub fn source_from_path(path: &Path) -> Result<Source> {
         });
     };
     let name = stem
-        .and_then(|s| s.to_str())
-        .unwrap_or_default()
-        .to_string();
-    check_module_name(&name, &path)?;
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok(Source { name, kind, path })
 }
 
-/// A module name must be a Python identifier (ASCII, as the `PyInit_` symbol needs).
+/// `path` without `.` components and trailing separators: one spelling per folder, so
+/// `imp_from_path("krate/")` and `("krate")` are one module.
+fn normalized(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+/// The one rule for module names, wherever a name comes from (the hook, the API,
+/// `new`, `eject`): a Python identifier that `import` can name (no keyword), in ASCII,
+/// since an extension module exports `PyInit_<name>` and Python looks for a different
+/// symbol for other names.
 pub fn check_module_name(name: &str, path: &Path) -> Result<()> {
     let mut chars = name.chars();
-    let valid = chars
+    let ascii_identifier = chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !PYTHON_KEYWORDS.contains(&name);
-    if valid {
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let reason = if PYTHON_KEYWORDS.contains(&name) {
+        "is a Python keyword, which `import` cannot name"
+    } else if ascii_identifier {
         return Ok(());
-    }
+    } else if !name.is_ascii() && is_identifier_shaped(name) {
+        "is not ASCII: an extension module's name must be, since Python looks for its `PyInit_` function under another name otherwise"
+    } else {
+        "is not a valid Python module name"
+    };
+    Err(Error::InvalidModuleName {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        reason,
+        suggestion: suggest_module_name(name),
+    })
+}
+
+/// Letters, digits and `_`, not starting with a digit (any script).
+fn is_identifier_shaped(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| !c.is_numeric())
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// An ASCII identifier close to `name`: accents dropped from Latin letters, anything
+/// else `_`, a leading `_` before a digit, a trailing `_` after a keyword.
+fn suggest_module_name(name: &str) -> String {
     let mut suggestion: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .map(|c| match c {
+            c if c.is_ascii_alphanumeric() => c,
+            c => latin_base_letter(c).unwrap_or('_'),
+        })
         .collect();
     if !suggestion.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         suggestion.insert(0, '_');
@@ -195,11 +241,16 @@ pub fn check_module_name(name: &str, path: &Path) -> Result<()> {
     if PYTHON_KEYWORDS.contains(&suggestion.as_str()) {
         suggestion.push('_');
     }
-    Err(Error::InvalidModuleName {
-        name: name.to_string(),
-        path: path.to_path_buf(),
-        suggestion,
-    })
+    suggestion
+}
+
+/// The unaccented letter of a Latin-1 letter (`Ü` -> `U`).
+fn latin_base_letter(c: char) -> Option<char> {
+    const FROM: &str = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿ";
+    const TO: &str = "AAAAAACEEEEIIIINOOOOOOUUUUYaaaaaaceeeeiiiinoooooouuuuyy";
+    FROM.chars()
+        .position(|f| f == c)
+        .and_then(|i| TO.chars().nth(i))
 }
 
 const PYTHON_KEYWORDS: [&str; 35] = [
@@ -370,6 +421,11 @@ mod tests {
         assert!(err.contains("`my_mod`"), "{err}");
         let err = check_module_name("1st", path).unwrap_err().to_string();
         assert!(err.contains("`_1st`"), "{err}");
-        assert!(check_module_name("class", path).is_err());
+        let err = check_module_name("class", path).unwrap_err().to_string();
+        assert!(err.contains("is a Python keyword"), "{err}");
+        assert!(err.contains("such as `class_`"), "{err}");
+        let err = check_module_name("Ünï", path).unwrap_err().to_string();
+        assert!(err.contains("is not ASCII"), "{err}");
+        assert!(err.contains("such as `Uni`"), "{err}");
     }
 }

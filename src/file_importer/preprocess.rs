@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use crate::error::{Error, Result};
 use crate::file_importer::finder::MARKERS;
-use crate::file_importer::template::{self, Template};
+use crate::file_importer::template::{self, Exports, Template};
 
 /// The template a marked crate asks for: a line naming it in the `.rusthook` (or
 /// `.rustimport`) file (lines starting with `#` are comments), or the marker on the first
@@ -142,7 +142,16 @@ pub fn generate_crate(
     let mut body = None;
     let wrapper = match header.template {
         Some(Template::Pyo3) => {
-            let exports = template::find_exports(text).unwrap_or_default();
+            let exports = template::find_exports(text);
+            if exports.as_ref().is_some_and(Exports::is_empty) {
+                let what = if header.cell {
+                    "the cell".to_string()
+                } else {
+                    source_path.display().to_string()
+                };
+                log::warn!(target: "rusthook.builder", "{what} defines no #[pyfunction] or #[pyclass] (and no #[pymodule]), so the module `{}` is empty", layout.module);
+            }
+            let exports = exports.unwrap_or_default();
             if header.cell && exports.has_pymodule {
                 return Err(Error::CellPymodule {
                     path: source_path.to_path_buf(),
@@ -273,8 +282,11 @@ fn absolutize_path_dependencies(manifest: &mut Table, base_dir: &Path) {
                 continue;
             };
             if Path::new(path.as_str()).is_relative() {
-                let absolute = base_dir.join(path.as_str()).to_string_lossy().into_owned();
-                *path = absolute;
+                // Resolved where it exists (no `..` left over); kept as written otherwise,
+                // so cargo's error names the path the user wrote.
+                let joined = base_dir.join(path.as_str());
+                let absolute = joined.canonicalize().unwrap_or(joined);
+                *path = absolute.to_string_lossy().into_owned();
             }
         }
     }

@@ -126,6 +126,17 @@ struct Ejected<'a> {
     dest: &'a Path,
 }
 
+impl Ejected<'_> {
+    /// Where the code came from, as the ejected files say it.
+    fn described_origin(&self) -> String {
+        if self.implied_prelude {
+            "a %%rust cell".to_string()
+        } else {
+            self.origin.display().to_string()
+        }
+    }
+}
+
 fn eject(job: &Ejected) -> Result<PathBuf> {
     let dest = std::path::absolute(job.dest).map_err(Error::io("cannot resolve", job.dest))?;
     let is_empty_dir = fs::read_dir(&dest).is_ok_and(|mut entries| entries.next().is_none());
@@ -151,7 +162,7 @@ fn eject(job: &Ejected) -> Result<PathBuf> {
     manifest.insert("lib".into(), Value::Table(lib));
     let cargo_toml = format!(
         "# Ejected from {} by rusthook {}.\n{}",
-        job.origin.display(),
+        job.described_origin(),
         env!("CARGO_PKG_VERSION"),
         toml::to_string(&manifest).map_err(|e| Error::ManifestLine {
             path: job.origin.to_path_buf(),
@@ -201,7 +212,7 @@ fn ejected_lib_rs(job: &Ejected) -> String {
     let mut lib = inner_attributes;
     lib.push_str(&format!(
         "// Ejected from {} by rusthook {}.\n",
-        job.origin.display(),
+        job.described_origin(),
         env!("CARGO_PKG_VERSION")
     ));
     if job.implied_prelude {

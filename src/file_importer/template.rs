@@ -88,6 +88,13 @@ pub struct Exports {
     pub has_pymodule: bool,
 }
 
+impl Exports {
+    /// Nothing for Python: no function, no class, no module of its own.
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty() && self.classes.is_empty() && !self.has_pymodule
+    }
+}
+
 /// Top-level `#[pyfunction]`s, `#[pyclass]`es and any `#[pymodule]`. `None` when the
 /// file does not parse: rustc will then report the syntax error against the file itself.
 pub fn find_exports(text: &str) -> Option<Exports> {
@@ -131,6 +138,9 @@ pub fn pymodule_function(module: &str, exports: &Exports) -> String {
     }
     for class in &exports.classes {
         registrations.push_str(&format!("    m.add_class::<{class}>()?;\n"));
+    }
+    if registrations.is_empty() {
+        registrations.push_str("    let _ = m;\n");
     }
     format!(
         r#"#[::pyo3::pymodule]

@@ -24,8 +24,9 @@ pub fn ensure_project_built(
     python: &PythonEnv,
     observer: &dyn BuildObserver,
 ) -> Result<()> {
-    let cache = BuildCache::new(settings, python);
-    let module = cache.entry(Bucket::Projects, &project.import_name, &project.root);
+    let cache = BuildCache::open(settings, python)?;
+    // One record per project: its installed library is one, whatever the settings.
+    let module = cache.entry(Bucket::Projects, &project.import_name, &project.root, "");
     let last = module.read_record();
     let profile = project_profile(project, settings, last.as_ref());
     let features = if settings.features.is_empty() {
@@ -202,7 +203,7 @@ mod tests {
             build_dir: Some("/tmp/unused".into()),
             ..Default::default()
         };
-        Settings::resolve(request, &python, |_| None)
+        Settings::resolve(request, &python, |_| None).unwrap()
     }
 
     fn project(dir: &Path, maturin: &str) -> Project {

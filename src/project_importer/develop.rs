@@ -46,21 +46,24 @@ pub fn maturin_develop(
     let program = format!("{} -m maturin", python.executable.display());
     let (status, diagnostics) = cargo::run_tool(command, &program, progress)?;
     if status.success() {
+        progress.succeeded(&diagnostics);
         return Ok(());
     }
-    let diagnostics = if diagnostics.contains("No module named maturin") {
-        format!(
+    let (diagnostics, shown) = if diagnostics.contains("No module named maturin") {
+        let advice = format!(
             "building its {} bindings needs maturin in this environment: {} -m pip install maturin",
             project.bindings.name(),
             python.executable.display()
-        )
+        );
+        (advice, false)
     } else {
-        diagnostics
+        (diagnostics, progress.diagnostics_shown())
     };
     Err(Error::Build {
         module: project.import_name.clone(),
         source_path: project.root.clone(),
         diagnostics,
+        shown,
     })
 }
 

@@ -52,7 +52,7 @@ pub fn run_detached<T: Send>(
     path: &Path,
     work: impl FnOnce(&dyn BuildObserver) -> Result<T, Error> + Send,
 ) -> PyResult<T> {
-    log_bridge::connect_logging_if_in_use(py);
+    log_bridge::route_records(py);
     let stderr_is_tty = py
         .import("sys")
         .and_then(|sys| sys.getattr("stderr"))

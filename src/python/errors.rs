@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use pyo3::exceptions::{PyImportError, PyKeyboardInterrupt};
+use pyo3::exceptions::{PyImportError, PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 
 use crate::error::Error;
@@ -17,7 +17,7 @@ pyo3::create_exception!(
     rusthook,
     BuildError,
     RusthookError,
-    "Building a Rust module failed; the message holds the compiler's diagnostics."
+    "Building a Rust module failed; `diagnostics` holds the compiler's messages (also in the message unless they were shown on the terminal)."
 );
 
 /// Maps a core error to its exception: `BuildError` when the source (or what the
@@ -25,8 +25,15 @@ pyo3::create_exception!(
 pub fn to_python_error(error: Error) -> PyErr {
     let message = error.to_string();
     match error {
-        Error::Build { .. }
-        | Error::BadArtifact { .. }
+        Error::Build { diagnostics, .. } => {
+            let exception = BuildError::new_err(message);
+            // Always here, whether or not the message repeats them.
+            Python::attach(|py| {
+                let _ = exception.value(py).setattr("diagnostics", diagnostics);
+            });
+            exception
+        }
+        Error::BadArtifact { .. }
         | Error::ManifestLine { .. }
         | Error::UnknownTemplate { .. }
         | Error::NotUtf8 { .. }
@@ -45,6 +52,7 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::CacheBusy { .. }
         | Error::AlreadyExists { .. }
         | Error::Io { .. } => RusthookError::new_err(message),
+        Error::InvalidSetting { .. } => PyValueError::new_err(message),
         Error::Interrupted => PyKeyboardInterrupt::new_err(()),
     }
 }

@@ -34,20 +34,31 @@ fn run_build(py: Python<'_>, source: &Source, settings: &PySettings) -> PyResult
 /// if needed. `declarations` is `None` for a Python extension module, else the file
 /// of C declarations of a cffi library. `None` when the name is not a Rust module
 /// (two stats per path entry, one with `crate_folders=False`). The caller has asked
-/// importlib's PathFinder first: see `finder`.
+/// importlib's PathFinder first: see `finder`. `extension` is the extension module
+/// PathFinder found in `search_path`: the source beside it is built only if that
+/// extension is rusthook's own in-place build of it.
 #[pyfunction]
-#[pyo3(signature = (fullname, search_path, settings, crate_folders=true))]
+#[pyo3(signature = (fullname, search_path, settings, crate_folders=true, extension=None))]
 fn find_and_build(
     py: Python<'_>,
     fullname: &str,
     search_path: &Bound<'_, PyList>,
     settings: &PySettings,
     crate_folders: bool,
+    extension: Option<PathBuf>,
 ) -> PyResult<Option<(OsString, Option<OsString>)>> {
     if !settings.0.file_importer {
         return Ok(None);
     }
-    let Some(source) = find(fullname, search_path, crate_folders) else {
+    let Some(source) = find(
+        py,
+        fullname,
+        search_path,
+        crate_folders,
+        extension,
+        settings,
+    )?
+    else {
         return Ok(None);
     };
     run_build(py, &source, settings).map(|built| {
@@ -80,11 +91,28 @@ fn refresh_project(py: Python<'_>, name: &str, settings: &PySettings) -> PyResul
 /// The Rust source `fullname` would be imported from, without building it (the
 /// caller has asked importlib's PathFinder first, as for `find_and_build`).
 #[pyfunction]
-fn find_source(fullname: &str, search_path: &Bound<'_, PyList>) -> Option<OsString> {
-    find(fullname, search_path, true).map(|source| source.path.into_os_string())
+#[pyo3(signature = (fullname, search_path, settings, extension=None))]
+fn find_source(
+    py: Python<'_>,
+    fullname: &str,
+    search_path: &Bound<'_, PyList>,
+    settings: &PySettings,
+    extension: Option<PathBuf>,
+) -> PyResult<Option<OsString>> {
+    let source = find(py, fullname, search_path, true, extension, settings)?;
+    Ok(source.map(|source| source.path.into_os_string()))
 }
 
-fn find(fullname: &str, search_path: &Bound<'_, PyList>, crate_folders: bool) -> Option<Source> {
+/// The Rust source of `fullname` on `search_path`; none beside an `extension` module
+/// that rusthook did not build from it.
+fn find(
+    py: Python<'_>,
+    fullname: &str,
+    search_path: &Bound<'_, PyList>,
+    crate_folders: bool,
+    extension: Option<PathBuf>,
+    settings: &PySettings,
+) -> PyResult<Option<Source>> {
     let name = fullname.rsplit('.').next().unwrap_or(fullname);
     // importlib skips entries that are not str; so does rusthook.
     let entries: Vec<PathBuf> = search_path
@@ -94,7 +122,33 @@ fn find(fullname: &str, search_path: &Bound<'_, PyList>, crate_folders: bool) ->
             Some(PathBuf::from(entry.to_cow().ok()?.as_ref()))
         })
         .collect();
-    finder::find(name, &entries, crate_folders)
+    let Some(source) = finder::find(name, &entries, crate_folders) else {
+        return Ok(None);
+    };
+    if let Some(extension) = extension {
+        let python = &core(py)?.python;
+        if !file_importer::is_own_in_place_build(&source, &extension, &settings.0, python) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(source))
+}
+
+/// The module name of the `.rs` file or crate directory at `path` (an error if it is
+/// not a source rusthook imports).
+#[pyfunction]
+fn source_name(py: Python<'_>, path: PathBuf) -> PyResult<String> {
+    finder::source_from_path(&path)
+        .map(|source| source.name)
+        .map_err(|e| path_error(py, e, &path))
+}
+
+fn path_error(py: Python<'_>, error: crate::error::Error, path: &std::path::Path) -> PyErr {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default();
+    import_error(py, error, &name, path)
 }
 
 /// `(module name, library, declarations or None, in-place library or None)`.
@@ -105,13 +159,7 @@ type BuiltPaths = (String, OsString, Option<OsString>, Option<OsString>);
 /// or None)`.
 #[pyfunction]
 fn build_path(py: Python<'_>, path: PathBuf, settings: &PySettings) -> PyResult<BuiltPaths> {
-    let source = finder::source_from_path(&path).map_err(|e| {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy())
-            .unwrap_or_default();
-        import_error(py, e, &name, &path)
-    })?;
+    let source = finder::source_from_path(&path).map_err(|e| path_error(py, e, &path))?;
     let built = run_build(py, &source, settings)?;
     Ok((
         source.name,
@@ -207,10 +255,11 @@ fn new_crate(parent: PathBuf, name: &str) -> PyResult<OsString> {
         .map_err(to_python_error)
 }
 
-/// False when `RUSTHOOK_ENABLED` switches the import hook off.
+/// False when `RUSTHOOK_ENABLED` switches the import hook off (a value that is neither
+/// a yes nor a no is a ValueError).
 #[pyfunction]
-fn hook_enabled() -> bool {
-    crate::settings::hook_enabled(|name| std::env::var(name).ok())
+fn hook_enabled() -> PyResult<bool> {
+    crate::settings::hook_enabled(|name| std::env::var(name).ok()).map_err(to_python_error)
 }
 
 /// Forgets the editable-project map, so the next import reads site-packages again
@@ -227,7 +276,7 @@ mod _core {
     use super::{
         build_cell, build_path, cache_clear, cache_summary, eject, eject_cell, find_and_build,
         find_source, find_sources, hook_enabled, invalidate_caches, new_crate, refresh_project,
-        tool_versions, PySettings,
+        source_name, tool_versions, PySettings,
     };
 
     use pyo3::prelude::*;
@@ -236,7 +285,10 @@ mod _core {
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         let py = m.py();
         m.add("RusthookError", py.get_type::<super::RusthookError>())?;
-        m.add("BuildError", py.get_type::<super::BuildError>())?;
+        let build_error = py.get_type::<super::BuildError>();
+        // The compiler's diagnostics of a failed build (set on each instance).
+        build_error.setattr("diagnostics", "")?;
+        m.add("BuildError", build_error)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add(
             "PYO3_REQUIREMENT",

@@ -5,9 +5,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
 
+use crate::python::errors::to_python_error;
 use crate::python::interpreter::core;
 use crate::settings::{Settings, SettingsRequest};
 
@@ -20,7 +22,7 @@ impl PySettings {
     #[new]
     #[pyo3(signature = (*, release=None, force_rebuild=None, in_place=None, quiet=None,
                         lock_timeout=None, build_dir=None, features=None, cargo_args=None,
-                        enable_file_importer=None, enable_project_importer=None))]
+                        enable_file_importer=None, enable_project_importer=None, **unknown))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -30,11 +32,17 @@ impl PySettings {
         quiet: Option<bool>,
         lock_timeout: Option<f64>,
         build_dir: Option<PathBuf>,
-        features: Option<Vec<String>>,
-        cargo_args: Option<Vec<String>>,
+        features: Option<Bound<'_, PyAny>>,
+        cargo_args: Option<Bound<'_, PyAny>>,
         enable_file_importer: Option<bool>,
         enable_project_importer: Option<bool>,
+        unknown: Option<Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        if let Some((name, _)) = unknown.and_then(|u| u.iter().next()) {
+            return Err(PyTypeError::new_err(unknown_setting(&name.to_string())));
+        }
+        let features = string_list("features", "['simd']", features)?;
+        let cargo_args = string_list("cargo_args", "['--offline']", cargo_args)?;
         let lock_timeout = lock_timeout
             .map(|seconds| {
                 Duration::try_from_secs_f64(seconds).map_err(|_| {
@@ -51,15 +59,15 @@ impl PySettings {
             quiet,
             lock_timeout,
             build_dir,
-            features: features.unwrap_or_default(),
-            cargo_args: cargo_args.unwrap_or_default(),
+            features,
+            cargo_args,
             file_importer: enable_file_importer,
             project_importer: enable_project_importer,
         };
         let python = &core(py)?.python;
-        Ok(PySettings(Settings::resolve(request, python, |name| {
-            std::env::var(name).ok()
-        })))
+        Settings::resolve(request, python, |name| std::env::var(name).ok())
+            .map(PySettings)
+            .map_err(to_python_error)
     }
 
     #[getter]
@@ -119,6 +127,57 @@ impl PySettings {
             py_bool(s.project_importer),
         )
     }
+}
+
+/// The keywords `Settings` takes, for the message about one it does not.
+const SETTING_NAMES: [&str; 10] = [
+    "release",
+    "force_rebuild",
+    "in_place",
+    "quiet",
+    "lock_timeout",
+    "build_dir",
+    "features",
+    "cargo_args",
+    "enable_file_importer",
+    "enable_project_importer",
+];
+
+fn unknown_setting(name: &str) -> String {
+    let closest = SETTING_NAMES
+        .iter()
+        .map(|known| (strsim::levenshtein(name, known), known))
+        .min()
+        .filter(|(distance, _)| *distance <= 2)
+        .map(|(_, known)| format!(" (did you mean `{known}`?)"))
+        .unwrap_or_default();
+    format!(
+        "unknown setting `{name}`{closest}; the settings are {}",
+        SETTING_NAMES.join(", ")
+    )
+}
+
+/// A list of strings, with a message naming the setting when it is a single string
+/// (a common slip: `features="simd"`) or anything else.
+fn string_list(
+    name: &str,
+    example: &str,
+    value: Option<Bound<'_, PyAny>>,
+) -> PyResult<Vec<String>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    if value.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} takes a list of strings, e.g. {name}={example}, not the string {}",
+            value.repr().map(|r| r.to_string()).unwrap_or_default()
+        )));
+    }
+    value.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{name} takes a list of strings, e.g. {name}={example}"
+        ))
+    })
 }
 
 fn py_bool(value: bool) -> &'static str {
