@@ -48,8 +48,10 @@ def load_ipython_extension(ipython: object) -> None:
 
 
 def reset_logger() -> None:
-    """Removes rusthook's own handler and level from the ``rusthook`` logger, so the
-    application's logging configuration applies to it."""
+    """Hands all of rusthook's log records to ``logging`` from now on. Without it they
+    go to ``logging`` once the application has configured logging (handlers on the root
+    logger, or a level or handlers on the ``rusthook`` logger), and until then INFO and
+    above are written to ``sys.stderr`` as ``rusthook: <message>``."""
     from rusthook._logging import reset_logger as reset
 
     reset()

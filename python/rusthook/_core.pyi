@@ -23,6 +23,7 @@ __all__ = [
     "invalidate_caches",
     "new_crate",
     "refresh_project",
+    "source_name",
     "tool_versions",
 ]
 
@@ -33,7 +34,10 @@ class RusthookError(ImportError):
     """A Rust module could not be found, built or loaded. A subclass of ImportError."""
 
 class BuildError(RusthookError):
-    """Building a Rust module failed; the message holds the compiler's diagnostics."""
+    """Building a Rust module failed. The compiler's diagnostics are in ``diagnostics``,
+    and in the message unless they were shown on the terminal as the build ran."""
+
+    diagnostics: str
 
 @final
 class Settings:
@@ -75,17 +79,27 @@ class Settings:
     def enable_project_importer(self) -> bool: ...
 
 def find_and_build(
-    fullname: str, search_path: list[str], settings: Settings, crate_folders: bool = True
+    fullname: str,
+    search_path: list[str],
+    settings: Settings,
+    crate_folders: bool = True,
+    extension: str | None = None,
 ) -> tuple[str, str | None] | None:
     """The import hook's one call: (library, C declarations of a cffi library or None)
     for a fresh build of `fullname`, building it if needed, or None when the name is not
-    a Rust module. `crate_folders=False` when no folder of that name is on the path."""
+    a Rust module. `crate_folders=False` when no folder of that name is on the path;
+    `extension`: the extension module Python found (it wins unless rusthook wrote it)."""
 
 def refresh_project(name: str, settings: Settings) -> None:
     """Rebuilds the editable maturin project `name` if its installed library is stale."""
 
-def find_source(fullname: str, search_path: list[str]) -> str | None:
+def find_source(
+    fullname: str, search_path: list[str], settings: Settings, extension: str | None = None
+) -> str | None:
     """The Rust source `fullname` would be imported from, without building it."""
+
+def source_name(path: str | os.PathLike[str]) -> str:
+    """The module name of the `.rs` file or crate directory at `path`."""
 
 def build_path(
     path: str | os.PathLike[str], settings: Settings

@@ -54,12 +54,12 @@ class RustFinder:
                 # A stale editable maturin project is rebuilt here; Python's own finders
                 # then import it as installed.
                 _core.refresh_project(fullname, self.settings)
-            spec, search_path = python_first(fullname, path, target)
+            spec, search_path, extension = python_first(fullname, path, target)
             if search_path is None:
                 return spec
             # No spec at all: Python saw no folder of that name, so no crate folder either.
             crates = spec is not None
-            found = _core.find_and_build(fullname, search_path, self.settings, crates)
+            found = _core.find_and_build(fullname, search_path, self.settings, crates, extension)
         except _core.RusthookError:
             raise  # a Rust module that could not be built: the user must see why
         except Exception as error:
@@ -115,18 +115,19 @@ _KEEP_ON_RELOAD = frozenset({"__name__", "__spec__", "__loader__", "__package__"
 
 def python_first(
     fullname: str, path: "Sequence[str] | None", target: object = None
-) -> "tuple[ModuleSpec | None, list[str] | None]":
-    """Asks importlib's PathFinder for ``fullname``. Returns its spec, and the folders in
-    which the core should look for a Rust source: ``None`` when a Python module or
-    package (anywhere on the path) wins; the whole path when Python found nothing or a
-    namespace package (a crate folder looks like one); the extension module's folder
-    when it found one (a changed ``.rs`` file beside its in-place build is rebuilt)."""
+) -> "tuple[ModuleSpec | None, list[str] | None, str | None]":
+    """Asks importlib's PathFinder for ``fullname``. Returns its spec, the folders in
+    which the core should look for a Rust source, and the extension module it found:
+    no folders when a Python module or package (anywhere on the path) wins; the whole
+    path when Python found nothing or a namespace package (a crate folder looks like
+    one); the extension module's folder when it found one (a changed ``.rs`` file beside
+    it is rebuilt only if that extension is rusthook's own in-place build of it)."""
     spec = PathFinder.find_spec(fullname, path, target)  # type: ignore[arg-type]
     if spec is None or _is_namespace(spec):
-        return spec, sys.path if path is None else list(path)
+        return spec, sys.path if path is None else list(path), None
     if isinstance(spec.loader, ExtensionFileLoader) and spec.origin:
-        return spec, [os.path.dirname(spec.origin)]
-    return spec, None
+        return spec, [os.path.dirname(spec.origin)], spec.origin
+    return spec, None, None
 
 
 def _is_namespace(spec: ModuleSpec) -> bool:
@@ -174,6 +175,7 @@ class RustCffiLoader:
         module.ffi = ffi  # type: ignore[attr-defined]
         module.lib = ffi.dlopen(self.path)  # type: ignore[attr-defined]
         module.__rusthook_declarations__ = self.declarations  # type: ignore[attr-defined]
+        module.__rusthook_library__ = self.path  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         return f"RustCffiLoader({self.name!r}, {self.path!r})"
@@ -199,14 +201,21 @@ def extension_spec(fullname: str, origin: str) -> ModuleSpec:
 def install(**settings: "Unpack[BuildSettings]") -> "RustFinder | None":
     """Activates the import hook: afterwards ``import fast`` builds and loads ``fast.rs``.
 
-    Idempotent: a second call replaces the first finder (with the new settings).
-    Does nothing and returns None when ``RUSTHOOK_ENABLED=0``.
+    Idempotent: a second call gives the installed finder the new settings and returns
+    it. Removes the hook and returns None when ``RUSTHOOK_ENABLED=0``.
     See :class:`rusthook._settings.BuildSettings` for the keywords.
     """
-    uninstall()
     if not _core.hook_enabled():
+        uninstall()
         return None
-    finder = RustFinder(_core.Settings(**settings))
+    new_settings = _core.Settings(**settings)
+    installed = [f for f in sys.meta_path if isinstance(f, RustFinder)]
+    if installed:
+        finder = installed[0]
+        finder.settings = new_settings
+        sys.meta_path[:] = [f for f in sys.meta_path if f is finder or f not in installed]
+        return finder
+    finder = RustFinder(new_settings)
     index = next(
         (i for i, f in enumerate(sys.meta_path) if f is PathFinder),
         len(sys.meta_path),

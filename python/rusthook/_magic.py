@@ -24,6 +24,7 @@ from IPython.paths import get_ipython_cache_dir
 
 from rusthook import _core
 from rusthook._api import _load
+from rusthook.cli import as_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -100,12 +101,15 @@ class RustMagics(Magics):
             raise CellError(str(error)) from None
 
     def _run(self, args: argparse.Namespace, cell: str) -> None:
+        if args.name is not None and not args.eject:
+            raise UsageError("%%rust: --name names the module of --eject DEST; add --eject")
         if args.eject:
             dest = _core.eject_cell(cell, args.eject, args.name)
-            print(
-                f"wrote a maturin project to {dest}: `pip install {args.eject}` installs it, "
-                "`maturin build` in it makes a wheel"
-            )
+            if not args.quiet:
+                print(
+                    f"wrote a maturin project to {dest}: `pip install {as_path(args.eject)}` "
+                    "installs it, `maturin build` in it makes a wheel"
+                )
             return
         settings = _core.Settings(
             release=True if args.release else None,

@@ -39,15 +39,85 @@ def pth_path(user: bool) -> str:
     return os.path.join(site_dir(user), PTH_NAME)
 
 
-def install(user: bool, settings: dict[str, object]) -> str:
-    """Writes the .pth file (replacing an earlier one); returns its path."""
+def activation_line(settings: dict[str, object]) -> str:
+    """The .pth line: activates the hook, and does nothing at all once rusthook has been
+    uninstalled (a .pth line must start with ``import``; the rest runs as one statement)."""
     arguments = ", ".join(f"{key}={value!r}" for key, value in sorted(settings.items()))
+    body = (
+        "try:\n import rusthook._site\n"
+        "except ModuleNotFoundError as e:\n"
+        " if e.name not in ('rusthook', 'rusthook._site'): raise\n"
+        f"else:\n rusthook._site.activate({arguments})"
+    )
+    return f"import sys; exec({body!r})\n"
+
+
+def install(user: bool, settings: dict[str, object]) -> str:
+    """Writes the .pth file (replacing an earlier one of rusthook's, never another's) and
+    lists it among rusthook's installed files, so that uninstalling rusthook removes it;
+    returns its path."""
     path = pth_path(user)
+    if os.path.exists(path) and installed_line(path) is None:
+        raise ValueError(
+            f"{path} exists and was not written by rusthook; remove it or rename it, "
+            "then run `site install` again"
+        )
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as pth:
         pth.write(HEADER)
-        pth.write(f"import rusthook._site; rusthook._site.activate({arguments})\n")
+        pth.write(activation_line(settings))
+    _list_in_record(path)
     return path
+
+
+def _record_file(pth: str) -> "str | None":
+    """rusthook's own RECORD (its list of installed files), if it was installed into the
+    folder that holds ``pth``: installers remove what RECORD lists on uninstall."""
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution("rusthook").files or []
+    except metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == "RECORD" and file.parent.name.endswith(".dist-info"):
+            record = str(file.locate())
+            site_dir = os.path.dirname(os.path.dirname(record))
+            if os.path.samefile(site_dir, os.path.dirname(pth)):
+                return record
+    return None
+
+
+def _record_line(pth: str) -> str:
+    return f"{os.path.basename(pth)},,\n"
+
+
+def _list_in_record(pth: str) -> None:
+    record = _record_file(pth)
+    if record is None:
+        return
+    with open(record, encoding="utf-8") as file:
+        lines = file.readlines()
+    if _record_line(pth) not in lines:
+        with open(record, "a", encoding="utf-8") as file:
+            file.write(_record_line(pth))
+
+
+def _unlist_from_record(pth: str) -> None:
+    record = _record_file(pth)
+    if record is None:
+        return
+    with open(record, encoding="utf-8") as file:
+        lines = file.readlines()
+    if _record_line(pth) in lines:
+        with open(record, "w", encoding="utf-8") as file:
+            file.writelines(line for line in lines if line != _record_line(pth))
+
+
+def described(line: str) -> str:
+    """The call an activation line makes: ``activate(release=True)``."""
+    start = line.find("rusthook._site.activate(")
+    return line[start:].split(")", 1)[0] + ")" if start >= 0 else line
 
 
 def installed_line(path: str) -> "str | None":
@@ -68,4 +138,5 @@ def uninstall(user: bool) -> "str | None":
     if installed_line(path) is None:
         return None
     os.remove(path)
+    _unlist_from_record(path)
     return path

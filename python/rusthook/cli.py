@@ -7,7 +7,7 @@ import os
 import sys
 
 from rusthook import _core, _site
-from rusthook._api import build_all, build_filepath
+from rusthook._api import build_each, build_filepath, python_origin
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,14 +22,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        args.command(args)
-    except (_core.RusthookError, OSError, ValueError) as error:
+        status: int | None = args.command(args)
+    except (_core.RusthookError, OSError, ValueError, TypeError) as error:
         print(f"rusthook: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("rusthook: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,13 +37,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m rusthook",
         description="Import Rust from Python: build .rs files and crates on import.",
     )
+    parser.add_argument("--version", action="version", version=f"rusthook {_core.__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     site = commands.add_parser(
         "site", help="activate rusthook at every interpreter start of this environment"
     )
-    site_commands = site.add_subparsers(title="site commands", metavar="ACTION")
-    site.set_defaults(command=lambda args: site.print_help())
+    site_commands = site.add_subparsers(title="site commands", metavar="ACTION", required=True)
     site_install = site_commands.add_parser(
         "install",
         help="write the .pth file that activates the hook at start-up",
@@ -52,6 +52,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     site_install.add_argument("--user", action="store_true", help="use the user site-packages")
     _add_settings(site_install)
+    site_install.add_argument(
+        "--in-place",
+        action="store_true",
+        default=None,
+        help="also write each library beside its source, for use without rusthook",
+    )
+    site_install.add_argument(
+        "--no-file-importer",
+        dest="enable_file_importer",
+        action="store_false",
+        default=None,
+        help="do not import .rs files and marked crates",
+    )
+    site_install.add_argument(
+        "--no-project-importer",
+        dest="enable_project_importer",
+        action="store_false",
+        default=None,
+        help="do not rebuild editable maturin projects",
+    )
     site_install.set_defaults(command=_site_install)
     site_uninstall = site_commands.add_parser(
         "uninstall", help="remove the .pth file written by `site install`"
@@ -62,8 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     site_info.set_defaults(command=_site_info)
 
     cache = commands.add_parser("cache", help="inspect or clear the build cache")
-    cache_commands = cache.add_subparsers(title="cache commands", metavar="ACTION")
-    cache.set_defaults(command=lambda args: cache.print_help())
+    cache_commands = cache.add_subparsers(title="cache commands", metavar="ACTION", required=True)
     cache_info = cache_commands.add_parser(
         "info", help="location, size and number of modules of the build cache"
     )
@@ -79,13 +98,16 @@ def _parser() -> argparse.ArgumentParser:
         "build",
         help="build .rs files, crates, or every module below a folder",
         description="Builds each PATH: a .rs file, a crate folder, or any other folder "
-        "(every module below it, written beside its source as with --in-place).",
+        "(every module below it, written beside its source as with --in-place). A module "
+        "that fails does not stop the others; the exit status is 1 if any failed.",
     )
     build.add_argument("paths", nargs="+", metavar="PATH")
     build.add_argument(
         "--in-place",
         action="store_true",
-        help="write name.<EXT_SUFFIX> beside each source, for use without rusthook",
+        default=None,
+        help="write name.<EXT_SUFFIX> beside each source, for use without rusthook "
+        "(always done for the modules below a folder)",
     )
     _add_settings(build)
     build.set_defaults(command=_build)
@@ -110,7 +132,9 @@ def _parser() -> argparse.ArgumentParser:
         "neither needs rusthook.",
     )
     eject.add_argument("source", metavar="SOURCE", help="the .rs file")
-    eject.add_argument("dest", metavar="DEST", help="the project folder (must not exist yet)")
+    eject.add_argument(
+        "dest", metavar="DEST", help="the project folder (must not exist yet, or be empty)"
+    )
     eject.set_defaults(command=_eject)
 
     version = commands.add_parser(
@@ -132,11 +156,41 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lock-timeout", type=float, help="seconds to wait for another process's build"
     )
+    parser.add_argument(
+        "--features",
+        type=lambda text: [f for f in text.replace(",", " ").split() if f],
+        metavar="FEATURES",
+        help="cargo features to enable, comma- or space-separated",
+    )
+    parser.add_argument(
+        "--cargo-args",
+        type=str.split,
+        metavar="ARGS",
+        help="extra arguments for cargo, as one quoted string (--cargo-args='--offline')",
+    )
+
+
+_SETTING_NAMES = (
+    "release",
+    "force_rebuild",
+    "quiet",
+    "build_dir",
+    "lock_timeout",
+    "features",
+    "cargo_args",
+    "in_place",
+    "enable_file_importer",
+    "enable_project_importer",
+)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, object]:
-    names = ("release", "force_rebuild", "quiet", "build_dir", "lock_timeout")
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    """The settings given on the command line, as install() takes them."""
+    return {
+        name: getattr(args, name)
+        for name in _SETTING_NAMES
+        if getattr(args, name, None) is not None
+    }
 
 
 def _site_install(args: argparse.Namespace) -> None:
@@ -164,7 +218,7 @@ def _site_info(args: argparse.Namespace) -> None:
             print(f"{where}: not read by this interpreter")
             continue
         line = _site.installed_line(path)
-        state = f"active ({line})" if line else "not installed"
+        state = f"active ({_site.described(line)})" if line else "not installed"
         print(f"{where}: {state}\n  {path}")
     if not _core.hook_enabled():
         print("RUSTHOOK_ENABLED=0 is set: the hook stays off in this shell")
@@ -196,17 +250,50 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
-def _build(args: argparse.Namespace) -> None:
+def _build(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    failed = 0
     for path in args.paths:
         if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "Cargo.toml")):
-            for built in build_all(path, **settings):  # type: ignore[arg-type]
-                print(built)
+            failed += _build_folder(path, settings)
+            continue
+        try:
+            print(build_filepath(path, **settings))  # type: ignore[arg-type]
+        except _core.RusthookError as error:
+            print(f"rusthook: error: {error}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def _build_folder(folder: str, settings: dict[str, object]) -> int:
+    """Builds every module below ``folder``; returns how many failed."""
+    built = failed = 0
+    for source, library, error in build_each(folder, **settings):  # type: ignore[arg-type]
+        if error is None:
+            print(library)
+            built += 1
         else:
-            print(build_filepath(path, in_place=args.in_place, **settings))  # type: ignore[arg-type]
+            print(f"rusthook: error: {source}: {error}", file=sys.stderr)
+            failed += 1
+    if built + failed == 0:
+        print(
+            f"rusthook: no Rust modules below {folder} (a module is a .rs file whose first "
+            "line names rusthook, or a crate folder with a .rusthook marker)",
+            file=sys.stderr,
+        )
+    else:
+        summary = f"built {built} of {built + failed} Rust modules below {folder}"
+        print(f"rusthook: {summary}" + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+    return failed
 
 
 def _new(args: argparse.Namespace) -> None:
+    origin = python_origin(args.name)
+    if origin is not None:
+        raise ValueError(
+            f"`import {args.name}` already imports {origin}, so a Rust module of that name "
+            "would never be imported; choose another name"
+        )
     path = _core.new_crate(args.path, args.name)
     print(f"created {path}: `import {args.name}` builds and loads it (with rusthook active)")
 
@@ -214,9 +301,16 @@ def _new(args: argparse.Namespace) -> None:
 def _eject(args: argparse.Namespace) -> None:
     dest = _core.eject(args.source, args.dest)
     print(
-        f"wrote a maturin project to {dest}: `pip install {args.dest}` installs it, "
-        "`maturin build` in it makes a wheel"
+        f"wrote a maturin project to {dest}: `pip install {as_path(args.dest)}` installs "
+        "it, `maturin build` in it makes a wheel"
     )
+
+
+def as_path(path: str) -> str:
+    """``path`` spelled so that pip reads a folder, never a package name: ``./name``."""
+    if os.path.isabs(path) or path.startswith(("./", "../")):
+        return path
+    return os.path.join(".", path)
 
 
 def _version(args: argparse.Namespace) -> None:
