@@ -87,7 +87,7 @@ def test_ejected_project_installs_with_pip_and_imports_without_rusthook(project:
     done = eject(project, "fast.rs", "fast-project")
     dest = project.root / "fast-project"
     assert done.stdout == (
-        f"wrote a maturin project to {dest}: `pip install fast-project` installs it, "
+        f"wrote a maturin project to {dest}: `pip install ./fast-project` installs it, "
         "`maturin build` in it makes a wheel\n"
     )
     assert source.read_text() == FAST_RS, "the source is never modified"

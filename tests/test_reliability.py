@@ -78,7 +78,7 @@ def test_lock_timeout_names_the_lock_and_its_holder(project: Project) -> None:
         message = run.stdout
         assert message.startswith("timed out after 1 s waiting for the build lock "), message
         assert "build.lock, held by process " in message
-        assert f"held by process {holder.pid} " in message
+        assert f"held by process {holder.pid}, for " in message
         assert "raise the limit with `lock_timeout=`" in message
     finally:
         holder.kill()
@@ -207,6 +207,6 @@ def test_cache_folder_others_can_write_to_is_refused(project: Project, tmp_path:
         env=env,
     )
     assert run.stdout.startswith(
-        f"refusing to load a library from {module_dir}: other users can write to it (mode 777)"
+        f"refusing to use the build folder {module_dir}: other users can write to it (mode 777)"
     ), run.stdout
     assert "chmod 700" in run.stdout

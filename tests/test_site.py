@@ -72,10 +72,7 @@ def test_site_install_activates_and_uninstall_removes_exactly_it(
     assert "ModuleNotFoundError: No module named 'fast'" in disabled.stderr
 
     info = run("-m", "rusthook", "site", "info")
-    assert (
-        f"site-packages: active (import rusthook._site; rusthook._site.activate(release=True))\n  {pth}"
-        in info.stdout
-    )
+    assert f"site-packages: active (rusthook._site.activate(release=True))\n  {pth}" in info.stdout
 
     # Installing again replaces the settings rather than adding a second line.
     assert run("-m", "rusthook", "site", "install").returncode == 0
