@@ -1,7 +1,7 @@
 //! Build settings: what the user asked for (keywords, environment variables) and
 //! where builds go (the per-environment build cache).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -9,8 +9,13 @@ use crate::error::{Error, Result};
 /// Facts about the running interpreter, read once at start-up by the boundary.
 #[derive(Debug, Clone)]
 pub struct PythonEnv {
-    /// `sys.executable`: the interpreter cargo builds for (`PYO3_PYTHON`).
+    /// `sys.executable`: the running interpreter (a virtual environment's own).
     pub executable: PathBuf,
+    /// `sys._base_executable`: the interpreter a virtual environment was made from.
+    /// Builds name it to pyo3 (`PYO3_PYTHON`): it describes the same ABI as
+    /// `executable`, and is the same for every environment made from it, so one build
+    /// cache serves them all without pyo3 being recompiled when another one builds.
+    pub base_executable: PathBuf,
     /// `sys.prefix` and `sys.base_prefix`: they differ inside a virtual environment.
     pub prefix: PathBuf,
     pub base_prefix: PathBuf,
@@ -39,10 +44,6 @@ impl PythonEnv {
         } else {
             tag.to_string()
         }
-    }
-
-    fn in_virtualenv(&self) -> bool {
-        self.prefix != self.base_prefix
     }
 }
 
@@ -89,11 +90,10 @@ pub struct SettingsRequest {
 
 impl Settings {
     /// Resolves a request against the environment (`RUSTHOOK_RELEASE`, `RUSTHOOK_FORCE_REBUILD`,
-    /// `RUSTHOOK_BUILD_DIR`) and the interpreter. `env` reads an environment variable
+    /// `RUSTHOOK_BUILD_DIR`). `env` reads an environment variable
     /// (`std::env::var(name).ok()` outside tests).
     pub fn resolve(
         request: SettingsRequest,
-        python: &PythonEnv,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings> {
         let flag = |name: &str| switch_variable(&env, name).map(|on| on == Some(true));
@@ -104,7 +104,7 @@ impl Settings {
                     .filter(|v| !v.is_empty())
                     .map(PathBuf::from)
             })
-            .unwrap_or_else(|| default_build_root(python));
+            .unwrap_or_else(default_build_root);
         let release_requested = match request.release {
             Some(release) => Some(release),
             None => flag("RUSTHOOK_RELEASE")?.then_some(true),
@@ -192,30 +192,13 @@ pub fn hook_enabled(env: impl Fn(&str) -> Option<String>) -> Result<bool> {
     Ok(switch_variable(env, "RUSTHOOK_ENABLED")? != Some(false))
 }
 
-/// `<venv>/rusthook_build_cache` inside a writable virtual environment, else the user cache dir.
-fn default_build_root(python: &PythonEnv) -> PathBuf {
-    if python.in_virtualenv() && is_writable_dir(&python.prefix) {
-        return python.prefix.join("rusthook_build_cache");
-    }
+/// The user's cache folder (`~/.cache/rusthook` on Linux), shared by every environment:
+/// builds are partitioned by interpreter ABI inside it, and compiled dependencies are
+/// reused by every environment of that interpreter.
+fn default_build_root() -> PathBuf {
     dirs::cache_dir()
         .unwrap_or_else(std::env::temp_dir)
         .join("rusthook")
-}
-
-/// One `access(2)` call: this runs whenever settings are made, e.g. at interpreter start.
-#[cfg(unix)]
-fn is_writable_dir(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: a valid NUL-terminated path; access(2) only reads it.
-    unsafe { libc::access(c_path.as_ptr(), libc::W_OK) == 0 }
-}
-
-#[cfg(not(unix))]
-fn is_writable_dir(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly())
 }
 
 #[cfg(test)]
@@ -225,6 +208,7 @@ mod tests {
     fn python(prefix: &str, base_prefix: &str) -> PythonEnv {
         PythonEnv {
             executable: PathBuf::from("/usr/bin/python3"),
+            base_executable: PathBuf::from("/usr/bin/python3"),
             prefix: PathBuf::from(prefix),
             base_prefix: PathBuf::from(base_prefix),
             extension_suffixes: vec![".cpython-311-x86_64-linux-gnu.so".into(), ".abi3.so".into()],
@@ -246,8 +230,7 @@ mod tests {
             "RUSTHOOK_BUILD_DIR" => Some("/tmp/cache".to_string()),
             _ => None,
         };
-        let settings =
-            Settings::resolve(SettingsRequest::default(), &python("/p", "/p"), env).unwrap();
+        let settings = Settings::resolve(SettingsRequest::default(), env).unwrap();
         assert!(settings.release);
         assert!(!settings.force_rebuild);
         assert_eq!(settings.build_root, PathBuf::from("/tmp/cache"));
@@ -257,7 +240,7 @@ mod tests {
             build_dir: Some("/elsewhere".into()),
             ..Default::default()
         };
-        let settings = Settings::resolve(explicit, &python("/p", "/p"), env).unwrap();
+        let settings = Settings::resolve(explicit, env).unwrap();
         assert!(
             !settings.release,
             "an explicit keyword beats the environment"
@@ -268,7 +251,7 @@ mod tests {
     #[test]
     fn a_flag_that_is_neither_yes_nor_no_is_an_error() {
         let env = |name: &str| (name == "RUSTHOOK_RELEASE").then(|| "maybe".to_string());
-        let err = Settings::resolve(SettingsRequest::default(), &python("/p", "/p"), env)
+        let err = Settings::resolve(SettingsRequest::default(), env)
             .unwrap_err()
             .to_string();
         assert!(
@@ -278,24 +261,16 @@ mod tests {
     }
 
     #[test]
-    fn virtualenv_gets_its_own_cache() {
-        let venv = tempfile::tempdir().unwrap();
-        let prefix = venv.path().to_str().unwrap();
-        let settings =
-            Settings::resolve(SettingsRequest::default(), &python(prefix, "/usr"), |_| {
-                None
-            })
-            .unwrap();
-        assert_eq!(
-            settings.build_root,
-            venv.path().join("rusthook_build_cache")
-        );
+    fn the_default_cache_is_the_users_whatever_the_environment() {
+        let settings = Settings::resolve(SettingsRequest::default(), |_| None).unwrap();
+        let user_cache = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
+        assert_eq!(settings.build_root, user_cache.join("rusthook"));
     }
 
     #[test]
     fn fingerprint_changes_with_profile_and_features() {
         let py = python("/p", "/p");
-        let debug = Settings::resolve(SettingsRequest::default(), &py, |_| None).unwrap();
+        let debug = Settings::resolve(SettingsRequest::default(), |_| None).unwrap();
         let release = Settings {
             release: true,
             ..debug.clone()

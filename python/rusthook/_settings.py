@@ -21,8 +21,8 @@ class BuildSettings(TypedDict):
     - ``quiet``: hide cargo's progress and warnings; errors still raise (default False).
     - ``lock_timeout``: seconds to wait for another process building the same module
       (default 300).
-    - ``build_dir``: build cache root (default ``RUSTHOOK_BUILD_DIR``, else
-      ``<venv>/rusthook_build_cache``, else the user cache dir).
+    - ``build_dir``: build cache root (default ``RUSTHOOK_BUILD_DIR``, else the user cache
+      dir, ``~/.cache/rusthook``, shared by every environment).
     - ``features``: cargo features to enable.
     - ``cargo_args``: extra arguments for cargo.
     - ``enable_file_importer``: import ``.rs`` files and marked crates (default True).

@@ -1,5 +1,6 @@
 //! The build cache's layout: one folder per interpreter ABI holding the shared cargo
-//! target directory (dependencies such as pyo3 compile once per environment) and one
+//! target directory (dependencies such as pyo3 compile once per interpreter, for every
+//! environment made from it) and one
 //! folder per module, addressed by a bucket and a key (a name and the absolute path of
 //! what it is built from). The cache knows nothing of sources or projects.
 //!

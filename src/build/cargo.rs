@@ -24,6 +24,8 @@ pub struct CargoBuild<'a> {
     pub target_dir: &'a Path,
     /// Where cargo runs: the source's folder, so rustup honours its toolchain file.
     pub working_dir: &'a Path,
+    /// The interpreter pyo3 is configured for (`PYO3_PYTHON`): the base interpreter of
+    /// a virtual environment, see `PythonEnv::base_executable`.
     pub python: &'a Path,
     /// The cargo profile: `dev`, `release` or a custom one.
     pub profile: &'a str,

@@ -143,7 +143,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         manifest_path: &manifest_path,
         target_dir: &ctx.cache.target_dir,
         working_dir: source.base_dir(),
-        python: &ctx.python.executable,
+        python: &ctx.python.base_executable,
         profile: &ctx.profile,
         features: &ctx.features,
         extra_args: &ctx.settings.cargo_args,

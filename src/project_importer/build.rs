@@ -85,7 +85,7 @@ fn build_project(
                 manifest_path: &project.manifest_path,
                 target_dir: &ctx.cache.target_dir,
                 working_dir: &project.root,
-                python: &ctx.python.executable,
+                python: &ctx.python.base_executable,
                 profile: &ctx.profile,
                 features: &ctx.features,
                 extra_args: &ctx.settings.cargo_args,
@@ -192,18 +192,12 @@ mod tests {
     use std::path::Path;
 
     fn settings(release: Option<bool>) -> Settings {
-        let python = PythonEnv {
-            executable: "/usr/bin/python3".into(),
-            prefix: "/p".into(),
-            base_prefix: "/p".into(),
-            extension_suffixes: vec![".abi3.so".into()],
-        };
         let request = crate::settings::SettingsRequest {
             release,
             build_dir: Some("/tmp/unused".into()),
             ..Default::default()
         };
-        Settings::resolve(request, &python, |_| None).unwrap()
+        Settings::resolve(request, |_| None).unwrap()
     }
 
     fn project(dir: &Path, maturin: &str) -> Project {

@@ -27,8 +27,18 @@ pub fn core(py: Python<'_>) -> PyResult<&'static Core> {
     let machinery = py
         .import("_frozen_importlib_external")
         .or_else(|_| py.import("importlib.machinery"))?;
+    let executable: PathBuf = sys.getattr("executable")?.extract()?;
+    // Not set by every interpreter (nor by an embedding application): the interpreter
+    // itself then.
+    let base_executable = sys
+        .getattr("_base_executable")
+        .and_then(|e| e.extract::<PathBuf>())
+        .ok()
+        .filter(|e| e.is_file())
+        .unwrap_or_else(|| executable.clone());
     let python = PythonEnv {
-        executable: sys.getattr("executable")?.extract()?,
+        executable,
+        base_executable,
         prefix: sys.getattr("prefix")?.extract()?,
         base_prefix: sys.getattr("base_prefix")?.extract()?,
         extension_suffixes: machinery.getattr("EXTENSION_SUFFIXES")?.extract()?,

@@ -10,7 +10,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use crate::python::errors::to_python_error;
-use crate::python::interpreter::core;
 use crate::settings::{Settings, SettingsRequest};
 
 /// Build settings, resolved against the environment when created.
@@ -25,7 +24,6 @@ impl PySettings {
                         enable_file_importer=None, enable_project_importer=None, **unknown))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        py: Python<'_>,
         release: Option<bool>,
         force_rebuild: Option<bool>,
         in_place: Option<bool>,
@@ -64,8 +62,7 @@ impl PySettings {
             file_importer: enable_file_importer,
             project_importer: enable_project_importer,
         };
-        let python = &core(py)?.python;
-        Settings::resolve(request, python, |name| std::env::var(name).ok())
+        Settings::resolve(request, |name| std::env::var(name).ok())
             .map(PySettings)
             .map_err(to_python_error)
     }
