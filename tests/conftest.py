@@ -9,6 +9,7 @@ keys every module on its absolute source path, so tests never see each other's b
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 import textwrap
@@ -153,3 +154,74 @@ def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 600) -
     while not path.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert path.exists(), "the build never reached the module's crate"
+
+
+def run_on_a_terminal(
+    project: Project, code: str, *, env: dict[str, str] | None = None, stdout: bool = False
+) -> tuple[int, str]:
+    """Runs `python -c code` in the project folder with stderr (and stdout, if asked) on a
+    pseudo-terminal; returns the exit status and everything the terminal showed."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=project.root,
+        env=env or project.env(),
+        stdin=subprocess.DEVNULL,
+        stdout=terminal if stdout else subprocess.DEVNULL,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closes when the process ends
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(controller)
+    return process.wait(timeout=600), output.decode(errors="replace")
+
+
+CRATE_CARGO_TOML = """\
+[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2021"
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+pyo3 = {{ version = "0.30", features = ["abi3-py39"] }}
+{extra}
+"""
+
+CRATE_LIB_RS = """\
+use pyo3::prelude::*;
+
+#[pymodule]
+mod {name} {{
+    use pyo3::prelude::*;
+
+    #[pyfunction]
+    fn answer() -> i64 {{
+        {value}
+    }}
+}}
+"""
+
+
+def make_crate(
+    project: Project, name: str, *, marker: str | None, value: int = 42, extra: str = ""
+) -> None:
+    """A pyo3 crate `name/` whose `answer()` returns `value`, marked by a `marker` file
+    (".rusthook", ".rustimport"), on Cargo.toml's first line ("first-line"), or not (None)."""
+    cargo_toml = CRATE_CARGO_TOML.format(name=name, extra=extra)
+    if marker == "first-line":
+        cargo_toml = "# rusthook\n" + cargo_toml
+    elif marker is not None:
+        project.write(f"{name}/{marker}", "")
+    project.write(f"{name}/Cargo.toml", cargo_toml)
+    project.write(f"{name}/src/lib.rs", CRATE_LIB_RS.format(name=name, value=value))

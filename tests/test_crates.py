@@ -3,47 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Project
-
-CARGO_TOML = """\
-[package]
-name = "{name}"
-version = "0.1.0"
-edition = "2021"
-
-[lib]
-crate-type = ["cdylib"]
-
-[dependencies]
-pyo3 = {{ version = "0.30", features = ["abi3-py39"] }}
-{extra}
-"""
-
-LIB_RS = """\
-use pyo3::prelude::*;
-
-#[pymodule]
-mod {name} {{
-    use pyo3::prelude::*;
-
-    #[pyfunction]
-    fn answer() -> i64 {{
-        {value}
-    }}
-}}
-"""
-
-
-def make_crate(
-    project: Project, name: str, *, marker: str, value: int = 42, extra: str = ""
-) -> None:
-    cargo_toml = CARGO_TOML.format(name=name, extra=extra)
-    if marker == "first-line":
-        cargo_toml = "# rusthook\n" + cargo_toml
-    else:
-        project.write(f"{name}/{marker}", "")
-    project.write(f"{name}/Cargo.toml", cargo_toml)
-    project.write(f"{name}/src/lib.rs", LIB_RS.format(name=name, value=value))
+from conftest import Project, make_crate
 
 
 @pytest.mark.parametrize("marker", [".rusthook", ".rustimport", "first-line"])

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import subprocess
-import sys
 
-from conftest import DOUBLE_RS, Project, stalling_rustc_wrapper
+from conftest import DOUBLE_RS, Project, run_on_a_terminal, stalling_rustc_wrapper
 
 WARNING_RS = DOUBLE_RS.replace("x * 2", "let unused = 1;\n    x * 2")
 
@@ -91,28 +87,12 @@ def test_progress_lines_when_not_a_terminal(project: Project) -> None:
 def test_progress_bar_on_a_terminal(project: Project) -> None:
     project.write("barred.rs", DOUBLE_RS)
     wrapper, _ = stalling_rustc_wrapper(project, "barred_", seconds=2)
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-c", "import rusthook; rusthook.install(); import barred"],
-        cwd=project.root,
+    status, text = run_on_a_terminal(
+        project,
+        "import rusthook; rusthook.install(); import barred",
         env=project.env(RUSTC_WRAPPER=str(wrapper)),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=terminal,
     )
-    os.close(terminal)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-    os.close(controller)
-    assert process.wait(timeout=120) == 0
-    text = output.decode(errors="replace")
+    assert status == 0
     assert re.search(r"\r\x1b\[K +Building \[[ =>]*\] \d+/\d+: rusthook-barred", text), repr(text)
     assert "rusthook: compiling" not in text
 

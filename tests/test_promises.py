@@ -4,39 +4,24 @@ extension modules, logging, names, build folders, building folders, the settings
 from __future__ import annotations
 
 import os
-import pty
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DOUBLE_RS, EXT_SUFFIX, Project, stalling_rustc_wrapper
+from conftest import (
+    DOUBLE_RS,
+    EXT_SUFFIX,
+    Project,
+    make_crate,
+    run_on_a_terminal,
+    stalling_rustc_wrapper,
+)
 from test_notebook import run_session
 from test_site import make_venv
 
 BROKEN_RS = DOUBLE_RS.replace("x * 2", 'x * "two"')
-CARGO_TOML = """\
-[package]
-name = "{name}"
-version = "0.1.0"
-edition = "2021"
-
-[lib]
-crate-type = ["cdylib"]
-
-[dependencies]
-pyo3 = {{ version = "0.30", features = ["abi3-py39"] }}
-"""
-CRATE_LIB_RS = """\
-use pyo3::prelude::*;
-
-#[pymodule]
-mod {name} {{
-    #[pymodule_export]
-    const VALUE: i64 = 7;
-}}
-"""
 
 
 def value_rs(value: int) -> str:
@@ -205,9 +190,7 @@ def test_progress_lines_are_log_records_and_cargo_output_is_not(project: Project
 
 
 def test_imp_from_path_refuses_a_name_python_imports(project: Project) -> None:
-    project.write("json/.rusthook", "")
-    project.write("json/Cargo.toml", CARGO_TOML.format(name="json"))
-    project.write("json/src/lib.rs", CRATE_LIB_RS.format(name="json"))
+    make_crate(project, "json", marker=".rusthook")
     run = project.run(
         """\
         import json, rusthook, sys
@@ -294,34 +277,14 @@ def test_diagnostics_are_shown_once_without_a_terminal(project: Project) -> None
 
 def test_diagnostics_stream_on_a_terminal_and_the_error_points_to_them(project: Project) -> None:
     project.write("brokentty.rs", BROKEN_RS)
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import rusthook\nrusthook.install()\ntry:\n    import brokentty\n"
-            "except rusthook.BuildError as e:\n    print('MESSAGE', e)\n"
-            "    print('ATTRIBUTE', 'error[E0277]' in e.diagnostics)",
-        ],
-        cwd=project.root,
-        env=project.env(),
-        stdin=subprocess.DEVNULL,
-        stdout=terminal,
-        stderr=terminal,
+    status, text = run_on_a_terminal(
+        project,
+        "import rusthook\nrusthook.install()\ntry:\n    import brokentty\n"
+        "except rusthook.BuildError as e:\n    print('MESSAGE', e)\n"
+        "    print('ATTRIBUTE', 'error[E0277]' in e.diagnostics)",
+        stdout=True,
     )
-    os.close(terminal)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-    os.close(controller)
-    assert process.wait(timeout=300) == 0
-    text = output.decode(errors="replace")
+    assert status == 0
     assert text.count("error[E0277]") == 1, text
     assert (
         f"MESSAGE could not build brokentty from {project.root / 'brokentty.rs'}: "
@@ -463,8 +426,7 @@ def test_module_names_follow_one_rule(project: Project) -> None:
 
 
 def test_an_unmarked_crate_is_refused_by_build_as_by_import(project: Project) -> None:
-    project.write("unmarked/Cargo.toml", CARGO_TOML.format(name="unmarked"))
-    project.write("unmarked/src/lib.rs", CRATE_LIB_RS.format(name="unmarked"))
+    make_crate(project, "unmarked", marker=None)
     run = cli(project, "build", "unmarked")
     assert run.returncode == 1
     assert run.stderr == (
@@ -481,9 +443,7 @@ def test_install_is_idempotent_and_imp_gives_one_module(project: Project) -> Non
     project.write("fast.rs", DOUBLE_RS)
     project.write("pkg/__init__.py", "")
     project.write("pkg/inner.rs", DOUBLE_RS)
-    project.write("krate/.rusthook", "")
-    project.write("krate/Cargo.toml", CARGO_TOML.format(name="krate"))
-    project.write("krate/src/lib.rs", CRATE_LIB_RS.format(name="krate"))
+    make_crate(project, "krate", marker=".rusthook")
     run = project.run(
         """\
         import sys, rusthook

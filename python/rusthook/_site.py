@@ -88,30 +88,18 @@ def _record_file(pth: str) -> "str | None":
     return None
 
 
-def _record_line(pth: str) -> str:
-    return f"{os.path.basename(pth)},,\n"
-
-
-def _list_in_record(pth: str) -> None:
+def _list_in_record(pth: str, listed: bool = True) -> None:
+    """Adds ``pth`` to rusthook's RECORD (or, with ``listed=False``, removes it)."""
     record = _record_file(pth)
     if record is None:
         return
+    line = f"{os.path.basename(pth)},,\n"
     with open(record, encoding="utf-8") as file:
-        lines = file.readlines()
-    if _record_line(pth) not in lines:
-        with open(record, "a", encoding="utf-8") as file:
-            file.write(_record_line(pth))
-
-
-def _unlist_from_record(pth: str) -> None:
-    record = _record_file(pth)
-    if record is None:
-        return
-    with open(record, encoding="utf-8") as file:
-        lines = file.readlines()
-    if _record_line(pth) in lines:
-        with open(record, "w", encoding="utf-8") as file:
-            file.writelines(line for line in lines if line != _record_line(pth))
+        lines = [other for other in file.readlines() if other != line]
+    if listed:
+        lines.append(line)
+    with open(record, "w", encoding="utf-8") as file:
+        file.writelines(lines)
 
 
 def described(line: str) -> str:
@@ -138,5 +126,5 @@ def uninstall(user: bool) -> "str | None":
     if installed_line(path) is None:
         return None
     os.remove(path)
-    _unlist_from_record(path)
+    _list_in_record(path, listed=False)
     return path
