@@ -1,12 +1,14 @@
-"""One build cache for every environment of an interpreter: dependencies compile once."""
+"""One build cache for every environment of an interpreter: dependencies compile once;
+`cache info` and `cache prune` keep it bounded."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
-from conftest import DOUBLE_RS, Project
+from conftest import DOUBLE_RS, Project, start
 from test_site import make_venv
 
 PYO3_COMPILED = re.compile(r"^ +Compiling pyo3(-ffi|-build-config|-macros)? v", re.M)
@@ -38,3 +40,55 @@ def test_a_new_environment_reuses_the_compiled_dependencies(
     for python, name in ((environments[1], "two"), (environments[0], "three")):
         run = first_import(python, name)
         assert not PYO3_COMPILED.search(run.stderr), run.stderr
+
+
+def test_cache_info_and_prune_keep_what_is_in_use(
+    project: Project, tmp_path: Path, build_dir: Path
+) -> None:
+    cache = tmp_path / "own-cache"
+    # Share the session's compiled dependencies: only modules live in this cache.
+    abi = next(p for p in build_dir.iterdir() if (p / "target").is_dir())
+    env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(abi / "target"))
+    project.write("kept.rs", DOUBLE_RS)
+    gone = project.write("gone.rs", DOUBLE_RS)
+    project.run("import rusthook; rusthook.install(); import kept, gone", env=env)
+    gone.unlink()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "rusthook", "cache", *args],
+            cwd=project.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+
+    info = cli("info").stdout
+    assert "    gone: " in info and f"from {gone} (source gone)" in info, info
+    assert re.search(r"^    kept: [\d.]+ MB, used 0 days ago, from .*kept\.rs$", info, re.M)
+
+    holder = start(
+        project,
+        "import rusthook, sys, time; rusthook.install(); import kept; "
+        "print('loaded', flush=True); time.sleep(600)",
+        **{"RUSTHOOK_BUILD_DIR": str(cache), "CARGO_TARGET_DIR": str(abi / "target")},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "loaded\n"
+        pruned = cli("prune", "--max-size", "1")
+        assert pruned.returncode == 0, pruned.stderr
+        lines = pruned.stdout.splitlines()
+        assert len(lines) == 2, pruned.stdout
+        assert re.match(
+            r"removed .*/gone-[0-9a-f]+ \([\d.]+ MB\): its source no longer exists$", lines[0]
+        )
+        assert re.match(r"pruned .*: 1 removed, [\d.]+ MB freed$", lines[1])
+    finally:
+        holder.kill()
+        holder.communicate()
+    pruned = cli("prune", "--max-size", "1K")
+    assert "least recently used, over --max-size" in pruned.stdout, pruned.stdout
+    assert "modules: 0" in cli("info").stdout
+    bad = cli("prune", "--max-size", "lots")
+    assert bad.returncode == 2 and "not a size: 'lots' (e.g. 500M, 2G)" in bad.stderr

@@ -13,6 +13,7 @@ __all__ = [
     "build_cell",
     "build_path",
     "cache_clear",
+    "cache_prune",
     "cache_summary",
     "eject",
     "eject_cell",
@@ -122,8 +123,16 @@ def eject_cell(code: str, dest: str | os.PathLike[str], name: str | None = None)
 def find_sources(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Every importable Rust source below `root`: [(module name, path)]."""
 
-def cache_summary(root: str | os.PathLike[str]) -> list[tuple[str, int, int]]:
-    """[(ABI folder, modules, bytes)] for each ABI folder of the build cache at `root`."""
+def cache_summary(
+    root: str | os.PathLike[str],
+) -> list[tuple[str, int, list[tuple[str | None, str | None, bool, int, float]]]]:
+    """[(ABI folder, bytes, [(module, source, source exists, bytes, last used)])] for each
+    partition of the build cache at `root`."""
+
+def cache_prune(
+    root: str | os.PathLike[str], older_than_days: float | None = None, max_bytes: int | None = None
+) -> list[tuple[str, int, str]]:
+    """Prunes the build cache at `root`; returns [(path, bytes, reason)] of what went."""
 
 def cache_clear(root: str | os.PathLike[str]) -> int:
     """Deletes every build under `root`; refuses while a build holds a lock."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 from rusthook import _core, _site
 from rusthook._api import build_each, build_filepath, python_origin
@@ -93,6 +94,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     cache_clear.add_argument("--build-dir", help="the build cache (default: as the hook uses)")
     cache_clear.set_defaults(command=_cache_clear)
+    cache_prune = cache_commands.add_parser(
+        "prune",
+        help="remove builds whose source is gone, old ones, or the least recently used",
+        description="Removes the builds of modules whose source no longer exists; with "
+        "--older-than, those not used for that many days; with --max-size, the least "
+        "recently used (and then whole partitions) until the cache is no larger. A build "
+        "that is running, or whose library a running process has loaded, is kept.",
+    )
+    cache_prune.add_argument("--build-dir", help="the build cache (default: as the hook uses)")
+    cache_prune.add_argument(
+        "--older-than", type=float, metavar="DAYS", help="remove what was not used for DAYS days"
+    )
+    cache_prune.add_argument(
+        "--max-size",
+        type=_size,
+        metavar="SIZE",
+        help="remove the least recently used until the cache is at most SIZE (500M, 2G)",
+    )
+    cache_prune.set_defaults(command=_cache_prune)
 
     build = commands.add_parser(
         "build",
@@ -231,19 +251,47 @@ def _build_root(args: argparse.Namespace) -> str:
 
 def _cache_info(args: argparse.Namespace) -> None:
     root = _build_root(args)
-    summaries = _core.cache_summary(root)
-    total = sum(size for _, _, size in summaries)
-    modules = sum(count for _, count, _ in summaries)
+    partitions = _core.cache_summary(root)
+    total = sum(size for _, size, _ in partitions)
+    modules = sum(len(entries) for _, _, entries in partitions)
     print(f"build cache: {root}")
     print(f"size: {_megabytes(total)}, modules: {modules}")
-    for abi_dir, count, size in summaries:
-        print(f"  {os.path.basename(abi_dir)}: {count} modules, {_megabytes(size)}")
+    now = time.time()
+    for abi_dir, size, entries in partitions:
+        print(f"  {os.path.basename(abi_dir)}: {len(entries)} modules, {_megabytes(size)}")
+        for name, source, exists, module_size, last_used in entries:
+            days = max(0, int((now - last_used) // 86_400))
+            gone = "" if exists else " (source gone)"
+            print(
+                f"    {name or '?'}: {_megabytes(module_size)}, used {days} days ago, "
+                f"from {source or '?'}{gone}"
+            )
 
 
 def _cache_clear(args: argparse.Namespace) -> None:
     root = _build_root(args)
     freed = _core.cache_clear(root)
     print(f"cleared {root} ({_megabytes(freed)} freed)")
+
+
+def _cache_prune(args: argparse.Namespace) -> None:
+    root = _build_root(args)
+    removed = _core.cache_prune(root, args.older_than, args.max_size)
+    for path, size, reason in removed:
+        print(f"removed {path} ({_megabytes(size)}): {reason}")
+    freed = sum(size for _, size, _ in removed)
+    print(f"pruned {root}: {len(removed)} removed, {_megabytes(freed)} freed")
+
+
+def _size(text: str) -> int:
+    """``500M``, ``2G``, ``1.5G``, ``4096`` (bytes) as a number of bytes."""
+    units = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+    number = text.strip().upper().removesuffix("B")
+    factor = units.get(number[-1:], 1)
+    try:
+        return int(float(number.rstrip("KMGT")) * factor)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500M, 2G)") from None
 
 
 def _megabytes(size: int) -> str:

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::build::freshness::BuildRecord;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fsutil::{check_private, short_hash};
 use crate::settings::{PythonEnv, Settings};
 
@@ -32,9 +32,9 @@ pub enum Bucket {
 }
 
 impl Bucket {
-    const ALL: [Bucket; 2] = [Bucket::Modules, Bucket::Projects];
+    pub(crate) const ALL: [Bucket; 2] = [Bucket::Modules, Bucket::Projects];
 
-    fn folder(self) -> &'static str {
+    pub(crate) fn folder(self) -> &'static str {
         match self {
             Bucket::Modules => "modules",
             Bucket::Projects => "projects",
@@ -112,7 +112,7 @@ impl BuildCache {
     }
 }
 
-const IN_PLACE_FOLDER: &str = "in-place";
+pub(crate) const IN_PLACE_FOLDER: &str = "in-place";
 
 /// The cache folder of one module.
 pub struct ModuleCache {
@@ -144,17 +144,9 @@ impl ModuleCache {
     }
 }
 
-/// What one ABI folder of the cache holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AbiSummary {
-    pub abi_dir: PathBuf,
-    pub modules: usize,
-    pub bytes: u64,
-}
-
-/// The ABI folders under a build root: the ones rusthook made (they hold `modules/`,
-/// `target/` or the lock-file seed). Anything else in the folder is not ours.
-fn abi_dirs(root: &Path) -> Vec<PathBuf> {
+/// The ABI folders (partitions) under a build root: the ones rusthook made (they hold
+/// a bucket, `target/` or the lock-file seed). Anything else in the folder is not ours.
+pub(crate) fn abi_dirs(root: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
     };
@@ -162,7 +154,7 @@ fn abi_dirs(root: &Path) -> Vec<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.join("modules").is_dir()
+            Bucket::ALL.iter().any(|b| p.join(b.folder()).is_dir())
                 || p.join("target").is_dir()
                 || p.join("Cargo.lock.seed").is_file()
         })
@@ -171,37 +163,16 @@ fn abi_dirs(root: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-fn module_dirs(abi_dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(abi_dir.join(Bucket::Modules.folder()))
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Size and module count of each ABI folder under `root`.
-pub fn summarize(root: &Path) -> Vec<AbiSummary> {
-    abi_dirs(root)
-        .into_iter()
-        .map(|abi_dir| {
-            let bytes = walkdir::WalkDir::new(&abi_dir)
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum();
-            AbiSummary {
-                modules: module_dirs(&abi_dir).len(),
-                abi_dir,
-                bytes,
-            }
-        })
-        .collect()
+/// The module and project folders of one partition.
+pub(crate) fn entry_dirs(abi_dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Bucket::ALL
+        .iter()
+        .filter_map(|bucket| std::fs::read_dir(abi_dir.join(bucket.folder())).ok())
+        .flat_map(|entries| entries.flatten().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
 }
 
 /// `<root>/editable-<key>.json`: the project importer's remembered scan of one set of
@@ -210,53 +181,14 @@ pub fn editable_scan_path(root: &Path, key: &str) -> PathBuf {
     root.join(format!("editable-{key}.json"))
 }
 
-fn is_editable_scan(file_name: &str) -> bool {
+/// `editable-<key>.json`, a file [`editable_scan_path`] names.
+pub(crate) fn is_editable_scan(file_name: &str) -> bool {
     file_name.starts_with("editable-") && file_name.ends_with(".json")
-}
-
-/// Deletes every build under `root` (only what rusthook made). Refuses, changing
-/// nothing, while any module's build lock is held. Returns the bytes freed.
-pub fn clear(root: &Path) -> Result<u64> {
-    let abi_dirs = abi_dirs(root);
-    let mut held = Vec::new();
-    for abi_dir in &abi_dirs {
-        for module_dir in module_dirs(abi_dir) {
-            let lock_path = module_dir.join("build.lock");
-            match crate::build::lock::try_acquire(&lock_path)? {
-                Some(lock) => held.push(lock),
-                None => return Err(Error::CacheBusy { path: lock_path }),
-            }
-        }
-    }
-    let freed = summarize(root).iter().map(|s| s.bytes).sum();
-    for abi_dir in &abi_dirs {
-        let folders = Bucket::ALL.map(Bucket::folder);
-        for name in folders.iter().chain(&["target", IN_PLACE_FOLDER]) {
-            let path = abi_dir.join(name);
-            if path.exists() {
-                std::fs::remove_dir_all(&path).map_err(Error::io("cannot remove", &path))?;
-            }
-        }
-        let seed = abi_dir.join("Cargo.lock.seed");
-        if seed.exists() {
-            std::fs::remove_file(&seed).map_err(Error::io("cannot remove", &seed))?;
-        }
-        let _ = std::fs::remove_dir(abi_dir); // only if now empty
-    }
-    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        if entry.file_name().to_str().is_some_and(is_editable_scan) {
-            let path = entry.path();
-            std::fs::remove_file(&path).map_err(Error::io("cannot remove", &path))?;
-        }
-    }
-    drop(held);
-    Ok(freed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fsutil::create_private_dir;
 
     #[test]
     fn entries_are_keyed_on_bucket_name_and_absolute_source_path() {
@@ -279,41 +211,5 @@ mod tests {
         assert_ne!(a.dir, release.dir);
         let project = cache.entry(Bucket::Projects, "fast", Path::new("/one/fast.rs"), "debug");
         assert_ne!(a.dir, project.dir);
-    }
-
-    #[test]
-    fn clear_removes_only_rusthooks_folders_and_refuses_while_building() {
-        let root = tempfile::tempdir().unwrap();
-        let module = root.path().join("cpython-311/modules/fast-0123");
-        create_private_dir(&module).unwrap();
-        std::fs::write(module.join("fast.so"), vec![0u8; 1000]).unwrap();
-        create_private_dir(&root.path().join("cpython-311/target/debug")).unwrap();
-        std::fs::write(root.path().join("unrelated.txt"), "keep me").unwrap();
-        std::fs::create_dir(root.path().join("other-folder")).unwrap();
-        let scan = editable_scan_path(root.path(), "0123456789abcdef");
-        std::fs::write(&scan, "{}").unwrap();
-
-        let summary = summarize(root.path());
-        assert_eq!(summary.len(), 1);
-        assert_eq!(summary[0].modules, 1);
-        assert!(summary[0].bytes >= 1000);
-
-        let building = crate::build::lock::try_acquire(&module.join("build.lock"))
-            .unwrap()
-            .unwrap();
-        let err = clear(root.path()).unwrap_err();
-        assert!(matches!(err, Error::CacheBusy { .. }), "{err}");
-        assert!(
-            module.join("fast.so").exists(),
-            "a refused clear changes nothing"
-        );
-        drop(building);
-
-        assert!(clear(root.path()).unwrap() >= 1000);
-        assert!(!root.path().join("cpython-311").exists());
-        assert!(root.path().join("unrelated.txt").exists());
-        assert!(root.path().join("other-folder").exists());
-        assert!(!scan.exists());
-        assert!(summarize(root.path()).is_empty());
     }
 }

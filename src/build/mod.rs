@@ -8,6 +8,7 @@
 //! untouched.
 
 pub mod cache;
+pub mod cache_usage;
 pub mod cargo;
 pub mod freshness;
 pub mod inputs;
