@@ -92,3 +92,32 @@ def test_cache_info_and_prune_keep_what_is_in_use(
     assert "modules: 0" in cli("info").stdout
     bad = cli("prune", "--max-size", "lots")
     assert bad.returncode == 2 and "not a size: 'lots' (e.g. 500M, 2G)" in bad.stderr
+
+
+def test_warm_compiles_the_dependencies_before_the_first_import(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("first.rs", DOUBLE_RS)
+    project.write(
+        "deps/dep.rs",
+        '// rusthook:pyo3\n//: [dependencies]\n//: itoa = "1"\n'
+        "use pyo3::prelude::*;\n#[pyfunction]\nfn digits() -> String {\n"
+        "    itoa::Buffer::new().format(42).to_string()\n}\n",
+    )
+    env = project.env(RUSTHOOK_BUILD_DIR=str(tmp_path / "fresh-cache"))
+    warmed = subprocess.run(
+        [sys.executable, "-m", "rusthook", "warm", "deps"],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert warmed.returncode == 0, warmed.stderr
+    assert warmed.stdout.startswith("warm: the pyo3 template's dependencies are compiled (")
+    assert PYO3_COMPILED.search(warmed.stderr), warmed.stderr
+    assert "Compiling itoa" in warmed.stderr
+    assert not list((project.root / "deps").glob("dep.*.so")), "nothing is written in place"
+    run = project.run("import rusthook; rusthook.install(); import first", env=env)
+    assert run.built and "Compiling rusthook-first" in run.stderr
+    assert not PYO3_COMPILED.search(run.stderr), run.stderr

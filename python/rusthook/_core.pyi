@@ -26,6 +26,7 @@ __all__ = [
     "refresh_project",
     "source_name",
     "tool_versions",
+    "warm",
 ]
 
 __version__: str
@@ -139,6 +140,9 @@ def cache_clear(root: str | os.PathLike[str]) -> int:
 
 def tool_versions() -> list[tuple[str, str]]:
     """[(tool, version or the error running it)] for rustc and cargo."""
+
+def warm(settings: Settings) -> str:
+    """Compiles the pyo3 template's dependencies ahead of time; returns the library built."""
 
 def new_crate(parent: str | os.PathLike[str], name: str) -> str:
     """Creates a new importable crate `parent/name`; returns its path."""

@@ -157,6 +157,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     eject.set_defaults(command=_eject)
 
+    warm = commands.add_parser(
+        "warm",
+        help="compile the dependencies ahead of the first import",
+        description="Compiles pyo3 (the pyo3 template's dependencies) for this interpreter "
+        "and profile into the build cache, and builds each PATH (a .rs file, a crate, or "
+        "every module below a folder) with its own dependencies, so that a later first "
+        "import builds only its module. For Docker build steps, CI set-up, or right after "
+        "`site install`.",
+    )
+    warm.add_argument("paths", nargs="*", metavar="PATH")
+    _add_settings(warm)
+    warm.set_defaults(command=_warm)
+
     version = commands.add_parser(
         "version", help="print rusthook, Python, rustc and cargo versions (for bug reports)"
     )
@@ -299,9 +312,13 @@ def _megabytes(size: int) -> str:
 
 
 def _build(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    return _build_paths(args.paths, _settings(args))
+
+
+def _build_paths(paths: list[str], settings: dict[str, object]) -> int:
+    """Builds each path (every module below a folder); returns the exit status."""
     failed = 0
-    for path in args.paths:
+    for path in paths:
         if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "Cargo.toml")):
             failed += _build_folder(path, settings)
             continue
@@ -333,6 +350,15 @@ def _build_folder(folder: str, settings: dict[str, object]) -> int:
         summary = f"built {built} of {built + failed} Rust modules below {folder}"
         print(f"rusthook: {summary}" + (f"; {failed} failed" if failed else ""), file=sys.stderr)
     return failed
+
+
+def _warm(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    library = _core.warm(_core.Settings(**settings))  # type: ignore[arg-type]
+    print(f"warm: the pyo3 template's dependencies are compiled ({library})")
+    # Warming builds into the cache only, never beside the sources.
+    settings.setdefault("in_place", False)
+    return _build_paths(args.paths, settings)
 
 
 def _new(args: argparse.Namespace) -> None:

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::file_importer::cdecl;
 use crate::file_importer::finder::{check_module_name, Source, SourceKind, MARKERS};
 use crate::file_importer::preprocess::{self, CrateLayout};
-use crate::file_importer::template::Template;
+use crate::file_importer::template::{self, Template};
 use crate::fsutil::{
     check_private, create_private_dir, mtime_ns, read_utf8, write_atomically, write_if_changed,
 };
@@ -194,6 +194,30 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         globs,
     })
 }
+
+/// Compiles the pyo3 template's dependencies for these settings and this interpreter
+/// ahead of time (a Docker build step, a CI job's set-up), by building a small module of
+/// the template whose source lives in the cache; the first real import then builds
+/// only its own module.
+pub fn warm(
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<Built> {
+    let cache = BuildCache::open(settings, python)?;
+    let folder = cache.abi_dir.join("warm");
+    create_private_dir(&folder)?;
+    let path = folder.join(format!("{WARM_MODULE}.rs"));
+    write_if_changed(&path, template::WARM_SOURCE)?;
+    let source = Source {
+        name: WARM_MODULE.to_string(),
+        kind: SourceKind::File,
+        path,
+    };
+    ensure_built(&source, settings, python, observer)
+}
+
+const WARM_MODULE: &str = "_rusthook_warm";
 
 /// What rusthook wrote beside a source: the file, its size and mtime.
 #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

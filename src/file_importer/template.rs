@@ -184,6 +184,19 @@ pub fn pymodule_wrapper(
     )
 }
 
+/// The module `python -m rusthook warm` builds: the pyo3 template's dependencies, and
+/// nothing else to speak of.
+pub const WARM_SOURCE: &str = "// rusthook:pyo3
+// Built by `python -m rusthook warm`: compiles the pyo3 template's dependencies ahead of
+// the first real import.
+use pyo3::prelude::*;
+
+#[pyfunction]
+fn ready() -> bool {
+    true
+}
+";
+
 /// The files of a new importable crate `name` (`python -m rusthook new NAME`):
 /// `(relative path, text)`.
 pub fn new_crate_files(name: &str) -> [(&'static str, String); 3] {

@@ -298,6 +298,18 @@ fn tool_versions(py: Python<'_>) -> Vec<(String, String)> {
     py.detach(crate::build::toolchain::tool_versions)
 }
 
+/// Compiles the dependencies of the pyo3 template for these settings ahead of time;
+/// returns the path of the small library it built.
+#[pyfunction]
+fn warm(py: Python<'_>, settings: &PySettings) -> PyResult<OsString> {
+    let python = &core(py)?.python;
+    let origin = settings.0.build_root.clone();
+    run_detached(py, "warm", &origin, |observer| {
+        file_importer::warm(&settings.0, python, observer)
+    })
+    .map(|built| built.artifact.into_os_string())
+}
+
 /// Creates a new importable crate `parent/name`; returns its path.
 #[pyfunction]
 fn new_crate(parent: PathBuf, name: &str) -> PyResult<OsString> {
@@ -327,7 +339,7 @@ mod _core {
     use super::{
         build_cell, build_path, cache_clear, cache_prune, cache_summary, eject, eject_cell,
         find_and_build, find_source, find_sources, hook_enabled, invalidate_caches, new_crate,
-        refresh_project, source_name, tool_versions, PySettings,
+        refresh_project, source_name, tool_versions, warm, PySettings,
     };
 
     use pyo3::prelude::*;
