@@ -88,13 +88,21 @@ pub struct SettingsRequest {
 impl Settings {
     /// Resolves a request against the environment (`RUSTHOOK_RELEASE`, `RUSTHOOK_FORCE_REBUILD`,
     /// `RUSTHOOK_BUILD_DIR`) and the interpreter. `env` reads an environment variable
-    /// (`std::env::var(name).ok()` outside tests).
+    /// (`std::env::var(name).ok()` outside tests). rustimport's own variables count
+    /// where rusthook's are not set: `RUSTIMPORT_RELEASE_BINARIES` for release builds,
+    /// `RUSTIMPORT_FORCE_REBUILD` for forced ones.
     pub fn resolve(
         request: SettingsRequest,
         python: &PythonEnv,
         env: impl Fn(&str) -> Option<String>,
     ) -> Settings {
-        let flag = |name: &str| env(name).is_some_and(|value| switch(&value) == Some(true));
+        // rusthook's variable if it says yes or no, else rustimport's.
+        let flag = |name: &str, rustimport: &str| {
+            env(name)
+                .and_then(|value| switch(&value))
+                .or_else(|| env(rustimport).and_then(|value| switch(&value)))
+                == Some(true)
+        };
         let build_root = request
             .build_dir
             .or_else(|| {
@@ -105,13 +113,13 @@ impl Settings {
             .unwrap_or_else(|| default_build_root(python));
         let release_requested = request
             .release
-            .or_else(|| flag("RUSTHOOK_RELEASE").then_some(true));
+            .or_else(|| flag("RUSTHOOK_RELEASE", "RUSTIMPORT_RELEASE_BINARIES").then_some(true));
         Settings {
             release: release_requested.unwrap_or(false),
             release_requested,
             force_rebuild: request
                 .force_rebuild
-                .unwrap_or_else(|| flag("RUSTHOOK_FORCE_REBUILD")),
+                .unwrap_or_else(|| flag("RUSTHOOK_FORCE_REBUILD", "RUSTIMPORT_FORCE_REBUILD")),
             in_place: request.in_place.unwrap_or(false),
             quiet: request.quiet.unwrap_or(false),
             lock_timeout: request.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
@@ -166,8 +174,14 @@ pub fn switch(value: &str) -> Option<bool> {
 }
 
 /// Whether the import hook may be installed: unless `RUSTHOOK_ENABLED` switches it off.
+/// Without `RUSTHOOK_ENABLED`, rustimport's `RUSTIMPORT_RELEASE_MODE=1` switches it off as
+/// it switches rustimport's hook off: prebuilt libraries beside the sources are then
+/// imported by Python itself, and nothing is checked or built.
 pub fn hook_enabled(env: impl Fn(&str) -> Option<String>) -> bool {
-    env("RUSTHOOK_ENABLED").and_then(|value| switch(&value)) != Some(false)
+    match env("RUSTHOOK_ENABLED").and_then(|value| switch(&value)) {
+        Some(enabled) => enabled,
+        None => env("RUSTIMPORT_RELEASE_MODE").and_then(|value| switch(&value)) != Some(true),
+    }
 }
 
 /// `<venv>/rusthook_build_cache` inside a writable virtual environment, else the user cache dir.
@@ -294,5 +308,26 @@ mod tests {
         assert!(hook_enabled(with("")));
         assert!(!hook_enabled(with("0")));
         assert!(!hook_enabled(with("OFF")));
+        let release_mode = |name: &str| (name == "RUSTIMPORT_RELEASE_MODE").then(|| "true".into());
+        assert!(!hook_enabled(release_mode));
+        // `with("1")` above sets RUSTIMPORT_RELEASE_MODE too: RUSTHOOK_ENABLED=1 wins.
+    }
+
+    #[test]
+    fn rustimport_variables_count_where_rusthooks_are_unset() {
+        let env = |name: &str| match name {
+            "RUSTIMPORT_RELEASE_BINARIES" => Some("true".to_string()),
+            "RUSTIMPORT_FORCE_REBUILD" => Some("yes".to_string()),
+            _ => None,
+        };
+        let settings = Settings::resolve(SettingsRequest::default(), &python("/p", "/p"), env);
+        assert!(settings.release && settings.force_rebuild);
+        let overruled = |name: &str| match name {
+            "RUSTHOOK_RELEASE" | "RUSTHOOK_FORCE_REBUILD" => Some("0".to_string()),
+            _ => env(name),
+        };
+        let settings =
+            Settings::resolve(SettingsRequest::default(), &python("/p", "/p"), overruled);
+        assert!(!settings.release && !settings.force_rebuild);
     }
 }

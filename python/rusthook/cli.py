@@ -78,25 +78,34 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser(
         "build",
         help="build .rs files, crates, or every module below a folder",
-        description="Builds each PATH: a .rs file, a crate folder, or any other folder "
-        "(every module below it, written beside its source as with --in-place).",
+        description="Builds each PATH (default: the current folder): a .rs file, a crate "
+        "folder, or any other folder (every module below it). Each library is written "
+        "beside its source as name.<EXT_SUFFIX>, as rustimport's `build` does, unless "
+        "--no-in-place is given.",
     )
-    build.add_argument("paths", nargs="+", metavar="PATH")
+    build.add_argument("paths", nargs="*", metavar="PATH", default=["."])
     build.add_argument(
         "--in-place",
-        action="store_true",
-        help="write name.<EXT_SUFFIX> beside each source, for use without rusthook",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write name.<EXT_SUFFIX> beside each source, for use without rusthook "
+        "(default; --no-in-place keeps libraries in the build cache only)",
     )
     _add_settings(build)
     build.set_defaults(command=_build)
 
     new = commands.add_parser(
         "new",
-        help="create a crate that imports as NAME",
-        description="Creates NAME/ with Cargo.toml, src/lib.rs and a .rusthook marker; "
-        "`import NAME` then builds and loads it.",
+        help="create a crate (NAME) or a single file (NAME.rs) that imports as NAME",
+        description="Creates NAME/ with Cargo.toml, src/lib.rs and a .rusthook marker, or "
+        "for NAME.rs a single `// rusthook:pyo3` file; `import NAME` then builds and "
+        "loads it.",
     )
-    new.add_argument("name", metavar="NAME", help="the module name (a Python identifier)")
+    new.add_argument(
+        "name",
+        metavar="NAME",
+        help="the module name (a Python identifier), with .rs for a single file",
+    )
     new.add_argument("--path", default=".", help="the folder to create it in (default: .)")
     new.set_defaults(command=_new)
 
@@ -121,9 +130,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--release", action="store_true", default=None, help="optimised builds")
+    # -r and -f (--force) as rustimport's command line spells them.
     parser.add_argument(
-        "--force-rebuild", action="store_true", default=None, help="build even when fresh"
+        "-r", "--release", action="store_true", default=None, help="optimised builds"
+    )
+    parser.add_argument(
+        "-f",
+        "--force-rebuild",
+        "--force",
+        dest="force_rebuild",
+        action="store_true",
+        default=None,
+        help="build even when fresh",
     )
     parser.add_argument(
         "--quiet", action="store_true", default=None, help="hide cargo's progress and warnings"
@@ -200,15 +218,16 @@ def _build(args: argparse.Namespace) -> None:
     settings = _settings(args)
     for path in args.paths:
         if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "Cargo.toml")):
-            for built in build_all(path, **settings):  # type: ignore[arg-type]
+            for built in build_all(path, in_place=args.in_place, **settings):  # type: ignore[misc]
                 print(built)
         else:
-            print(build_filepath(path, in_place=args.in_place, **settings))  # type: ignore[arg-type]
+            print(build_filepath(path, in_place=args.in_place, **settings))  # type: ignore[misc]
 
 
 def _new(args: argparse.Namespace) -> None:
     path = _core.new_crate(args.path, args.name)
-    print(f"created {path}: `import {args.name}` builds and loads it (with rusthook active)")
+    name = args.name.removesuffix(".rs")
+    print(f"created {path}: `import {name}` builds and loads it (with rusthook active)")
 
 
 def _eject(args: argparse.Namespace) -> None:

@@ -40,8 +40,12 @@ pub struct CargoOutput {
     pub local_manifests: Vec<PathBuf>,
 }
 
+/// `CARGO` if set, else rustimport's `RUSTIMPORT_CARGO_EXECUTABLE`, else `cargo` on PATH.
 pub fn cargo_program() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+    ["CARGO", "RUSTIMPORT_CARGO_EXECUTABLE"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "cargo".to_string())
 }
 
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics.

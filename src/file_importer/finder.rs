@@ -12,6 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::file_importer::template::Dialect;
 
 /// What kind of Rust source a module comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +21,9 @@ pub enum SourceKind {
     File,
     /// A directory `name/` with `Cargo.toml` and a marker.
     Crate,
-    /// The code of a notebook cell (`%%rust`), saved as a `.rs` file without a marker.
-    Cell,
+    /// The code of a notebook cell (`%%rust`, or `%%rustimport` with rustimport's pyo3
+    /// version), saved as a `.rs` file without a marker.
+    Cell(Dialect),
 }
 
 /// A Rust source that builds into the extension module `name`.
@@ -38,7 +40,7 @@ impl Source {
     /// The directory builds run in and relative paths are resolved against.
     pub fn base_dir(&self) -> &Path {
         match self.kind {
-            SourceKind::File | SourceKind::Cell => self.path.parent().unwrap_or(Path::new("/")),
+            SourceKind::File | SourceKind::Cell(_) => self.path.parent().unwrap_or(Path::new("/")),
             SourceKind::Crate => &self.path,
         }
     }
