@@ -218,10 +218,10 @@ def _build(args: argparse.Namespace) -> None:
     settings = _settings(args)
     for path in args.paths:
         if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "Cargo.toml")):
-            for built in build_all(path, in_place=args.in_place, **settings):  # type: ignore[misc]
+            for built in build_all(path, in_place=args.in_place, **settings):  # type: ignore[arg-type]
                 print(built)
         else:
-            print(build_filepath(path, in_place=args.in_place, **settings))  # type: ignore[misc]
+            print(build_filepath(path, in_place=args.in_place, **settings))  # type: ignore[arg-type]
 
 
 def _new(args: argparse.Namespace) -> None:
