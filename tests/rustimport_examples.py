@@ -228,13 +228,19 @@ EXAMPLES = {
         """,
     "legacy/templated/src/lib.rs": """\
         // rustimport:pyo3
+
+        // Header lines of the library root count as in a single file.
+        //: [dependencies]
+        //: itoa = "1"
+        //d: ../notes/*.txt
+
         use pyo3::prelude::*;
 
         mod util;
 
         #[pyfunction]
-        fn doubled(x: i64) -> i64 {
-            util::twice(x)
+        fn doubled(x: i64) -> String {
+            itoa::Buffer::new().format(util::twice(x)).to_string()
         }
 
         #[pyclass]

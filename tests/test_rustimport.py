@@ -62,6 +62,13 @@ def test_a_rustimport_examples_folder_runs_with_only_the_hook_line_changed(
     assert again.stdout == EXPECTED
     assert not again.built, again.stderr
 
+    # A new file matching a `//d:` line of a crate's lib.rs rebuilds that crate alone.
+    project.write("legacy/templated/notes/todo.txt", "more")
+    noted = project.run(script)
+    assert noted.stdout == EXPECTED
+    assert noted.stderr.count("rusthook: building ") == 1
+    assert "rusthook: building templated (debug)" in noted.stderr
+
 
 def test_marker_files_may_hold_any_text(project: Project) -> None:
     sentence = "This is a marker-file to make this crate importable by rustimport."

@@ -191,7 +191,7 @@ fn source_entry_file(source: &Source) -> PathBuf {
 /// What a build needs to know before cargo runs.
 struct Prepared {
     manifest_path: PathBuf,
-    /// Absolute `//d:` globs (single files only).
+    /// Absolute `//d:` globs (of a single file, or of a crate's library root).
     globs: Vec<String>,
     /// `None` for a bare `// rusthook` file: its `//:` lines decide what it is.
     template: Option<Template>,
@@ -219,7 +219,7 @@ fn prepare_crate(source: &Source, cache: &BuildCache, module: &ModuleCache) -> R
     );
     Ok(Prepared {
         manifest_path: prepared.manifest_path,
-        globs: Vec::new(),
+        globs: prepared.globs,
         template: Some(prepared.template),
         crate_root: prepared.crate_root,
         inputs,
@@ -236,7 +236,7 @@ fn prepare_single_file(
 ) -> Result<Prepared> {
     let text = read_utf8(&source.path)?;
     let header = match source.kind {
-        SourceKind::Cell(dialect) => preprocess::parse_cell_header(&source.path, &text, dialect)?,
+        SourceKind::Cell(dialect) => preprocess::parse_cell_header(&text, dialect),
         SourceKind::File | SourceKind::Crate => preprocess::parse_header(&source.path, &text)?,
     };
     let crate_dir = module.crate_dir();

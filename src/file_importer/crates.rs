@@ -54,6 +54,8 @@ pub struct PreparedCrate {
     /// The pyo3 version requirement of a merged manifest (which lock-file seed it
     /// starts from when the user has no Cargo.lock).
     pub pyo3_version: Option<String>,
+    /// Absolute `//d:` globs from the library root's header.
+    pub globs: Vec<String>,
 }
 
 /// Decides how a marked crate builds and, for a merged build, writes its crate into
@@ -71,6 +73,7 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
             inputs: Vec::new(),
             alias: None,
             pyo3_version: None,
+            globs: Vec::new(),
         });
     };
     let crate_root = dir.join(
@@ -82,11 +85,10 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
     );
     // rustimport's template marker on the library root: `// rustimport:pyo3`.
     let lib_text = read_utf8(&crate_root).ok();
-    let first_line = lib_text.as_deref().and_then(|t| t.lines().next());
-    let lib_marker = first_line.and_then(preprocess::marker_line);
-    let (template, dialect, generates) = match lib_marker {
+    let (line, first_line) = preprocess::marker_candidate(lib_text.as_deref().unwrap_or(""));
+    let (template, dialect, generates) = match preprocess::marker_line(first_line) {
         Some((word, Some(name))) => (
-            Template::from_name(name, &crate_root, 1)?,
+            Template::from_name(name, &crate_root, line)?,
             Dialect::of_marker(word),
             true,
         ),
@@ -98,6 +100,21 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
         .and_then(template::find_exports)
         .unwrap_or_default();
     let generate_module = template == Template::Pyo3 && generates && !exports.has_pymodule;
+    // As rustimport reads them: `//:` lines of the library root are Cargo.toml lines
+    // under the crate's own (Cargo.toml wins), `//d:` lines files that rebuild it.
+    let header = match &lib_text {
+        Some(text) => Some(preprocess::parse_header(&crate_root, text)?),
+        None => None,
+    };
+    let mut lines = match &header {
+        Some(header) => preprocess::parse_manifest_lines(&crate_root, &header.manifest_lines)?,
+        None => Table::new(),
+    };
+    absolutize_path_dependencies(&mut lines, dir);
+    let globs = header.as_ref().map_or_else(Vec::new, |header| {
+        let base = crate_root.parent().unwrap_or(dir);
+        preprocess::absolute_globs(base, &header.dependency_globs)
+    });
 
     let workspace = graph::workspace_of(dir, &manifest);
     let root = module.crate_dir();
@@ -154,9 +171,11 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
         crate_root.clone()
     };
 
-    let from_graph = graph::pyo3_requirement(&manifest, dir);
+    let mut user = lines;
+    merge(&mut user, manifest.clone());
+    let from_graph = graph::pyo3_requirement(&user, dir);
     let merged = merged_manifest(
-        &manifest,
+        &user,
         dir,
         template,
         dialect.pyo3_dependency(from_graph.as_deref()),
@@ -193,6 +212,7 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
         inputs,
         alias,
         pyo3_version,
+        globs,
     })
 }
 

@@ -226,12 +226,19 @@ pub fn is_marked_crate(dir: &Path) -> bool {
     MARKERS.iter().any(|m| dir.join(format!(".{m}")).exists()) || has_marker(&manifest)
 }
 
+/// The first line that is not blank (within the file's first 512 bytes), where the
+/// marker is (rustimport skips blank lines before it too).
 fn first_line(path: &Path) -> Option<String> {
     let mut buffer = [0u8; 512];
     let mut file = fs::File::open(path).ok()?;
     let read = file.read(&mut buffer).ok()?;
     let head = &buffer[..read];
-    let end = head.iter().position(|&b| b == b'\n').unwrap_or(read);
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(read);
+    let head = &head[start..];
+    let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     Some(String::from_utf8_lossy(&head[..end]).into_owned())
 }
 
@@ -259,12 +266,17 @@ mod tests {
         write(&dir.path().join("fast.rs"), "// rusthook:pyo3\nfn f() {}\n");
         write(&dir.path().join("plain.rs"), "fn f() {}\n");
         write(&dir.path().join("old.rs"), "// rustimport:pyo3\n");
+        write(&dir.path().join("late.rs"), "\n\n   // rustimport:pyo3\n");
         let path = [dir.path().to_path_buf()];
         let fast = find("fast", &path, true).unwrap();
         assert_eq!(fast.kind, SourceKind::File);
         assert_eq!(fast.path, dir.path().join("fast.rs"));
         assert!(find("plain", &path, true).is_none());
         assert!(find("old", &path, true).is_some());
+        assert!(
+            find("late", &path, true).is_some(),
+            "blank lines before the marker"
+        );
         assert!(find("missing", &path, true).is_none());
     }
 

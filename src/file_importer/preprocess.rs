@@ -59,13 +59,11 @@ pub fn crate_template(dir: &Path) -> Result<CrateMarker> {
         }
     }
     let manifest = dir.join("Cargo.toml");
-    let first_line = std::fs::read_to_string(&manifest)
-        .ok()
-        .and_then(|text| text.lines().next().map(str::to_string))
-        .unwrap_or_default();
-    match marker_line(&first_line) {
+    let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+    let (line, first_line) = marker_candidate(&text);
+    match marker_line(first_line) {
         Some((word, Some(name))) => Ok(CrateMarker {
-            template: Template::from_name(name, &manifest, 1)?,
+            template: Template::from_name(name, &manifest, line)?,
             dialect: Dialect::of_marker(word),
         }),
         Some((word, None)) => Ok(CrateMarker {
@@ -97,15 +95,24 @@ pub struct Header {
 
 /// Reads the marker line, `//:` and `//d:` lines of a single-file module.
 pub fn parse_header(path: &Path, text: &str) -> Result<Header> {
-    let first_line = text.lines().next().unwrap_or("");
+    let (line, first_line) = marker_candidate(text);
     let (dialect, template) = match marker_line(first_line) {
         None => (Dialect::Rusthook, None),
         Some((word, None)) => (Dialect::of_marker(word), None),
         Some((word, Some(name))) => (
             Dialect::of_marker(word),
-            Some(Template::from_name(name, path, 1)?),
+            Some(Template::from_name(name, path, line)?),
         ),
     };
+    Ok(Header {
+        template,
+        dialect,
+        ..comment_lines(text)
+    })
+}
+
+/// The `//:` and `//d:` lines of a text (no marker, no template).
+fn comment_lines(text: &str) -> Header {
     let mut manifest_lines = Vec::new();
     let mut dependency_globs = Vec::new();
     for (index, line) in text.lines().enumerate() {
@@ -119,27 +126,34 @@ pub fn parse_header(path: &Path, text: &str) -> Result<Header> {
             }
         }
     }
-    Ok(Header {
-        template,
-        dialect,
+    Header {
+        template: None,
+        dialect: Dialect::Rusthook,
         manifest_lines,
         dependency_globs,
         cell: false,
-    })
+    }
 }
 
 /// The header of a notebook cell: its `//:` and `//d:` lines, the pyo3 template (with the
-/// pyo3 version of `dialect`: a `%%rustimport` cell gets rustimport's).
-pub fn parse_cell_header(path: &Path, text: &str, dialect: Dialect) -> Result<Header> {
-    // The first line is the user's code, never a marker.
-    let mut header = parse_header(path, &format!("\n{text}"))?;
-    for (line, _) in &mut header.manifest_lines {
-        *line -= 1;
+/// pyo3 version of `dialect`: a `%%rustimport` cell gets rustimport's). A cell has no
+/// marker line: its first line is the user's code.
+pub fn parse_cell_header(text: &str, dialect: Dialect) -> Header {
+    Header {
+        template: Some(Template::Pyo3),
+        dialect,
+        cell: true,
+        ..comment_lines(text)
     }
-    header.template = Some(Template::Pyo3);
-    header.dialect = dialect;
-    header.cell = true;
-    Ok(header)
+}
+
+/// The line a marker is read from, and its 1-based number: the first line that is not
+/// blank (where rustimport looks for its marker too).
+pub fn marker_candidate(text: &str) -> (usize, &str) {
+    text.lines()
+        .enumerate()
+        .find(|(_, line)| !line.trim().is_empty())
+        .map_or((1, ""), |(index, line)| (index + 1, line))
 }
 
 /// The marker of a first line and the template named after it: `// rusthook:pyo3` ->
@@ -300,7 +314,7 @@ pub fn pyo3_version(manifest: &Table) -> Option<String> {
 }
 
 /// Parses the `//:` lines as one TOML document, reporting errors at the file's own line.
-fn parse_manifest_lines(path: &Path, lines: &[(usize, String)]) -> Result<Table> {
+pub fn parse_manifest_lines(path: &Path, lines: &[(usize, String)]) -> Result<Table> {
     let text: String = lines.iter().map(|(_, line)| format!("{line}\n")).collect();
     text.parse::<Table>().map_err(|error| {
         let line_index = error
@@ -500,6 +514,13 @@ mod tests {
     fn marker_variants() {
         let parse = |first: &str| parse_header(Path::new("x.rs"), first).map(|h| h.template);
         assert_eq!(parse("// rusthook").unwrap(), None);
+        assert_eq!(
+            parse("\n  \n// rustimport : PyO3\n").unwrap(),
+            Some(Template::Pyo3),
+            "blank lines before the marker, spaces and case as rustimport allows them"
+        );
+        let err = parse("\n// rustimport:pyo4").unwrap_err().to_string();
+        assert!(err.starts_with("x.rs:2: unknown template `pyo4`"), "{err}");
         assert_eq!(parse("// rustimport").unwrap(), None);
         assert_eq!(parse("// rustimport:pyo3").unwrap(), Some(Template::Pyo3));
         assert_eq!(

@@ -115,7 +115,7 @@ pub fn eject_cell(code: &str, name: Option<&str>, dest: &Path) -> Result<PathBuf
     let origin = std::env::current_dir()
         .map_err(Error::io("cannot resolve", Path::new(".")))?
         .join("<cell>");
-    let header = preprocess::parse_cell_header(&origin, code, Dialect::Rusthook)?;
+    let header = preprocess::parse_cell_header(code, Dialect::Rusthook);
     eject(&Ejected {
         name: &name,
         origin: &origin,
