@@ -69,6 +69,17 @@ def test_a_rustimport_examples_folder_runs_with_only_the_hook_line_changed(
     assert noted.stderr.count("rusthook: building ") == 1
     assert "rusthook: building templated (debug)" in noted.stderr
 
+    # `python -m rusthook build FOLDER` puts every extension where rustimport's `build`
+    # puts it, beside its source; then Python imports them with no hook at all.
+    built = cli(project, "build", "legacy")
+    assert built.returncode == 0, built.stderr
+    assert len(built.stdout.splitlines()) == 13
+    for library in built.stdout.splitlines():
+        assert Path(library).parent.is_dir() and library.endswith(EXT_SUFFIX)
+    assert str(project.root / "legacy" / "workspace" / f"alpha{EXT_SUFFIX}") in built.stdout
+    plain = project.run(SCRIPT.replace("import rustimport.import_hook\n", ""))
+    assert plain.stdout == EXPECTED
+
 
 def test_marker_files_may_hold_any_text(project: Project) -> None:
     sentence = "This is a marker-file to make this crate importable by rustimport."

@@ -480,6 +480,27 @@ itoa = "1"
     }
 
     #[test]
+    fn a_build_script_found_by_cargo_is_named_by_absolute_path() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("build.rs"), "fn main() {}").unwrap();
+        let user: Table = "[package]\nname = \"b\"\n".parse().unwrap();
+        let lib = dir.path().join("src/lib.rs");
+        let merged = merged_manifest(
+            &user,
+            dir.path(),
+            Template::Cffi,
+            Table::new(),
+            "b_1",
+            &lib,
+            false,
+        )
+        .unwrap();
+        let expected = dir.path().join("build.rs");
+        assert_eq!(merged["package"]["build"].as_str(), expected.to_str());
+        assert!(merged.get("dependencies").is_none(), "cffi adds no pyo3");
+    }
+
+    #[test]
     fn workspace_root_keeps_settings_and_only_the_member() {
         let manifest: Table = r#"
 [package]
