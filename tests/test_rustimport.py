@@ -184,6 +184,39 @@ def test_a_crate_relying_on_the_template_builds_from_a_merged_manifest(
     assert fixed.stdout == "63\n" and fixed.built
 
 
+def test_a_merged_crates_build_script_runs_and_reads_relative_files(project: Project) -> None:
+    project.write("scripted/.rustimport", "")
+    project.write(
+        "scripted/Cargo.toml",
+        '[package]\nname = "scripted"\nversion = "0.1.0"\nedition = "2021"\n',
+    )
+    project.write("scripted/greeting.txt", "hello from build.rs")
+    project.write(
+        "scripted/build.rs",
+        """\
+        fn main() {
+            // Relative to the package folder, as cargo runs build scripts.
+            let text = std::fs::read_to_string("greeting.txt").unwrap();
+            println!("cargo:rustc-env=GREETING={}", text.trim());
+            println!("cargo:rerun-if-changed=greeting.txt");
+        }
+        """,
+    )
+    project.write(
+        "scripted/src/lib.rs",
+        "// rusthook:pyo3\nuse pyo3::prelude::*;\n\n"
+        '#[pyfunction]\nfn greeting() -> &\'static str {\n    env!("GREETING")\n}\n',
+    )
+    before = snapshot(project.root)
+    run = project.hook_import("import scripted; print(scripted.greeting())")
+    assert run.stdout == "hello from build.rs\n"
+    assert snapshot(project.root) == before
+    # The build script's inputs are tracked (cargo's dep-info names them).
+    project.write("scripted/greeting.txt", "hello again")
+    again = project.hook_import("import scripted; print(scripted.greeting())")
+    assert again.stdout == "hello again\n" and again.built
+
+
 def test_a_workspace_member_builds_with_the_workspace_lock_file(project: Project) -> None:
     write_all(
         project,

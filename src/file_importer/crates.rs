@@ -243,6 +243,12 @@ fn merged_manifest(
     // The copy's workspace is found the way cargo finds it: the root above it in the
     // cache, or none.
     package.remove("workspace");
+    // The build script by absolute path: cargo finds it without the mirror (no symlinks
+    // on some systems), and its diagnostics name the user's file.
+    let auto_build = crate_dir.join("build.rs");
+    if !package.contains_key("build") && auto_build.is_file() {
+        package.insert("build".into(), Value::from(path_str(&auto_build)?));
+    }
     if let Some(Value::String(build)) = package.get_mut("build") {
         if Path::new(build.as_str()).is_relative() {
             *build = crate_dir
