@@ -142,6 +142,23 @@ def test_unknown_template_on_a_crates_lib_rs(project: Project) -> None:
     assert snapshot(project.root) == before
 
 
+def test_a_malformed_manifest_line_in_a_crates_lib_rs(project: Project) -> None:
+    project.write("lined/.rustimport", "")
+    project.write(
+        "lined/Cargo.toml", '[package]\nname = "lined"\nversion = "0.1.0"\nedition = "2021"\n'
+    )
+    lib = project.write(
+        "lined/src/lib.rs", '// rustimport:pyo3\n//: [dependencies]\n//: itoa = "1\nfn f() {}\n'
+    )
+    run = project.hook_import(
+        "try:\n    import lined\nexcept ImportError as e:\n    print(type(e).__name__)\n    print(e)"
+    )
+    assert run.stdout == (
+        f"BuildError\n{lib}:3: invalid `//:` Cargo.toml line: invalid basic string, "
+        'expected `"`\nFix the line so that the `//:` lines form valid TOML.\n'
+    )
+
+
 TEMPLATED_LIB = """\
 // rusthook:pyo3
 use pyo3::prelude::*;
@@ -374,6 +391,12 @@ def test_command_line_new_and_build_as_rustimport_has_them(project: Project) -> 
     assert "rusthook: building krate (release)" in everything.stderr
     assert project.run("import krate; print(krate.add(1, 1))").stdout == "2\n"
 
+    again = cli(project, "new", "single.rs")
+    assert again.returncode == 1
+    assert again.stderr == (
+        f"rusthook: error: {project.root / 'single.rs'} already exists; "
+        "choose another name or remove it first\n"
+    )
     bad = cli(project, "new", "bad-name.rs")
     assert bad.returncode == 1
     assert bad.stderr == (
@@ -475,6 +498,8 @@ def test_rustimport_environment_variables(project: Project) -> None:
         "try:\n    import fast\nexcept ImportError as e:\n    print(type(e).__name__)\n    print(e)",
         env=project.env(RUSTIMPORT_CARGO_EXECUTABLE="/nonexistent/cargo"),
     )
-    assert missing.stdout.startswith(
-        "RusthookError\ncould not run `/nonexistent/cargo`: No such file or directory"
-    ), missing.stdout
+    assert missing.stdout == (
+        "RusthookError\ncould not run `/nonexistent/cargo`: No such file or directory "
+        "(os error 2).\nInstall Rust (see the rustup install instructions) and make sure "
+        "`/nonexistent/cargo` is on PATH.\n"
+    )
