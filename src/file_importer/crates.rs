@@ -370,18 +370,20 @@ fn seed_lock(
 }
 
 /// Which lock-file seed a crate with this pyo3 requirement starts from: one per pyo3
-/// series, so a module of another pyo3 version never makes the next module resolve
-/// pyo3 anew (and compile it again).
+/// series (and one for crates without pyo3, such as C-ABI libraries), so that a module
+/// of another pyo3 version never makes the next module resolve pyo3 anew (and compile
+/// it again). `None` is the seed of the template's own pyo3.
 pub fn seed_variant(pyo3_version: Option<&str>) -> Option<String> {
     match pyo3_version {
-        Some(version) if !template::same_series(version, template::PYO3_REQUIREMENT) => {
+        None => Some("no-pyo3".to_string()),
+        Some(version) if template::same_series(version, template::PYO3_REQUIREMENT) => None,
+        Some(version) => {
             let series: String = template::series(version)
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
                 .collect();
             Some(format!("pyo3-{series}"))
         }
-        _ => None,
     }
 }
 
@@ -544,8 +546,9 @@ opt-level = 1
 
     #[test]
     fn seeds_are_kept_per_pyo3_series() {
-        assert_eq!(seed_variant(None), None);
+        assert_eq!(seed_variant(None).as_deref(), Some("no-pyo3"));
         assert_eq!(seed_variant(Some("0.30")), None);
+        assert_eq!(seed_variant(Some("^0.30.1")), None);
         assert_eq!(seed_variant(Some("0.23.4")).as_deref(), Some("pyo3-0.23"));
     }
 }
