@@ -51,15 +51,12 @@ pub struct PreparedCrate {
     /// `(folder in the cache, user's folder)`: diagnostics naming files of the generated
     /// view name the user's files.
     pub alias: Option<(String, String)>,
-    /// The pyo3 version requirement of a merged manifest (which lock-file seed it
-    /// starts from when the user has no Cargo.lock).
-    pub pyo3_version: Option<String>,
     /// Absolute `//d:` globs from the library root's header.
     pub globs: Vec<String>,
 }
 
-/// Decides how a marked crate builds and, for a merged build, writes its crate into
-/// the cache.
+/// Writes a marked crate's merged manifest (and, for a `// rustimport:pyo3` library
+/// root, its generated crate root) into the cache; returns what cargo builds.
 pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Result<PreparedCrate> {
     let dir = &source.path;
     let manifest_path = dir.join("Cargo.toml");
@@ -72,7 +69,6 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
             crate_root: dir.join("src/lib.rs"),
             inputs: Vec::new(),
             alias: None,
-            pyo3_version: None,
             globs: Vec::new(),
         });
     };
@@ -211,7 +207,6 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
         crate_root,
         inputs,
         alias,
-        pyo3_version,
         globs,
     })
 }
