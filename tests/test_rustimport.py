@@ -391,6 +391,14 @@ def test_command_line_new_and_build_as_rustimport_has_them(project: Project) -> 
     assert "rusthook: building krate (release)" in everything.stderr
     assert project.run("import krate; print(krate.add(1, 1))").stdout == "2\n"
 
+    # rustimport's -v and -q before the command.
+    verbose = cli(project, "-v", "build", "-r", "krate")
+    assert verbose.returncode == 0, verbose.stderr
+    assert "DEBUG rusthook.freshness krate is fresh" in verbose.stderr
+    quiet = cli(project, "-q", "build", "-f", "krate")
+    assert quiet.returncode == 0
+    assert quiet.stderr == f"rusthook: wrote {project.root / f'krate{EXT_SUFFIX}'}\n"
+
     again = cli(project, "new", "single.rs")
     assert again.returncode == 1
     assert again.stderr == (

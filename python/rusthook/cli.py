@@ -21,6 +21,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "command"):
         parser.print_help()
         return 2
+    if args.verbose:
+        import logging
+
+        from rusthook import reset_logger
+
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s %(message)s")
+        reset_logger()
     try:
         args.command(args)
     except (_core.RusthookError, OSError, ValueError) as error:
@@ -36,6 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m rusthook",
         description="Import Rust from Python: build .rs files and crates on import.",
+    )
+    # -v and -q before the command, as rustimport's command line takes them.
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at DEBUG (why each module is built)"
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        dest="quiet_all",
+        action="store_true",
+        help="hide cargo's progress and warnings in every command",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -154,7 +172,10 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> dict[str, object]:
     names = ("release", "force_rebuild", "quiet", "build_dir", "lock_timeout")
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if args.quiet_all:
+        settings["quiet"] = True
+    return settings
 
 
 def _site_install(args: argparse.Namespace) -> None:
