@@ -201,6 +201,31 @@ def test_a_crate_relying_on_the_template_builds_from_a_merged_manifest(
     assert fixed.stdout == "63\n" and fixed.built
 
 
+def test_cargos_own_errors_about_a_merged_crate_name_the_users_folder(project: Project) -> None:
+    project.write(
+        "dep/Cargo.toml", '[package]\nname = "dep"\nversion = "0.1.0"\nedition = "2021"\n'
+    )
+    project.write("dep/src/lib.rs", "")
+    project.write("needy/.rustimport", "")
+    project.write(
+        "needy/Cargo.toml",
+        '[package]\nname = "needy"\nversion = "0.1.0"\nedition = "2021"\n\n'
+        '[dependencies]\ndep = { path = "../dep", version = "9" }\n',
+    )
+    project.write("needy/src/lib.rs", DOUBLE_RS)
+    run = project.hook_import(
+        "try:\n    import needy\nexcept ImportError as e:\n    print(type(e).__name__)\n    print(e)"
+    )
+    needy, dep = project.root / "needy", project.root / "dep"
+    assert run.stdout == (
+        f"BuildError\ncould not build needy from {needy}:\n\n"
+        'error: failed to select a version for the requirement `dep = "^9"`\n'
+        "candidate versions found which didn't match: 0.1.0\n"
+        f"location searched: {dep}\n"
+        f"required by package `needy v0.1.0 ({needy})`\n"
+    )
+
+
 def test_a_merged_crates_build_script_runs_and_reads_relative_files(project: Project) -> None:
     project.write("scripted/.rustimport", "")
     project.write(

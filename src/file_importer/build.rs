@@ -99,7 +99,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         template,
         crate_root,
         inputs,
-        alias,
+        aliases,
         seed,
     } = match source.kind {
         SourceKind::File | SourceKind::Cell(_) => {
@@ -138,7 +138,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         profile: &ctx.profile,
         features: &ctx.features,
         extra_args: &ctx.settings.cargo_args,
-        diagnostics_alias: alias,
+        diagnostics_aliases: aliases,
     };
     let output = std::thread::scope(|scope| {
         // Builds older than the last one go while cargo runs: deleting a library of
@@ -199,8 +199,8 @@ struct Prepared {
     crate_root: PathBuf,
     /// More user files the build depends on, beyond what cargo reports.
     inputs: Vec<PathBuf>,
-    /// `(generated copy, user's file)`: diagnostics naming the copy name the user's file.
-    alias: Option<(String, String)>,
+    /// `(generated copy, user's file)` pairs: diagnostics naming a copy name the user's.
+    aliases: Vec<(String, String)>,
     /// The lock-file seed a generated crate's Cargo.lock is kept as, for the next new
     /// module of its pyo3 series.
     seed: Option<PathBuf>,
@@ -223,7 +223,7 @@ fn prepare_crate(source: &Source, cache: &BuildCache, module: &ModuleCache) -> R
         template: Some(prepared.template),
         crate_root: prepared.crate_root,
         inputs,
-        alias: prepared.alias,
+        aliases: prepared.aliases,
         seed: None,
     })
 }
@@ -277,10 +277,10 @@ fn prepare_single_file(
         template: header.template,
         crate_root: source.path.clone(),
         inputs: Vec::new(),
-        alias: Some((
+        aliases: vec![(
             body_path.to_string_lossy().into_owned(),
             source.path.to_string_lossy().into_owned(),
-        )),
+        )],
         seed: Some(seed),
     })
 }

@@ -48,9 +48,9 @@ pub struct PreparedCrate {
     /// User files a merged build depends on that cargo does not report: the library
     /// root, the workspace's root manifest and its Cargo.lock.
     pub inputs: Vec<PathBuf>,
-    /// `(folder in the cache, user's folder)`: diagnostics naming files of the generated
-    /// view name the user's files.
-    pub alias: Option<(String, String)>,
+    /// `(folder in the cache, user's folder)` pairs, most specific first: diagnostics
+    /// naming the generated view or the merged crate name the user's folders.
+    pub aliases: Vec<(String, String)>,
     /// Absolute `//d:` globs from the library root's header.
     pub globs: Vec<String>,
 }
@@ -68,7 +68,7 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
             template: marker.template,
             crate_root: dir.join("src/lib.rs"),
             inputs: Vec::new(),
-            alias: None,
+            aliases: Vec::new(),
             globs: Vec::new(),
         });
     };
@@ -130,7 +130,7 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
     mirror_entries(dir, &member_dir);
 
     let mut inputs = vec![crate_root.clone()];
-    let mut alias = None;
+    let mut aliases = Vec::new();
     let lib_path = if generate_module {
         let view = module.dir.join("view");
         create_private_dir(&view)?;
@@ -157,7 +157,7 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
         // find the user's files (diagnostics name them through the alias).
         mirror_siblings(&view, &crate_root);
         if let Some(folder) = crate_root.parent() {
-            alias = Some((
+            aliases.push((
                 format!("{}/", view.display()),
                 format!("{}/", folder.display()),
             ));
@@ -195,6 +195,18 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
     let user_root = workspace
         .as_ref()
         .map_or(dir.as_path(), |w| w.root.as_path());
+    // Cargo's own messages (a missing dependency, a bad key) name the package by its
+    // folder: the user's, not the copy.
+    aliases.push((
+        member_dir.to_string_lossy().into_owned(),
+        dir.to_string_lossy().into_owned(),
+    ));
+    if workspace.is_some() {
+        aliases.push((
+            root.to_string_lossy().into_owned(),
+            user_root.to_string_lossy().into_owned(),
+        ));
+    }
     if let Some(workspace) = &workspace {
         inputs.push(workspace.root.join("Cargo.toml"));
     }
@@ -206,7 +218,7 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
         template,
         crate_root,
         inputs,
-        alias,
+        aliases,
         globs,
     })
 }
