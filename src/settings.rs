@@ -91,12 +91,21 @@ pub struct SettingsRequest {
 impl Settings {
     /// Resolves a request against the environment (`RUSTHOOK_RELEASE`, `RUSTHOOK_FORCE_REBUILD`,
     /// `RUSTHOOK_BUILD_DIR`). `env` reads an environment variable
-    /// (`std::env::var(name).ok()` outside tests).
+    /// (`std::env::var(name).ok()` outside tests). rustimport's own variables count
+    /// where rusthook's are not set: `RUSTIMPORT_RELEASE_BINARIES` for release builds,
+    /// `RUSTIMPORT_FORCE_REBUILD` for forced ones.
     pub fn resolve(
         request: SettingsRequest,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings> {
-        let flag = |name: &str| switch_variable(&env, name).map(|on| on == Some(true));
+        // rusthook's variable if it says yes or no, else rustimport's.
+        let flag = |name: &str, rustimport: &str| -> Result<bool> {
+            let value = match switch_variable(&env, name)? {
+                Some(value) => Some(value),
+                None => switch_variable(&env, rustimport)?,
+            };
+            Ok(value == Some(true))
+        };
         let build_root = request
             .build_dir
             .or_else(|| {
@@ -107,11 +116,11 @@ impl Settings {
             .unwrap_or_else(default_build_root);
         let release_requested = match request.release {
             Some(release) => Some(release),
-            None => flag("RUSTHOOK_RELEASE")?.then_some(true),
+            None => flag("RUSTHOOK_RELEASE", "RUSTIMPORT_RELEASE_BINARIES")?.then_some(true),
         };
         let force_rebuild = match request.force_rebuild {
             Some(force) => force,
-            None => flag("RUSTHOOK_FORCE_REBUILD")?,
+            None => flag("RUSTHOOK_FORCE_REBUILD", "RUSTIMPORT_FORCE_REBUILD")?,
         };
         Ok(Settings {
             release: release_requested.unwrap_or(false),
@@ -172,7 +181,7 @@ pub fn switch(value: &str) -> Option<bool> {
 
 /// A yes/no environment variable: `None` when unset or empty, an error naming the
 /// variable and the accepted values for anything else that is not a yes or a no.
-fn switch_variable(env: impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<bool>> {
+fn switch_variable(env: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<bool>> {
     match env(name) {
         None => Ok(None),
         Some(value) if value.trim().is_empty() => Ok(None),
@@ -188,8 +197,14 @@ fn switch_variable(env: impl Fn(&str) -> Option<String>, name: &str) -> Result<O
 }
 
 /// Whether the import hook may be installed: unless `RUSTHOOK_ENABLED` switches it off.
+/// Without `RUSTHOOK_ENABLED`, rustimport's `RUSTIMPORT_RELEASE_MODE=1` switches it off as
+/// it switches rustimport's hook off: prebuilt libraries beside the sources are then
+/// imported by Python itself, and nothing is checked or built.
 pub fn hook_enabled(env: impl Fn(&str) -> Option<String>) -> Result<bool> {
-    Ok(switch_variable(env, "RUSTHOOK_ENABLED")? != Some(false))
+    match switch_variable(&env, "RUSTHOOK_ENABLED")? {
+        Some(enabled) => Ok(enabled),
+        None => Ok(switch_variable(&env, "RUSTIMPORT_RELEASE_MODE")? != Some(true)),
+    }
 }
 
 /// The user's cache folder (`~/.cache/rusthook` on Linux), shared by every environment:
@@ -310,5 +325,25 @@ mod tests {
             err.starts_with("RUSTHOOK_ENABLED=maybe is not a yes/no value"),
             "{err}"
         );
+        let release_mode = |name: &str| (name == "RUSTIMPORT_RELEASE_MODE").then(|| "true".into());
+        assert!(!hook_enabled(release_mode).unwrap());
+        // `with("1")` above sets RUSTIMPORT_RELEASE_MODE too: RUSTHOOK_ENABLED=1 wins.
+    }
+
+    #[test]
+    fn rustimport_variables_count_where_rusthooks_are_unset() {
+        let env = |name: &str| match name {
+            "RUSTIMPORT_RELEASE_BINARIES" => Some("true".to_string()),
+            "RUSTIMPORT_FORCE_REBUILD" => Some("yes".to_string()),
+            _ => None,
+        };
+        let settings = Settings::resolve(SettingsRequest::default(), env).unwrap();
+        assert!(settings.release && settings.force_rebuild);
+        let overruled = |name: &str| match name {
+            "RUSTHOOK_RELEASE" | "RUSTHOOK_FORCE_REBUILD" => Some("0".to_string()),
+            _ => env(name),
+        };
+        let settings = Settings::resolve(SettingsRequest::default(), overruled).unwrap();
+        assert!(!settings.release && !settings.force_rebuild);
     }
 }

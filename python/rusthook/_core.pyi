@@ -110,10 +110,14 @@ def build_path(
     cffi library, in-place library)."""
 
 def build_cell(
-    code: str, directory: str | os.PathLike[str], settings: Settings, salt: str = ""
+    code: str,
+    directory: str | os.PathLike[str],
+    settings: Settings,
+    salt: str = "",
+    rustimport: bool = False,
 ) -> tuple[str, str]:
     """Builds a notebook cell's code as `_rusthook_cell_<hash>` (source saved in
-    `directory`): (module name, library)."""
+    `directory`): (module name, library); `rustimport=True` with rustimport's pyo3."""
 
 def eject(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> str:
     """Writes a maturin project for the single-file module `source` into `dest`."""
@@ -145,7 +149,7 @@ def warm(settings: Settings) -> str:
     """Compiles the pyo3 template's dependencies ahead of time; returns the library built."""
 
 def new_crate(parent: str | os.PathLike[str], name: str) -> str:
-    """Creates a new importable crate `parent/name`; returns its path."""
+    """Creates a new importable crate `parent/name` (or file, for `name.rs`); returns its path."""
 
 def hook_enabled() -> bool:
     """False when `RUSTHOOK_ENABLED` switches the import hook off (0, false, no, off)."""

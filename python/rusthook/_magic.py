@@ -1,5 +1,6 @@
 """The IPython / Jupyter magic: ``%load_ext rusthook`` registers the cell magic
-``%%rust`` (alias ``%%rusthook``).
+``%%rust`` (alias ``%%rusthook``), and ``%%rustimport`` for cells written for rustimport
+(its flags, and rustimport's pyo3 version).
 
 A cell holds Rust code: ``#[pyfunction]``s, ``#[pyclass]``es and ``//:`` Cargo.toml lines,
 with ``use pyo3::prelude::*`` implied. The core builds it as a module named after a hash
@@ -51,19 +52,26 @@ class _Parser(argparse.ArgumentParser):
     """A bad option is IPython's usage error, not an exit of the kernel."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"%%rust: {message}\n{self.format_usage()}")
+        raise UsageError(f"{self.prog}: {message}\n{self.format_usage()}")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise UsageError(message or self.format_help())
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="%%rust", add_help=False)
-    parser.add_argument("--release", action="store_true", help="an optimised build")
+def _parser(prog: str = "%%rust") -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, add_help=False)
+    # -r, -f and --module-path-variable as rustimport's %%rustimport spells them.
+    parser.add_argument("-r", "--release", action="store_true", help="an optimised build")
     parser.add_argument(
+        "-f",
         "--force",
         action="store_true",
         help="rebuild even if the cell did not change (loaded under a new module name)",
+    )
+    parser.add_argument(
+        "--module-path-variable",
+        metavar="NAME",
+        help="also put the built library's path into the namespace as NAME",
     )
     parser.add_argument("--quiet", action="store_true", help="show no build progress or warnings")
     parser.add_argument(
@@ -92,15 +100,27 @@ class RustMagics(Magics):
         unchanged), ``--quiet`` (no build progress or warnings), ``--eject DEST
         [--name NAME]`` (write the cell as a maturin project into DEST instead).
         """
-        args = _parser().parse_args(shlex.split(line))
+        self._magic("%%rust", line, cell, rustimport=False)
+
+    @cell_magic
+    def rustimport(self, line: str, cell: str) -> None:
+        """rustimport's ``%%rustimport``: ``%%rust`` for cells written for rustimport,
+        built with the pyo3 version rustimport's template gives them. The same options,
+        spelt as rustimport spells them: ``-r``/``--release``, ``-f``/``--force``,
+        ``--module-path-variable=NAME`` (the built library's path goes into ``NAME``).
+        """
+        self._magic("%%rustimport", line, cell, rustimport=True)
+
+    def _magic(self, prog: str, line: str, cell: str, *, rustimport: bool) -> None:
+        args = _parser(prog).parse_args(shlex.split(line))
         try:
-            self._run(args, cell)
+            self._run(args, cell, rustimport)
         except _core.BuildError as error:
             raise CellBuildError(str(error)) from None
         except _core.RusthookError as error:
             raise CellError(str(error)) from None
 
-    def _run(self, args: argparse.Namespace, cell: str) -> None:
+    def _run(self, args: argparse.Namespace, cell: str, rustimport: bool) -> None:
         if args.name is not None and not args.eject:
             raise UsageError("%%rust: --name names the module of --eject DEST; add --eject")
         if args.eject:
@@ -118,11 +138,13 @@ class RustMagics(Magics):
         )
         # A forced rebuild must load under a name this process has not loaded yet.
         salt = str(time.time_ns()) if args.force else ""
-        name, library = _core.build_cell(cell, cell_directory(), settings, salt)
+        name, library = _core.build_cell(cell, cell_directory(), settings, salt, rustimport)
         module = sys.modules.get(name) or _load(name, library, None)
         shell = self.shell
         assert shell is not None  # set when the magics are registered
         public = {key: value for key, value in vars(module).items() if not key.startswith("_")}
+        if args.module_path_variable:
+            public[args.module_path_variable] = library
         shell.push(public)  # type: ignore[no-untyped-call]
 
 

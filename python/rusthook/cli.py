@@ -22,6 +22,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "command"):
         parser.print_help()
         return 2
+    if args.verbose:
+        import logging
+
+        from rusthook import reset_logger
+
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s %(message)s")
+        reset_logger()
     try:
         status: int | None = args.command(args)
     except (_core.RusthookError, OSError, ValueError, TypeError) as error:
@@ -39,6 +46,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Import Rust from Python: build .rs files and crates on import.",
     )
     parser.add_argument("--version", action="version", version=f"rusthook {_core.__version__}")
+    # -v and -q before the command, as rustimport's command line takes them.
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at DEBUG (why each module is built)"
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        dest="quiet_all",
+        action="store_true",
+        help="hide cargo's progress and warnings in every command",
+    )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     site = commands.add_parser(
@@ -117,28 +135,35 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser(
         "build",
         help="build .rs files, crates, or every module below a folder",
-        description="Builds each PATH: a .rs file, a crate folder, or any other folder "
-        "(every module below it, written beside its source as with --in-place). A module "
-        "that fails does not stop the others; the exit status is 1 if any failed.",
+        description="Builds each PATH (default: the current folder): a .rs file, a crate "
+        "folder, or any other folder (every module below it). Each library is written "
+        "beside its source as name.<EXT_SUFFIX>, as rustimport's `build` does, unless "
+        "--no-in-place is given. A module that fails does not stop the others; the exit "
+        "status is 1 if any failed.",
     )
-    build.add_argument("paths", nargs="+", metavar="PATH")
+    build.add_argument("paths", nargs="*", metavar="PATH", default=["."])
     build.add_argument(
         "--in-place",
-        action="store_true",
-        default=None,
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="write name.<EXT_SUFFIX> beside each source, for use without rusthook "
-        "(always done for the modules below a folder)",
+        "(default; --no-in-place keeps libraries in the build cache only)",
     )
     _add_settings(build)
     build.set_defaults(command=_build)
 
     new = commands.add_parser(
         "new",
-        help="create a crate that imports as NAME",
-        description="Creates NAME/ with Cargo.toml, src/lib.rs and a .rusthook marker; "
-        "`import NAME` then builds and loads it.",
+        help="create a crate (NAME) or a single file (NAME.rs) that imports as NAME",
+        description="Creates NAME/ with Cargo.toml, src/lib.rs and a .rusthook marker, or "
+        "for NAME.rs a single `// rusthook:pyo3` file; `import NAME` then builds and "
+        "loads it.",
     )
-    new.add_argument("name", metavar="NAME", help="the module name (a Python identifier)")
+    new.add_argument(
+        "name",
+        metavar="NAME",
+        help="the module name (a Python identifier), with .rs for a single file",
+    )
     new.add_argument("--path", default=".", help="the folder to create it in (default: .)")
     new.set_defaults(command=_new)
 
@@ -178,9 +203,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--release", action="store_true", default=None, help="optimised builds")
+    # -r and -f (--force) as rustimport's command line spells them.
     parser.add_argument(
-        "--force-rebuild", action="store_true", default=None, help="build even when fresh"
+        "-r", "--release", action="store_true", default=None, help="optimised builds"
+    )
+    parser.add_argument(
+        "-f",
+        "--force-rebuild",
+        "--force",
+        dest="force_rebuild",
+        action="store_true",
+        default=None,
+        help="build even when fresh",
     )
     parser.add_argument(
         "--quiet", action="store_true", default=None, help="hide cargo's progress and warnings"
@@ -218,12 +252,16 @@ _SETTING_NAMES = (
 
 
 def _settings(args: argparse.Namespace) -> dict[str, object]:
-    """The settings given on the command line, as install() takes them."""
-    return {
+    """The settings given on the command line, as install() takes them (`-q` before the
+    command counts as `--quiet`)."""
+    settings = {
         name: getattr(args, name)
         for name in _SETTING_NAMES
         if getattr(args, name, None) is not None
     }
+    if args.quiet_all:
+        settings["quiet"] = True
+    return settings
 
 
 def _site_install(args: argparse.Namespace) -> None:
@@ -369,7 +407,8 @@ def _new(args: argparse.Namespace) -> None:
             "would never be imported; choose another name"
         )
     path = _core.new_crate(args.path, args.name)
-    print(f"created {path}: `import {args.name}` builds and loads it (with rusthook active)")
+    name = args.name.removesuffix(".rs")
+    print(f"created {path}: `import {name}` builds and loads it (with rusthook active)")
 
 
 def _eject(args: argparse.Namespace) -> None:

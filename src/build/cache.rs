@@ -106,9 +106,12 @@ impl BuildCache {
 
     /// The lock file a new single-file module starts from, so that it resolves to the
     /// dependency versions already compiled in the shared target directory (and needs
-    /// no network to do so).
-    pub fn lockfile_seed(&self) -> PathBuf {
-        self.abi_dir.join("Cargo.lock.seed")
+    /// no network to do so). `variant` names a seed of its own (one per pyo3 series).
+    pub fn lockfile_seed(&self, variant: Option<&str>) -> PathBuf {
+        match variant {
+            None => self.abi_dir.join("Cargo.lock.seed"),
+            Some(variant) => self.abi_dir.join(format!("Cargo.lock.{variant}.seed")),
+        }
     }
 }
 

@@ -31,8 +31,9 @@ pub struct CargoBuild<'a> {
     pub profile: &'a str,
     pub features: &'a [String],
     pub extra_args: &'a [String],
-    /// `(generated copy, user's file)`: diagnostics naming the copy name the user's file.
-    pub diagnostics_alias: Option<(String, String)>,
+    /// `(generated copy, user's file)` pairs: diagnostics naming a copy (a file or a
+    /// folder in the cache) name the user's file or folder instead, in this order.
+    pub diagnostics_aliases: Vec<(String, String)>,
 }
 
 /// What a successful build produced.
@@ -83,8 +84,7 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let mut child = spawn(command, &program)?;
     let stdout = child.stdout.take();
     let messages = std::thread::spawn(move || read_messages(stdout));
-    let (status, diagnostics) =
-        supervise(child, &program, progress, build.diagnostics_alias.as_ref())?;
+    let (status, diagnostics) = supervise(child, &program, progress, &build.diagnostics_aliases)?;
     let artifacts = messages.join().unwrap_or_default();
     if !status.success() {
         return Err(Error::Build {
@@ -140,7 +140,7 @@ pub fn run_tool(
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let child = spawn(command, program)?;
-    supervise(child, program, progress, None)
+    supervise(child, program, progress, &[])
 }
 
 /// Starts a build tool in its own process group, so that an interrupted build can be
@@ -156,12 +156,12 @@ fn spawn(mut command: Command, program: &str) -> Result<Child> {
 
 /// Shows a running tool's stderr as progress (cargo's bar as progress events), keeps
 /// its diagnostics (status lines left out), and kills it when the user interrupts.
-/// `alias` renames a generated copy to the user's file in every line.
+/// `aliases` rename generated copies to the user's files in every line.
 fn supervise(
     mut child: Child,
     program: &str,
     progress: &Progress,
-    alias: Option<&(String, String)>,
+    aliases: &[(String, String)],
 ) -> Result<(ExitStatus, String)> {
     let (line_sender, lines) = mpsc::channel::<String>();
     let stderr = child.stderr.take();
@@ -181,7 +181,7 @@ fn supervise(
     loop {
         match lines.recv_timeout(Duration::from_millis(50)) {
             Ok(mut line) => {
-                if let Some((copy, original)) = alias {
+                for (copy, original) in aliases {
                     if line.contains(copy.as_str()) {
                         line = line.replace(copy.as_str(), original);
                     }

@@ -54,21 +54,21 @@ pub fn version() -> Result<String> {
         .map_err(|reason| Error::tool_missing(&program, reason))
 }
 
-/// The cargo builds run: `CARGO`, else `cargo` on PATH (an empty variable counts as
-/// unset, as it does for cargo itself).
+/// The cargo builds run: `CARGO`, else rustimport's `RUSTIMPORT_CARGO_EXECUTABLE`, else
+/// `cargo` on PATH (an empty variable counts as unset, as it does for cargo itself).
 pub fn cargo_program() -> String {
-    program_from_env("CARGO", "cargo")
+    program_from_env(&["CARGO", "RUSTIMPORT_CARGO_EXECUTABLE"], "cargo")
 }
 
 /// The rustc whose version a build records: `RUSTC`, else `rustc` on PATH.
 pub fn rustc_program() -> String {
-    program_from_env("RUSTC", "rustc")
+    program_from_env(&["RUSTC"], "rustc")
 }
 
-fn program_from_env(variable: &str, default: &str) -> String {
-    std::env::var(variable)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
+fn program_from_env(variables: &[&str], default: &str) -> String {
+    variables
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
         .unwrap_or_else(|| default.to_string())
 }
 

@@ -13,10 +13,10 @@ use crate::build::install::{self, check_module_export};
 use crate::build::progress::{BuildObserver, Progress};
 use crate::build::{fresh_or_build, BuildContext, Outcome};
 use crate::error::{Error, Result};
-use crate::file_importer::cdecl;
 use crate::file_importer::finder::{check_module_name, Source, SourceKind, MARKERS};
 use crate::file_importer::preprocess::{self, CrateLayout};
 use crate::file_importer::template::{self, Template};
+use crate::file_importer::{cdecl, crates};
 use crate::fsutil::{
     check_private, create_private_dir, mtime_ns, read_utf8, write_atomically, write_if_changed,
 };
@@ -102,22 +102,17 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         globs,
         template,
         crate_root,
+        inputs,
+        aliases,
+        seed,
     } = match source.kind {
-        SourceKind::File | SourceKind::Cell => {
+        SourceKind::File | SourceKind::Cell(_) => {
             prepare_single_file(source, &ctx.cache, &ctx.module)?
         }
-        SourceKind::Crate => prepare_crate(source)?,
+        SourceKind::Crate => prepare_crate(source, &ctx.cache, &ctx.module)?,
     };
     let mut primary = vec![source_entry_file(source)];
-    if source.kind == SourceKind::Crate {
-        // The marker file names the template: editing it changes what is built.
-        primary.extend(
-            MARKERS
-                .iter()
-                .map(|m| source.path.join(format!(".{m}")))
-                .filter(|p| p.is_file()),
-        );
-    }
+    primary.extend(inputs);
     primary.extend(preprocess::expand_globs(&globs));
     let stamps = InputStamps::before_build(&primary, previous)?;
 
@@ -147,13 +142,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         profile: &ctx.profile,
         features: &ctx.features,
         extra_args: &ctx.settings.cargo_args,
-        diagnostics_alias: (source.kind != SourceKind::Crate).then(|| {
-            let copy = body_copy_path(&ctx.module, source);
-            (
-                copy.to_string_lossy().into_owned(),
-                source.path.to_string_lossy().into_owned(),
-            )
-        }),
+        diagnostics_aliases: aliases,
     };
     let output = std::thread::scope(|scope| {
         // Builds older than the last one go while cargo runs: deleting a library of
@@ -184,8 +173,8 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         ctx.python.ext_suffix(),
         declarations.as_ref().map(|d| d.text.as_str()),
     )?;
-    if source.kind != SourceKind::Crate {
-        seed_lockfile(&ctx.cache, &ctx.module);
+    if let Some(seed) = seed {
+        seed_lockfile(&seed, &ctx.module);
     }
     Ok(Outcome {
         artifact: installed.library,
@@ -280,7 +269,7 @@ pub fn is_own_in_place_build(
 /// The file that always makes a build stale when it changes.
 fn source_entry_file(source: &Source) -> PathBuf {
     match source.kind {
-        SourceKind::File | SourceKind::Cell => source.path.clone(),
+        SourceKind::File | SourceKind::Cell(_) => source.path.clone(),
         SourceKind::Crate => source.path.join("Cargo.toml"),
     }
 }
@@ -288,34 +277,40 @@ fn source_entry_file(source: &Source) -> PathBuf {
 /// What a build needs to know before cargo runs.
 struct Prepared {
     manifest_path: PathBuf,
-    /// Absolute `//d:` globs (single files only).
+    /// Absolute `//d:` globs (of a single file, or of a crate's library root).
     globs: Vec<String>,
     /// `None` for a bare `// rusthook` file: its `//:` lines decide what it is.
     template: Option<Template>,
     /// The crate's root source file (where C declarations are read from).
     crate_root: PathBuf,
+    /// More user files the build depends on, beyond what cargo reports.
+    inputs: Vec<PathBuf>,
+    /// `(generated copy, user's file)` pairs: diagnostics naming a copy name the user's.
+    aliases: Vec<(String, String)>,
+    /// The lock-file seed a generated crate's Cargo.lock is kept as, for the next new
+    /// module of its pyo3 series.
+    seed: Option<PathBuf>,
 }
 
-/// A marked crate builds from its own Cargo.toml; its marker says which template.
-fn prepare_crate(source: &Source) -> Result<Prepared> {
-    let manifest_path = source.path.join("Cargo.toml");
-    let template = preprocess::crate_template(&source.path)?;
-    let lib_path = fs::read_to_string(&manifest_path)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|manifest| {
-            manifest
-                .get("lib")?
-                .get("path")?
-                .as_str()
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(|| PathBuf::from("src/lib.rs"));
+/// A marked crate builds from its own Cargo.toml, or from one merged with the template's.
+fn prepare_crate(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Result<Prepared> {
+    let prepared = crates::prepare(source, cache, module)?;
+    let mut inputs = prepared.inputs;
+    // The marker file names the template: editing it changes what is built.
+    inputs.extend(
+        MARKERS
+            .iter()
+            .map(|m| source.path.join(format!(".{m}")))
+            .filter(|p| p.is_file()),
+    );
     Ok(Prepared {
-        manifest_path,
-        globs: Vec::new(),
-        template: Some(template),
-        crate_root: source.path.join(lib_path),
+        manifest_path: prepared.manifest_path,
+        globs: prepared.globs,
+        template: Some(prepared.template),
+        crate_root: prepared.crate_root,
+        inputs,
+        aliases: prepared.aliases,
+        seed: None,
     })
 }
 
@@ -326,10 +321,9 @@ fn prepare_single_file(
     module: &ModuleCache,
 ) -> Result<Prepared> {
     let text = read_utf8(&source.path)?;
-    let header = if source.kind == SourceKind::Cell {
-        preprocess::parse_cell_header(&source.path, &text)?
-    } else {
-        preprocess::parse_header(&source.path, &text)?
+    let header = match source.kind {
+        SourceKind::Cell(dialect) => preprocess::parse_cell_header(&text, dialect),
+        SourceKind::File | SourceKind::Crate => preprocess::parse_header(&source.path, &text)?,
     };
     let crate_dir = module.crate_dir();
     create_private_dir(&crate_dir)?;
@@ -358,7 +352,8 @@ fn prepare_single_file(
         mirror_siblings(view, &source.path);
     }
     let lockfile = crate_dir.join("Cargo.lock");
-    let seed = cache.lockfile_seed();
+    let seed =
+        cache.lockfile_seed(crates::seed_variant(generated.pyo3_version.as_deref()).as_deref());
     if !lockfile.exists() && seed.is_file() {
         let _ = fs::copy(&seed, &lockfile);
     }
@@ -367,6 +362,12 @@ fn prepare_single_file(
         globs: preprocess::absolute_globs(source.base_dir(), &header.dependency_globs),
         template: header.template,
         crate_root: source.path.clone(),
+        inputs: Vec::new(),
+        aliases: vec![(
+            body_path.to_string_lossy().into_owned(),
+            source.path.to_string_lossy().into_owned(),
+        )],
+        seed: Some(seed),
     })
 }
 
@@ -381,7 +382,7 @@ fn body_copy_path(module: &ModuleCache, source: &Source) -> PathBuf {
 /// The copy sits among symlinks to everything beside the user's file, so that its
 /// relative paths (`include_str!("data/x.txt")`, `#[path]` modules) find the user's
 /// files. Best effort: without symlinks, only such relative paths fail to compile.
-fn mirror_siblings(view: &Path, source: &Path) {
+pub fn mirror_siblings(view: &Path, source: &Path) {
     #[cfg(unix)]
     {
         let (Some(folder), Some(own_name)) = (source.parent(), source.file_name()) else {
@@ -403,10 +404,9 @@ fn mirror_siblings(view: &Path, source: &Path) {
 
 /// Keeps the module's Cargo.lock as the seed for the next new module, so that it
 /// resolves to the dependency versions already compiled (and needs no network).
-fn seed_lockfile(cache: &BuildCache, module: &ModuleCache) {
-    let seed = cache.lockfile_seed();
+fn seed_lockfile(seed: &Path, module: &ModuleCache) {
     let copied = fs::read(module.crate_dir().join("Cargo.lock"))
-        .and_then(|lockfile| write_atomically(&seed, &lockfile));
+        .and_then(|lockfile| write_atomically(seed, &lockfile));
     if let Err(error) = copied {
         log::debug!(target: "rusthook.builder", "could not update {}: {error}", seed.display());
     }

@@ -8,7 +8,35 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::file_importer::finder::{Source, SourceKind};
+use crate::file_importer::template::Dialect;
 use crate::fsutil::hex;
+use crate::settings::{PythonEnv, Settings};
+
+/// The source of a cell run with these settings: its code saved under its module name
+/// in `directory`. A `%%rustimport` cell (`dialect`) gets a name of its own, since it
+/// builds with rustimport's pyo3. `salt`: see [`module_name`].
+pub fn cell_source(
+    code: &str,
+    directory: &Path,
+    settings: &Settings,
+    python: &PythonEnv,
+    salt: &str,
+    dialect: Dialect,
+) -> Result<Source> {
+    let fingerprint = settings.fingerprint(settings.cargo_profile(), &settings.features, python);
+    let salt = match dialect {
+        Dialect::Rustimport => format!("rustimport{salt}"),
+        Dialect::Rusthook => salt.to_string(),
+    };
+    let name = module_name(code, &fingerprint, &python.executable, &salt);
+    let path = write_source(directory, &name, code)?;
+    Ok(Source {
+        name,
+        kind: SourceKind::Cell(dialect),
+        path,
+    })
+}
 
 /// The prefix of every cell module's name.
 pub const PREFIX: &str = "_rusthook_cell_";

@@ -12,6 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::file_importer::template::Dialect;
 
 /// What kind of Rust source a module comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +21,9 @@ pub enum SourceKind {
     File,
     /// A directory `name/` with `Cargo.toml` and a marker.
     Crate,
-    /// The code of a notebook cell (`%%rust`), saved as a `.rs` file without a marker.
-    Cell,
+    /// The code of a notebook cell (`%%rust`, or `%%rustimport` with rustimport's pyo3
+    /// version), saved as a `.rs` file without a marker.
+    Cell(Dialect),
 }
 
 /// A Rust source that builds into the extension module `name`.
@@ -38,7 +40,7 @@ impl Source {
     /// The directory builds run in and relative paths are resolved against.
     pub fn base_dir(&self) -> &Path {
         match self.kind {
-            SourceKind::File | SourceKind::Cell => self.path.parent().unwrap_or(Path::new("/")),
+            SourceKind::File | SourceKind::Cell(_) => self.path.parent().unwrap_or(Path::new("/")),
             SourceKind::Crate => &self.path,
         }
     }
@@ -275,12 +277,19 @@ pub fn is_marked_crate(dir: &Path) -> bool {
     MARKERS.iter().any(|m| dir.join(format!(".{m}")).exists()) || has_marker(&manifest)
 }
 
+/// The first line that is not blank (within the file's first 512 bytes), where the
+/// marker is (rustimport skips blank lines before it too).
 fn first_line(path: &Path) -> Option<String> {
     let mut buffer = [0u8; 512];
     let mut file = fs::File::open(path).ok()?;
     let read = file.read(&mut buffer).ok()?;
     let head = &buffer[..read];
-    let end = head.iter().position(|&b| b == b'\n').unwrap_or(read);
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(read);
+    let head = &head[start..];
+    let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     Some(String::from_utf8_lossy(&head[..end]).into_owned())
 }
 
@@ -308,12 +317,17 @@ mod tests {
         write(&dir.path().join("fast.rs"), "// rusthook:pyo3\nfn f() {}\n");
         write(&dir.path().join("plain.rs"), "fn f() {}\n");
         write(&dir.path().join("old.rs"), "// rustimport:pyo3\n");
+        write(&dir.path().join("late.rs"), "\n\n   // rustimport:pyo3\n");
         let path = [dir.path().to_path_buf()];
         let fast = find("fast", &path, true).unwrap();
         assert_eq!(fast.kind, SourceKind::File);
         assert_eq!(fast.path, dir.path().join("fast.rs"));
         assert!(find("plain", &path, true).is_none());
         assert!(find("old", &path, true).is_some());
+        assert!(
+            find("late", &path, true).is_some(),
+            "blank lines before the marker"
+        );
         assert!(find("missing", &path, true).is_none());
     }
 

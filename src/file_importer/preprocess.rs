@@ -10,33 +10,70 @@ use toml::{Table, Value};
 
 use crate::error::{Error, Result};
 use crate::file_importer::finder::MARKERS;
-use crate::file_importer::template::{self, Exports, Template};
+use crate::file_importer::graph;
+use crate::file_importer::template::{self, Dialect, Exports, Template};
+
+/// What a crate's markers ask for: its template, and whose marker it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrateMarker {
+    pub template: Template,
+    pub dialect: Dialect,
+}
 
 /// The template a marked crate asks for: a line naming it in the `.rusthook` (or
 /// `.rustimport`) file (lines starting with `#` are comments), or the marker on the first
 /// line of Cargo.toml (`# rusthook:cffi`). A crate is a pyo3 extension unless it says so.
-pub fn crate_template(dir: &Path) -> Result<Template> {
+///
+/// A marker file is documentation as much as a marker (rustimport's own hold a sentence):
+/// only a line that is a template's name means something. Anything else is ignored (and
+/// said at DEBUG), except a single word in a `.rusthook` file that names no template:
+/// that is a misspelt template, and an error.
+pub fn crate_template(dir: &Path) -> Result<CrateMarker> {
+    let mut dialect = None;
     for marker in MARKERS {
         let path = dir.join(format!(".{marker}"));
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let named = text.lines().enumerate().find_map(|(index, line)| {
+        let this = Dialect::of_marker(marker);
+        dialect.get_or_insert(this);
+        for (index, line) in text.lines().enumerate() {
             let line = line.trim();
-            (!line.is_empty() && !line.starts_with('#')).then_some((index + 1, line))
-        });
-        if let Some((line, name)) = named {
-            return Template::from_name(name, &path, line);
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(template) = Template::named(line) {
+                return Ok(CrateMarker {
+                    template,
+                    dialect: this,
+                });
+            }
+            let one_word = !line.contains(char::is_whitespace);
+            if this == Dialect::Rusthook && one_word {
+                return Template::from_name(line, &path, index + 1).map(|template| CrateMarker {
+                    template,
+                    dialect: this,
+                });
+            }
+            log::debug!(target: "rusthook.finder", "{}:{}: not a template name, ignored: {line}", path.display(), index + 1);
         }
     }
     let manifest = dir.join("Cargo.toml");
-    let first_line = std::fs::read_to_string(&manifest)
-        .ok()
-        .and_then(|text| text.lines().next().map(str::to_string))
-        .unwrap_or_default();
-    match template_name(&first_line) {
-        Some(name) => Template::from_name(name, &manifest, 1),
-        None => Ok(Template::Pyo3),
+    let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+    let (line, first_line) = marker_candidate(&text);
+    match marker_line(first_line) {
+        Some((word, Some(name))) => Ok(CrateMarker {
+            template: Template::from_name(name, &manifest, line)?,
+            dialect: Dialect::of_marker(word),
+        }),
+        Some((word, None)) => Ok(CrateMarker {
+            template: Template::Pyo3,
+            dialect: *dialect.get_or_insert(Dialect::of_marker(word)),
+        }),
+        None => Ok(CrateMarker {
+            template: Template::Pyo3,
+            dialect: dialect.unwrap_or(Dialect::Rusthook),
+        }),
     }
 }
 
@@ -45,6 +82,8 @@ pub fn crate_template(dir: &Path) -> Result<Template> {
 pub struct Header {
     /// `None` for a bare `// rusthook`: the `//:` lines are the whole Cargo.toml.
     pub template: Option<Template>,
+    /// Whose marker the file carries: the pyo3 template's default version follows it.
+    pub dialect: Dialect,
     /// `//:` lines with their 1-based line numbers in the file.
     pub manifest_lines: Vec<(usize, String)>,
     /// `//d:` globs, relative to the file's directory.
@@ -56,11 +95,24 @@ pub struct Header {
 
 /// Reads the marker line, `//:` and `//d:` lines of a single-file module.
 pub fn parse_header(path: &Path, text: &str) -> Result<Header> {
-    let first_line = text.lines().next().unwrap_or("");
-    let template = match template_name(first_line) {
-        None => None,
-        Some(name) => Some(Template::from_name(name, path, 1)?),
+    let (line, first_line) = marker_candidate(text);
+    let (dialect, template) = match marker_line(first_line) {
+        None => (Dialect::Rusthook, None),
+        Some((word, None)) => (Dialect::of_marker(word), None),
+        Some((word, Some(name))) => (
+            Dialect::of_marker(word),
+            Some(Template::from_name(name, path, line)?),
+        ),
     };
+    Ok(Header {
+        template,
+        dialect,
+        ..comment_lines(text)
+    })
+}
+
+/// The `//:` and `//d:` lines of a text (no marker, no template).
+fn comment_lines(text: &str) -> Header {
     let mut manifest_lines = Vec::new();
     let mut dependency_globs = Vec::new();
     for (index, line) in text.lines().enumerate() {
@@ -74,32 +126,47 @@ pub fn parse_header(path: &Path, text: &str) -> Result<Header> {
             }
         }
     }
-    Ok(Header {
-        template,
+    Header {
+        template: None,
+        dialect: Dialect::Rusthook,
         manifest_lines,
         dependency_globs,
         cell: false,
-    })
-}
-
-/// The header of a notebook cell: its `//:` and `//d:` lines, the pyo3 template.
-pub fn parse_cell_header(path: &Path, text: &str) -> Result<Header> {
-    // The first line is the user's code, never a marker.
-    let mut header = parse_header(path, &format!("\n{text}"))?;
-    for (line, _) in &mut header.manifest_lines {
-        *line -= 1;
     }
-    header.template = Some(Template::Pyo3);
-    header.cell = true;
-    Ok(header)
 }
 
-/// The template named after the marker: `// rusthook:pyo3` -> `pyo3`, `// rusthook` -> none.
-fn template_name(first_line: &str) -> Option<&str> {
+/// The header of a notebook cell: its `//:` and `//d:` lines, the pyo3 template (with the
+/// pyo3 version of `dialect`: a `%%rustimport` cell gets rustimport's). A cell has no
+/// marker line: its first line is the user's code.
+pub fn parse_cell_header(text: &str, dialect: Dialect) -> Header {
+    Header {
+        template: Some(Template::Pyo3),
+        dialect,
+        cell: true,
+        ..comment_lines(text)
+    }
+}
+
+/// The line a marker is read from, and its 1-based number: the first line that is not
+/// blank (where rustimport looks for its marker too).
+pub fn marker_candidate(text: &str) -> (usize, &str) {
+    text.lines()
+        .enumerate()
+        .find(|(_, line)| !line.trim().is_empty())
+        .map_or((1, ""), |(index, line)| (index + 1, line))
+}
+
+/// The marker of a first line and the template named after it: `// rusthook:pyo3` ->
+/// `("rusthook", Some("pyo3"))`, `// rustimport` -> `("rustimport", None)`
+/// (rustimport also allows spaces around the colon).
+pub fn marker_line(first_line: &str) -> Option<(&'static str, Option<&str>)> {
     MARKERS.iter().find_map(|marker| {
         let rest = &first_line[first_line.find(marker)? + marker.len()..];
-        let name = rest.strip_prefix(':')?.split_whitespace().next()?;
-        Some(name)
+        let name = rest
+            .trim_start()
+            .strip_prefix(':')
+            .and_then(|name| name.split_whitespace().next());
+        Some((*marker, name))
     })
 }
 
@@ -114,6 +181,9 @@ pub struct GeneratedCrate {
     /// includes this copy (written to `CrateLayout::body_path`) instead. Line and column
     /// numbers are unchanged, so diagnostics map back to the user's file exactly.
     pub body: Option<String>,
+    /// The pyo3 version requirement of the generated Cargo.toml, if it has one: which
+    /// lock-file seed the crate starts from.
+    pub pyo3_version: Option<String>,
 }
 
 /// Where the generated crate's files go and what it is called.
@@ -204,6 +274,7 @@ pub fn generate_crate(
         .entry("workspace")
         .or_insert_with(|| Value::Table(Table::new()));
 
+    let pyo3_version = pyo3_version(&manifest);
     let manifest = format!(
         "# Generated by rusthook from {}; rewritten on every build.\n{}",
         source_path.display(),
@@ -217,24 +288,42 @@ pub fn generate_crate(
         manifest,
         wrapper,
         body,
+        pyo3_version,
     })
 }
 
 /// The template's Cargo.toml with the `//:` lines merged over it (the user's keys win)
 /// and relative `path` dependencies made absolute (the crate is built elsewhere).
 pub fn merged_manifest(source_path: &Path, header: &Header, package_name: &str) -> Result<Table> {
-    let user = parse_manifest_lines(source_path, &header.manifest_lines)?;
-    let mut manifest = header
-        .template
-        .map_or_else(Table::new, |t| t.base_manifest(package_name));
-    merge(&mut manifest, user);
+    let mut user = parse_manifest_lines(source_path, &header.manifest_lines)?;
     let base_dir = source_path.parent().unwrap_or(Path::new("/"));
-    absolutize_path_dependencies(&mut manifest, base_dir);
+    absolutize_path_dependencies(&mut user, base_dir);
+    let mut manifest = match header.template {
+        Some(template) => {
+            // The version the user's own graph asks for (`//:` lines, path dependencies).
+            let from_graph = graph::pyo3_requirement(&user, base_dir);
+            template.base_manifest(
+                package_name,
+                header.dialect.pyo3_dependency(from_graph.as_deref()),
+            )
+        }
+        None => Table::new(),
+    };
+    merge(&mut manifest, user);
     Ok(manifest)
 }
 
+/// The version requirement of a manifest's own pyo3 dependency.
+pub fn pyo3_version(manifest: &Table) -> Option<String> {
+    match manifest.get("dependencies")?.get("pyo3")? {
+        Value::String(version) => Some(version.clone()),
+        Value::Table(table) => table.get("version")?.as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
 /// Parses the `//:` lines as one TOML document, reporting errors at the file's own line.
-fn parse_manifest_lines(path: &Path, lines: &[(usize, String)]) -> Result<Table> {
+pub fn parse_manifest_lines(path: &Path, lines: &[(usize, String)]) -> Result<Table> {
     let text: String = lines.iter().map(|(_, line)| format!("{line}\n")).collect();
     text.parse::<Table>().map_err(|error| {
         let line_index = error
@@ -261,7 +350,7 @@ fn parse_manifest_lines(path: &Path, lines: &[(usize, String)]) -> Result<Table>
 }
 
 /// Deep-merges `user` into `base`; the user's keys win.
-fn merge(base: &mut Table, user: Table) {
+pub fn merge(base: &mut Table, user: Table) {
     for (key, value) in user {
         match (base.get_mut(&key), value) {
             (Some(Value::Table(base_table)), Value::Table(user_table)) => {
@@ -275,7 +364,7 @@ fn merge(base: &mut Table, user: Table) {
 }
 
 /// Makes relative `path = "..."` dependencies absolute: the crate is built from the cache.
-fn absolutize_path_dependencies(manifest: &mut Table, base_dir: &Path) {
+pub fn absolutize_path_dependencies(manifest: &mut Table, base_dir: &Path) {
     fn fix_dependency_table(table: &mut Table, base_dir: &Path) {
         for (_, dependency) in table.iter_mut() {
             let Some(Value::String(path)) = dependency.get_mut("path") else {
@@ -315,7 +404,7 @@ fn absolutize_path_dependencies(manifest: &mut Table, base_dir: &Path) {
 }
 
 /// `manifest[key]` as a table, created (or replacing a non-table) if needed.
-fn table_entry<'a>(manifest: &'a mut Table, key: &str) -> &'a mut Table {
+pub fn table_entry<'a>(manifest: &'a mut Table, key: &str) -> &'a mut Table {
     let value = manifest
         .entry(key)
         .or_insert_with(|| Value::Table(Table::new()));
@@ -328,7 +417,7 @@ fn table_entry<'a>(manifest: &'a mut Table, key: &str) -> &'a mut Table {
     }
 }
 
-fn path_str(path: &Path) -> Result<&str> {
+pub fn path_str(path: &Path) -> Result<&str> {
     path.to_str().ok_or_else(|| Error::NotASource {
         path: path.to_path_buf(),
         reason: "its path is not valid UTF-8, which Cargo.toml cannot hold; move it".into(),
@@ -437,6 +526,13 @@ mod tests {
     fn marker_variants() {
         let parse = |first: &str| parse_header(Path::new("x.rs"), first).map(|h| h.template);
         assert_eq!(parse("// rusthook").unwrap(), None);
+        assert_eq!(
+            parse("\n  \n// rustimport : PyO3\n").unwrap(),
+            Some(Template::Pyo3),
+            "blank lines before the marker, spaces and case as rustimport allows them"
+        );
+        let err = parse("\n// rustimport:pyo4").unwrap_err().to_string();
+        assert!(err.starts_with("x.rs:2: unknown template `pyo4`"), "{err}");
         assert_eq!(parse("// rustimport").unwrap(), None);
         assert_eq!(parse("// rustimport:pyo3").unwrap(), Some(Template::Pyo3));
         assert_eq!(

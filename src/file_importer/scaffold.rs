@@ -10,12 +10,23 @@ use toml::Value;
 use crate::error::{Error, Result};
 use crate::file_importer::finder::{check_module_name, has_marker};
 use crate::file_importer::preprocess::{self, Header};
-use crate::file_importer::template::{self, Template};
+use crate::file_importer::template::{self, Dialect, Template};
 use crate::fsutil::read_utf8;
 
-/// Creates `parent/name/` with a `.rusthook` marker, Cargo.toml and src/lib.rs.
+/// Creates `parent/name/` with a `.rusthook` marker, Cargo.toml and src/lib.rs; or, for a
+/// `name` ending in `.rs` (as rustimport's `new` takes it), the single file `parent/name`.
 pub fn new_crate(parent: &Path, name: &str) -> Result<PathBuf> {
     let parent = std::path::absolute(parent).map_err(Error::io("cannot resolve", parent))?;
+    if let Some(module) = name.strip_suffix(".rs") {
+        let path = parent.join(name);
+        check_module_name(module, &path)?;
+        if path.exists() {
+            return Err(Error::AlreadyExists { path });
+        }
+        fs::create_dir_all(&parent).map_err(Error::io("cannot create", &parent))?;
+        fs::write(&path, template::new_file_text()).map_err(Error::io("cannot write", &path))?;
+        return Ok(path);
+    }
     let dir = parent.join(name);
     check_module_name(name, &dir)?;
     if dir.exists() {
@@ -104,7 +115,7 @@ pub fn eject_cell(code: &str, name: Option<&str>, dest: &Path) -> Result<PathBuf
     let origin = std::env::current_dir()
         .map_err(Error::io("cannot resolve", Path::new(".")))?
         .join("<cell>");
-    let header = preprocess::parse_cell_header(&origin, code)?;
+    let header = preprocess::parse_cell_header(code, Dialect::Rusthook);
     eject(&Ejected {
         name: &name,
         origin: &origin,
@@ -260,6 +271,12 @@ mod tests {
             .to_string()
             .ends_with("already exists; choose another name or remove it first"));
         assert!(new_crate(parent.path(), "my-ext").is_err());
+
+        let file = new_crate(parent.path(), "single.rs").unwrap();
+        assert_eq!(file, parent.path().join("single.rs"));
+        assert!(crate::file_importer::finder::has_marker(&file));
+        assert!(new_crate(parent.path(), "single.rs").is_err());
+        assert!(new_crate(parent.path(), "bad-name.rs").is_err());
     }
 
     const FAST: &str = "// rusthook:pyo3\n//! Fast things.\n//: [dependencies]\n//: itoa = \"1\"\n//d: data/*.txt\nuse pyo3::prelude::*;\n\n#[pyfunction]\nfn double(x: i64) -> i64 {\n    x * 2\n}\n\n#[pyclass]\nstruct Point {\n    x: i64,\n}\n";

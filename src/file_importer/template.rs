@@ -8,8 +8,14 @@ use toml::{Table, Value};
 
 use crate::error::{Error, Result};
 
-/// The pyo3 version the `pyo3` template depends on.
+/// The pyo3 version the `pyo3` template gives a `// rusthook:pyo3` source (with `abi3-py39`).
 pub const PYO3_REQUIREMENT: &str = "0.30";
+
+/// The pyo3 version rustimport's own template gives a source (rustimport 1.7.1 pins
+/// `0.23.4` with `extension-module`, no abi3): a `// rustimport:pyo3` source that asks
+/// for no version gets it, so code written under rustimport compiles and behaves as it
+/// did there.
+pub const RUSTIMPORT_PYO3_REQUIREMENT: &str = "0.23.4";
 
 /// The maturin version ejected projects build with (as rusthook itself does).
 pub const MATURIN_REQUIREMENT: &str = "maturin>=1.9.4,<2";
@@ -24,15 +30,90 @@ pub enum Template {
     Cffi,
 }
 
+/// Which tool's marker a source carries (`// rusthook:pyo3` or `// rustimport:pyo3`, a
+/// `.rusthook` or `.rustimport` file): the pyo3 template's default version follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Rusthook,
+    Rustimport,
+}
+
+impl Dialect {
+    /// The dialect of a marker word (`rusthook`, `rustimport`).
+    pub fn of_marker(word: &str) -> Dialect {
+        if word == "rustimport" {
+            Dialect::Rustimport
+        } else {
+            Dialect::Rusthook
+        }
+    }
+
+    /// The pyo3 dependency the template gives a source of this dialect. `from_graph` is
+    /// the version the user's dependency graph asks for (a path dependency's pyo3), if
+    /// any: two pyo3 versions cannot be linked into one library (`links = "python"`), so
+    /// that one wins. Within the dialect's own series the dialect's features are kept
+    /// (the shared target directory then compiles pyo3 once); another series gets only
+    /// what makes it an extension module, and the graph's own features.
+    pub fn pyo3_dependency(self, from_graph: Option<&str>) -> Table {
+        let default = match self {
+            Dialect::Rusthook => PYO3_REQUIREMENT,
+            Dialect::Rustimport => RUSTIMPORT_PYO3_REQUIREMENT,
+        };
+        let (version, feature) = match from_graph {
+            Some(version) if !same_series(version, default) => (version, "extension-module"),
+            _ => match self {
+                Dialect::Rusthook => (PYO3_REQUIREMENT, "abi3-py39"),
+                Dialect::Rustimport => (RUSTIMPORT_PYO3_REQUIREMENT, "extension-module"),
+            },
+        };
+        let mut pyo3 = Table::new();
+        pyo3.insert("version".into(), Value::from(version));
+        pyo3.insert("features".into(), Value::Array(vec![Value::from(feature)]));
+        pyo3
+    }
+}
+
+/// True when two version requirements name the same semver-compatible series
+/// (`0.23.4` and `^0.23` do; `0.23` and `0.30` do not).
+pub fn same_series(a: &str, b: &str) -> bool {
+    series(a) == series(b)
+}
+
+/// The semver-compatible series a version requirement names: `^0.23.4` -> `0.23`,
+/// `1.2` -> `1`.
+pub fn series(requirement: &str) -> String {
+    let version = requirement
+        .trim()
+        .trim_start_matches(['^', '=', '~', '>', '<', ' '])
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim();
+    let parts: Vec<&str> = version.split('.').collect();
+    let significant = parts
+        .iter()
+        .position(|part| *part != "0")
+        .map_or(parts.len(), |index| index + 1);
+    parts[..significant.min(parts.len())].join(".")
+}
+
 impl Template {
     pub const ALL: [(&'static str, Template); 2] =
         [("pyo3", Template::Pyo3), ("cffi", Template::Cffi)];
+
+    /// The template called `name` (in any case, as rustimport reads it).
+    pub fn named(name: &str) -> Option<Template> {
+        Template::ALL
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|(_, template)| *template)
+    }
 
     /// The template called `name`, or an error at `path:line` listing the known ones.
     pub fn from_name(name: &str, path: &Path, line: usize) -> Result<Template> {
         Template::ALL
             .iter()
-            .find(|(known, _)| *known == name)
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
             .map(|(_, template)| *template)
             .ok_or_else(|| Error::UnknownTemplate {
                 path: path.to_path_buf(),
@@ -51,26 +132,22 @@ impl Template {
         }
     }
 
-    /// The Cargo.toml this template starts from; the user's `//:` lines are merged over it.
-    pub fn base_manifest(self, package_name: &str) -> Table {
+    /// The Cargo.toml this template starts from; the user's `//:` lines (or a crate's own
+    /// Cargo.toml) are merged over it. `pyo3` is the dependency a pyo3 template adds
+    /// ([`Dialect::pyo3_dependency`]).
+    pub fn base_manifest(self, package_name: &str, pyo3: Table) -> Table {
         match self {
-            Template::Pyo3 => pyo3_manifest(package_name),
+            Template::Pyo3 => pyo3_manifest(package_name, pyo3),
             Template::Cffi => Table::new(),
         }
     }
 }
 
-fn pyo3_manifest(package_name: &str) -> Table {
+fn pyo3_manifest(package_name: &str, pyo3: Table) -> Table {
     let mut package = Table::new();
     package.insert("name".into(), Value::from(package_name));
     package.insert("version".into(), Value::from("0.1.0"));
     package.insert("edition".into(), Value::from("2021"));
-    let mut pyo3 = Table::new();
-    pyo3.insert("version".into(), Value::from(PYO3_REQUIREMENT));
-    pyo3.insert(
-        "features".into(),
-        Value::Array(vec![Value::from("abi3-py39")]),
-    );
     let mut dependencies = Table::new();
     dependencies.insert("pyo3".into(), Value::Table(pyo3));
     let mut manifest = Table::new();
@@ -244,6 +321,19 @@ mod {name} {{
     ]
 }
 
+/// The text of a new single-file module (`python -m rusthook new NAME.rs`).
+pub fn new_file_text() -> &'static str {
+    r#"// rusthook:pyo3
+use pyo3::prelude::*;
+
+/// Adds two numbers.
+#[pyfunction]
+fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+"#
+}
+
 /// The pyproject.toml of a project ejected from a pyo3 module `name`.
 pub fn ejected_pyproject(name: &str) -> String {
     format!(
@@ -282,6 +372,49 @@ mod tests {
     }
 
     #[test]
+    fn pyo3_versions_follow_the_dialect_and_the_graph() {
+        let version = |dialect: Dialect, graph: Option<&str>| {
+            let table = dialect.pyo3_dependency(graph);
+            (
+                table["version"].as_str().unwrap().to_string(),
+                table["features"].as_array().unwrap()[0]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        };
+        assert_eq!(
+            version(Dialect::Rusthook, None),
+            ("0.30".into(), "abi3-py39".into())
+        );
+        assert_eq!(
+            version(Dialect::Rustimport, None),
+            ("0.23.4".into(), "extension-module".into())
+        );
+        // The graph's series wins; within the dialect's own series its features stay.
+        assert_eq!(
+            version(Dialect::Rusthook, Some("0.23.4")),
+            ("0.23.4".into(), "extension-module".into())
+        );
+        assert_eq!(
+            version(Dialect::Rusthook, Some("^0.30.1")),
+            ("0.30".into(), "abi3-py39".into())
+        );
+        assert_eq!(
+            version(Dialect::Rustimport, Some("0.30")),
+            ("0.30".into(), "extension-module".into())
+        );
+        assert_eq!(
+            version(Dialect::Rustimport, Some("=0.23.5")),
+            ("0.23.4".into(), "extension-module".into())
+        );
+        assert!(same_series("1.2", "^1.0.4"));
+        assert!(!same_series("0.22", "0.23"));
+        assert_eq!(Dialect::of_marker("rustimport"), Dialect::Rustimport);
+        assert_eq!(Dialect::of_marker("rusthook"), Dialect::Rusthook);
+    }
+
+    #[test]
     fn template_names() {
         let path = Path::new("x.rs");
         assert_eq!(
@@ -299,8 +432,13 @@ mod tests {
         assert!(err.contains("known templates: pyo3, cffi"), "{err}");
         assert!(Template::Pyo3.builds_extension_module());
         assert!(!Template::Cffi.builds_extension_module());
-        assert!(Template::Cffi.base_manifest("x").is_empty());
-        let pyo3 = Template::Pyo3.base_manifest("rusthook-fast");
+        assert_eq!(Template::named("PyO3"), Some(Template::Pyo3));
+        assert_eq!(Template::named("pyo4"), None);
+        let default = Dialect::Rusthook.pyo3_dependency(None);
+        assert!(Template::Cffi
+            .base_manifest("x", default.clone())
+            .is_empty());
+        let pyo3 = Template::Pyo3.base_manifest("rusthook-fast", default);
         assert_eq!(pyo3["package"]["name"].as_str(), Some("rusthook-fast"));
         assert_eq!(
             pyo3["dependencies"]["pyo3"]["version"].as_str(),

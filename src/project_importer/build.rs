@@ -89,7 +89,7 @@ fn build_project(
                 profile: &ctx.profile,
                 features: &ctx.features,
                 extra_args: &ctx.settings.cargo_args,
-                diagnostics_alias: None,
+                diagnostics_aliases: Vec::new(),
             },
             &ctx.progress,
         )?;

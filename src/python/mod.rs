@@ -15,7 +15,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
 use crate::build::cache_usage;
-use crate::file_importer::{self, cell, finder, scaffold, Built, Source, SourceKind};
+use crate::file_importer::template::Dialect;
+use crate::file_importer::{self, cell, finder, scaffold, Built, Source};
 use crate::project_importer;
 use detach::run_detached;
 use errors::{import_error, to_python_error, BuildError, RusthookError};
@@ -172,26 +173,25 @@ fn build_path(py: Python<'_>, path: PathBuf, settings: &PySettings) -> PyResult<
 /// Builds the code of a notebook cell as the module `_rusthook_cell_<hash>` (its
 /// source saved in `directory`); returns `(module name, library)`. A non-empty `salt`
 /// gives the same code a new name (a forced rebuild loads under a new name).
+/// `rustimport=True` (`%%rustimport`) builds it with rustimport's pyo3 version.
 #[pyfunction]
-#[pyo3(signature = (code, directory, settings, salt=""))]
+#[pyo3(signature = (code, directory, settings, salt="", rustimport=false))]
 fn build_cell(
     py: Python<'_>,
     code: &str,
     directory: PathBuf,
     settings: &PySettings,
     salt: &str,
+    rustimport: bool,
 ) -> PyResult<(String, OsString)> {
     let python = &core(py)?.python;
-    let s = &settings.0;
-    let fingerprint = s.fingerprint(s.cargo_profile(), &s.features, python);
-    let name = cell::module_name(code, &fingerprint, &python.executable, salt);
-    let path = cell::write_source(&directory, &name, code)
-        .map_err(|e| import_error(py, e, &name, &directory))?;
-    let source = Source {
-        name,
-        kind: SourceKind::Cell,
-        path,
+    let dialect = if rustimport {
+        Dialect::Rustimport
+    } else {
+        Dialect::Rusthook
     };
+    let source = cell::cell_source(code, &directory, &settings.0, python, salt, dialect)
+        .map_err(|e| import_error(py, e, "<cell>", &directory))?;
     let built = run_build(py, &source, settings)?;
     Ok((source.name, built.artifact.into_os_string()))
 }
@@ -310,7 +310,7 @@ fn warm(py: Python<'_>, settings: &PySettings) -> PyResult<OsString> {
     .map(|built| built.artifact.into_os_string())
 }
 
-/// Creates a new importable crate `parent/name`; returns its path.
+/// Creates a new importable crate `parent/name` (or file, for `name.rs`); returns its path.
 #[pyfunction]
 fn new_crate(parent: PathBuf, name: &str) -> PyResult<OsString> {
     scaffold::new_crate(&parent, name)
