@@ -98,8 +98,13 @@ pub enum Error {
     },
 
     /// An editable project whose library cannot be found where maturin installs it.
-    #[error("the editable project `{name}` ({root}) has no installed library; install it once with `pip install -e {root}` (or `maturin develop`)", root = .root.display())]
-    ProjectNotInstalled { name: String, root: PathBuf },
+    #[error("the editable project `{name}` ({root}) has no installed library ({expected}); install it once with `pip install -e {root}` (or `maturin develop`)", root = .root.display())]
+    ProjectNotInstalled {
+        name: String,
+        root: PathBuf,
+        /// Where the library was looked for.
+        expected: String,
+    },
 
     /// A cache folder other users could have written a library into.
     #[error("refusing to load a library from {path}: {reason}, so a library there could have been replaced by someone else.\nMake it private (`chmod 700 {path}`), or set RUSTHOOK_BUILD_DIR to a folder of your own.", path = .path.display())]

@@ -262,6 +262,222 @@ def test_workspace_with_path_dependencies_two_levels_deep(env: Env, project: Pro
     assert lock.exists()
 
 
+# The layouts of maturin's own example projects, each in a fixture of its own: where
+# maturin finds the crate and the Python package, and where an editable install puts
+# the library.
+
+PYO3_VERSION_SPECIFIC = 'pyo3 = { version = "0.30" }'
+
+
+def test_mixed_project_whose_extension_has_the_packages_name(env: Env, project: Project) -> None:
+    # `same_name/same_name.cpython-*.so`: no module-name, the [lib] name is the package's,
+    # and the build is version-specific (no abi3).
+    root = project.root / "same-name"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("same-name", 'include = ["same_name/assets/*"]\n')
+            + '\n[project.scripts]\nsame-value = "same_name:value"\n',
+            "Cargo.toml": cargo_toml("same-name", PYO3_VERSION_SPECIFIC).replace(
+                "[lib]\n", '[lib]\nname = "same_name"\n'
+            ),
+            "src/lib.rs": pyo3_lib("same_name"),
+            "same_name/__init__.py": "from .same_name import value\n",
+            "same_name/assets/asset.txt": "data\n",
+        },
+    )
+    env.install_editable(root)
+    installed = list((root / "same_name").glob("same_name.*"))
+    assert [p.name for p in installed] == [f"same_name{sysconfig_ext_suffix(env)}"], installed
+    edit_cycle(
+        Scenario(env, project, "same_name"), root / "src/lib.rs", root / "same_name/assets/b.txt"
+    )
+
+
+def sysconfig_ext_suffix(env: Env) -> str:
+    return subprocess.run(
+        [str(env.python), "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def test_src_layout_with_the_crate_in_rust(env: Env, project: Project) -> None:
+    # No manifest-path: maturin finds rust/Cargo.toml because src/<package> exists.
+    root = project.root / "src-layout"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject(
+                "src-layout", 'python-packages = ["src_layout", "src_layout_extra"]\n'
+            ),
+            "rust/Cargo.toml": cargo_toml("src-layout").replace(
+                "[lib]\n", '[lib]\nname = "src_layout"\n'
+            ),
+            "rust/src/lib.rs": pyo3_lib("src_layout"),
+            "src/src_layout/__init__.py": "from .src_layout import value\n",
+            "src/src_layout_extra/__init__.py": "EXTRA = 1\n",
+        },
+    )
+    env.install_editable(root)
+    assert list((root / "src/src_layout").glob("src_layout.*.so")), "installed into src/"
+    edit_cycle(
+        Scenario(env, project, "src_layout"), root / "rust/src/lib.rs", root / "src/notes.txt"
+    )
+
+
+def test_mixed_project_whose_extension_is_a_workspace_member(env: Env, project: Project) -> None:
+    # The extension crate is one member, the Rust logic another (inherited version and
+    # dependency), the package in src/, and the module name has a package part.
+    root = project.root / "ws-mixed"
+    member = '[package]\nname = "{}"\nversion.workspace = true\nedition = "2021"\n'
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject(
+                "ws-mixed",
+                'python-packages = ["ws_mixed"]\n'
+                'module-name = "ws_mixed.ws_mixed_py"\n'
+                'manifest-path = "rust/python/ws-mixed-py/Cargo.toml"\n',
+            ),
+            "rust/Cargo.toml": '[workspace]\nresolver = "2"\nmembers = ["logic", "python/ws-mixed-py"]\n'
+            '[workspace.package]\nversion = "0.1.0"\n'
+            '[workspace.dependencies]\nws-mixed-logic = { path = "logic" }\n',
+            "rust/logic/Cargo.toml": member.format("ws-mixed-logic"),
+            "rust/logic/src/lib.rs": "pub fn value() -> i64 {\n    1 // value\n}\n",
+            "rust/python/ws-mixed-py/Cargo.toml": member.format("ws-mixed-py")
+            + '[lib]\nname = "ws_mixed_py"\ncrate-type = ["cdylib"]\n'
+            + f"[dependencies]\n{PYO3}\nws-mixed-logic.workspace = true\n",
+            "rust/python/ws-mixed-py/src/lib.rs": pyo3_lib(
+                "ws_mixed_py", "ws_mixed_logic::value()"
+            ).replace(" // value", ""),
+            "src/ws_mixed/__init__.py": "from .ws_mixed_py import value\n",
+        },
+    )
+    env.install_editable(root)
+    edit_cycle(
+        Scenario(env, project, "ws_mixed"), root / "rust/logic/src/lib.rs", root / "rust/README.md"
+    )
+
+
+BUILD_SCRIPT = """\
+    use std::{env, fs, path::Path};
+
+    fn main() {
+        println!("cargo:rerun-if-changed=value.txt");
+        let text = fs::read_to_string("value.txt").unwrap();
+        let value: i64 = text.split_whitespace().next().unwrap().parse().unwrap();
+        let out = Path::new(&env::var("OUT_DIR").unwrap()).join("value.rs");
+        fs::write(out, format!("pub const VALUE: i64 = {value} * FACTOR;")).unwrap();
+    }
+    """
+
+
+def test_build_script_inputs_and_include_exclude(env: Env, project: Project) -> None:
+    # A build script turns a data file into code: the file and the script are inputs.
+    root = project.root / "scripted"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject(
+                "scripted",
+                'include = ["scripted/data/*"]\nexclude = ["scripted/ignored.txt"]\n',
+            ),
+            "Cargo.toml": cargo_toml("scripted"),
+            "build.rs": BUILD_SCRIPT,
+            "value.txt": "1 // value\n",
+            "src/lib.rs": """\
+                const FACTOR: i64 = 1;
+                include!(concat!(env!("OUT_DIR"), "/value.rs"));
+
+                #[pyo3::pymodule]
+                mod scripted {
+                    #[pyfunction]
+                    fn value() -> i64 {
+                        super::VALUE
+                    }
+                    use pyo3::prelude::*;
+                }
+                """,
+            "scripted/__init__.py": "from .scripted import value\n",
+            "scripted/data/table.txt": "1\n",
+            "scripted/ignored.txt": "x\n",
+        },
+    )
+    env.install_editable(root)
+    scenario = Scenario(env, project, "scripted")
+    edit_cycle(scenario, root / "value.txt", root / "scripted/data/more.txt")
+    script = root / "build.rs"
+    script.write_text(script.read_text().replace("{value} * FACTOR", "{value} * FACTOR * 10"))
+    assert scenario.value() == ("20", True), "an edited build script rebuilds"
+
+
+def test_features_from_pyproject(env: Env, project: Project) -> None:
+    # pyo3 itself is an optional dependency, enabled by [tool.maturin] features.
+    root = project.root / "featured"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("featured", 'features = ["pyo3", "exact"]\n'),
+            "Cargo.toml": cargo_toml("featured", PYO3.replace(" }", ", optional = true }"))
+            + "[features]\nexact = []\n",
+            "src/lib.rs": """\
+                #[cfg(feature = "exact")]
+                const FACTOR: i64 = 1;
+                #[cfg(not(feature = "exact"))]
+                const FACTOR: i64 = 100;
+
+                #[cfg(feature = "pyo3")]
+                #[pyo3::pymodule]
+                mod featured {
+                    use pyo3::prelude::*;
+
+                    #[pyfunction]
+                    fn value() -> i64 {
+                        super::FACTOR * {
+                            1 // value
+                        }
+                    }
+                }
+                """,
+        },
+    )
+    env.install_editable(root)
+    edit_cycle(Scenario(env, project, "featured"), root / "src/lib.rs", root / "benches/x.rs")
+
+
+def test_pure_workspace_root_with_a_path_dependency_outside_the_project(
+    env: Env, project: Project
+) -> None:
+    # The project's crate is also its workspace's root, its [lib] name is not the
+    # package's, and its Rust logic lives in a folder beside the project.
+    outside = project.root / "outside-dep"
+    write(
+        outside,
+        {
+            "Cargo.toml": cargo_toml("outside-dep", "", lib=False),
+            "src/lib.rs": "pub fn value() -> i64 {\n    1 // value\n}\n",
+        },
+    )
+    root = project.root / "rooted"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("rooted-py"),
+            "Cargo.toml": cargo_toml(
+                "rooted-crate", PYO3 + '\noutside-dep = { path = "../outside-dep" }'
+            ).replace("[lib]\n", '[lib]\nname = "rooted"\n')
+            + '[workspace]\nmembers = [".", "helper"]\n',
+            "src/lib.rs": pyo3_lib("rooted", "outside_dep::value()").replace(" // value", ""),
+            "helper/Cargo.toml": cargo_toml("rooted-helper", "", lib=False),
+            "helper/src/lib.rs": "pub fn unused() {}\n",
+        },
+    )
+    env.install_editable(root)
+    edit_cycle(Scenario(env, project, "rooted"), outside / "src/lib.rs", root / "helper/notes.txt")
+
+
 def test_cffi_project_is_rebuilt_through_maturin(env: Env, project: Project) -> None:
     root = project.root / "cffi_proj"
     write(

@@ -76,6 +76,7 @@ fn build_project(
             .ok_or_else(|| Error::ProjectNotInstalled {
                 name: project.import_name.clone(),
                 root: project.root.clone(),
+                expected: project.expected_library(),
             })?;
         let output = cargo::run(
             &CargoBuild {
