@@ -163,36 +163,60 @@ fn supervise(
     progress: &Progress,
     alias: Option<&(String, String)>,
 ) -> Result<(ExitStatus, String)> {
-    let (line_sender, lines) = mpsc::channel::<String>();
+    let (line_sender, lines) = mpsc::channel::<StderrLine>();
     let stderr = child.stderr.take();
     let stderr_reader = std::thread::spawn(move || {
         if let Some(stderr) = stderr {
-            // Progress-bar updates end in `\r`, other lines in `\n`.
-            for chunk in BufReader::new(stderr).split(b'\r').map_while(|c| c.ok()) {
-                for line in String::from_utf8_lossy(&chunk).split('\n') {
-                    if !line.trim().is_empty() && line_sender.send(line.to_string()).is_err() {
+            let mut reader = BufReader::new(stderr);
+            let mut chunk = Vec::new();
+            // A redrawn status (cargo's bars) ends in `\r`, other lines in `\n`.
+            while let Ok(read) = reader.read_until(b'\r', &mut chunk) {
+                if read == 0 {
+                    return;
+                }
+                let mut redrawn = chunk.last() == Some(&b'\r');
+                // `\r\n` (a Windows line end) ends a line, not a redrawn status.
+                if redrawn
+                    && reader
+                        .fill_buf()
+                        .is_ok_and(|next| next.first() == Some(&b'\n'))
+                {
+                    reader.consume(1);
+                    chunk.pop();
+                    chunk.push(b'\n');
+                    redrawn = false;
+                }
+                for line in split_stderr_chunk(&String::from_utf8_lossy(&chunk), redrawn) {
+                    if line_sender.send(line).is_err() {
                         return;
                     }
                 }
+                chunk.clear();
             }
         }
     });
     let mut diagnostics = String::new();
     loop {
         match lines.recv_timeout(Duration::from_millis(50)) {
-            Ok(mut line) => {
+            Ok(StderrLine { mut text, redrawn }) => {
                 if let Some((copy, original)) = alias {
-                    if line.contains(copy.as_str()) {
-                        line = line.replace(copy.as_str(), original);
+                    if text.contains(copy.as_str()) {
+                        text = text.replace(copy.as_str(), original);
                     }
                 }
-                if let Some((done, total)) = parse_progress_bar(&line) {
-                    progress.bar(done, total, line.trim_end());
+                if let Some((done, total)) = parse_progress_bar(&text) {
+                    progress.bar(done, total, text.trim_end());
                     continue;
                 }
-                progress.line(&line);
-                if !is_status_line(&line) {
-                    diagnostics.push_str(&line);
+                if redrawn {
+                    // Another redrawn status: cargo's `Downloading 3 crates, remaining
+                    // bytes: …` counter. Each finished download is a line of its own.
+                    progress.redrawn(text.trim_end());
+                    continue;
+                }
+                progress.line(text.trim_end());
+                if !is_status_line(&text) {
+                    diagnostics.push_str(text.trim_end());
                     diagnostics.push('\n');
                 }
             }
@@ -210,6 +234,32 @@ fn supervise(
         source,
     })?;
     Ok((status, diagnostics.trim_end().to_string()))
+}
+
+/// One line of a tool's stderr; `redrawn` when it ended in `\r` (a status drawn over
+/// in place), not `\n`.
+#[derive(Debug, PartialEq, Eq)]
+struct StderrLine {
+    text: String,
+    redrawn: bool,
+}
+
+/// The lines of one `\r`-terminated (`redrawn`) or final chunk of stderr: every line
+/// but the last ended in `\n`; blank ones (cargo clearing its bar) are dropped.
+fn split_stderr_chunk(chunk: &str, redrawn: bool) -> Vec<StderrLine> {
+    let chunk = chunk.strip_suffix('\r').unwrap_or(chunk);
+    let ends_in_newline = chunk.ends_with('\n');
+    let parts: Vec<&str> = chunk.split('\n').collect();
+    let last = parts.len() - 1;
+    parts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(i, text)| StderrLine {
+            text: text.to_string(),
+            redrawn: redrawn && i == last && !ends_in_newline,
+        })
+        .collect()
 }
 
 fn read_messages(stdout: Option<std::process::ChildStdout>) -> Vec<cargo_metadata::Artifact> {
@@ -301,6 +351,34 @@ mod tests {
         );
         assert_eq!(parse_progress_bar("   Compiling pyo3 v0.30.1"), None);
         assert_eq!(parse_progress_bar("error: Building [x] failed"), None);
+    }
+
+    #[test]
+    fn redrawn_statuses_are_told_from_lines() {
+        let line = |text: &str, redrawn: bool| StderrLine {
+            text: text.to_string(),
+            redrawn,
+        };
+        assert_eq!(
+            split_stderr_chunk(
+                "  Downloaded itoa v1.0.15\n  Downloading 2 crates    \r",
+                true
+            ),
+            [
+                line("  Downloaded itoa v1.0.15", false),
+                line("  Downloading 2 crates    ", true)
+            ]
+        );
+        // cargo clearing its bar: blanks between two `\r`.
+        assert_eq!(split_stderr_chunk("          \r", true), []);
+        assert_eq!(
+            split_stderr_chunk("error: x\n", false),
+            [line("error: x", false)]
+        );
+        assert_eq!(
+            split_stderr_chunk("warning: y\n\r", true),
+            [line("warning: y", false)]
+        );
     }
 
     #[test]
