@@ -478,6 +478,145 @@ def test_pure_workspace_root_with_a_path_dependency_outside_the_project(
     edit_cycle(Scenario(env, project, "rooted"), outside / "src/lib.rs", root / "helper/notes.txt")
 
 
+# uv installs editable projects as pip does (same .dist-info, direct_url.json and
+# maturin editable wheel), in isolated build environments by default.
+
+
+def uv(*args: str, cwd: Path, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "uv", *args], cwd=cwd, env=env, check=True)
+
+
+@pytest.fixture(scope="session")
+def uv_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The target directory of uv's builds: its isolated build environments give pyo3
+    another interpreter than pip's builds, so they get a directory of their own."""
+    return tmp_path_factory.mktemp("uv-target")
+
+
+def uv_env(project: Project, uv_target: Path) -> dict[str, str]:
+    env = project.env(CARGO_TARGET_DIR=str(uv_target), UV_PYTHON_DOWNLOADS="never")
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def test_project_installed_by_uv_pip(env: Env, project: Project, uv_target: Path) -> None:
+    root = project.root / "uv_pip_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("uv_pip_proj", 'python-source = "python"\n'),
+            "Cargo.toml": cargo_toml("uv_pip_proj"),
+            "src/lib.rs": pyo3_lib("uv_pip_proj"),
+            "python/uv_pip_proj/__init__.py": "from .uv_pip_proj import value\n",
+        },
+    )
+    uv(
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(env.python),
+        "-e",
+        str(root),
+        cwd=project.root,
+        env=uv_env(project, uv_target),
+    )
+    (dist_info,) = Path(sysconfig_purelib(env)).glob("uv_pip_proj-*.dist-info")
+    assert (dist_info / "INSTALLER").read_text().strip() == "uv"
+    edit_cycle(Scenario(env, project, "uv_pip_proj"), root / "src/lib.rs", root / "docs/x.md")
+
+
+def sysconfig_purelib(env: Env) -> str:
+    return subprocess.run(
+        [str(env.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def test_uv_workspace_of_maturin_projects_with_uv_sync_and_uv_run(
+    project: Project, uv_target: Path
+) -> None:
+    # A uv workspace whose root is no package, with a pure and a mixed maturin member:
+    # `uv sync` installs both editable into the workspace's .venv, and `uv run`
+    # imports them with the hook active.
+    workspace = project.root / "uv-ws"
+    members = {}
+    for member, maturin, lib in [
+        ("alpha", "", pyo3_lib("uvws_alpha")),
+        (
+            "beta",
+            'python-source = "python"\nmodule-name = "uvws_beta._native"\n',
+            pyo3_lib("_native"),
+        ),
+    ]:
+        name = f"uvws_{member}"
+        members.update(
+            {
+                f"packages/{member}/pyproject.toml": pyproject(f"uvws-{member}", maturin),
+                f"packages/{member}/Cargo.toml": cargo_toml(f"uvws-{member}").replace(
+                    "[lib]\n", f'[lib]\nname = "{name}"\n'
+                ),
+                f"packages/{member}/src/lib.rs": lib,
+            }
+        )
+    write(
+        workspace,
+        {
+            "pyproject.toml": """\
+                [project]
+                name = "uvws"
+                version = "0.1.0"
+                requires-python = ">=3.9"
+                dependencies = ["uvws-alpha", "uvws-beta"]
+
+                [tool.uv.sources]
+                uvws-alpha = { workspace = true }
+                uvws-beta = { workspace = true }
+
+                [tool.uv.workspace]
+                members = ["packages/*"]
+                """,
+            **members,
+            "packages/beta/python/uvws_beta/__init__.py": "from ._native import value\n",
+        },
+    )
+    env = uv_env(project, uv_target)
+    uv("sync", "--quiet", "--python", sys.executable, cwd=workspace, env=env)
+    venv_site = next((workspace / ".venv/lib").glob("python3*/site-packages"))
+    package_parent = Path(rusthook.__file__).resolve().parent.parent
+    (venv_site / "_rusthook_under_test.pth").write_text(f"{package_parent}\n")
+
+    def values() -> tuple[str, bool, bool]:
+        code = (
+            "import rusthook; rusthook.install(); import uvws_alpha, uvws_beta; "
+            "print(uvws_alpha.value(), uvws_beta.value())"
+        )
+        completed = subprocess.run(
+            [sys.executable, "-m", "uv", "run", "--quiet", "python", "-c", code],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert completed.returncode == 0, completed.stderr
+        built = [
+            f"rusthook: building {name} " in completed.stderr
+            for name in ("uvws_alpha", "uvws_beta")
+        ]
+        return completed.stdout.strip(), built[0], built[1]
+
+    assert values()[0] == "1 1"
+    assert values() == ("1 1", False, False), "up to date: no build"
+    for member in ("alpha", "beta"):
+        source = workspace / f"packages/{member}/src/lib.rs"
+        source.write_text(source.read_text().replace("1 // value", "2 // value"))
+    assert values() == ("2 2", True, True), "both edited: both rebuilt"
+    assert values() == ("2 2", False, False)
+
+
 def test_cffi_project_is_rebuilt_through_maturin(env: Env, project: Project) -> None:
     root = project.root / "cffi_proj"
     write(
