@@ -106,6 +106,17 @@ pub enum Error {
         expected: String,
     },
 
+    /// pyproject.toml (or Cargo.toml) changed what an editable install wrote into its
+    /// metadata; the installer must write it again.
+    #[error("the editable project `{name}` ({root}) changed its metadata since it was installed ({changed}); Python would still see the installed version, dependencies and entry points.\nReinstall it: `{command}`", root = .root.display())]
+    ProjectMetadataChanged {
+        name: String,
+        root: PathBuf,
+        /// Where the changes are (`pyproject.toml [project] dependencies`).
+        changed: String,
+        command: String,
+    },
+
     /// A cache folder other users could have written a library into.
     #[error("refusing to load a library from {path}: {reason}, so a library there could have been replaced by someone else.\nMake it private (`chmod 700 {path}`), or set RUSTHOOK_BUILD_DIR to a folder of your own.", path = .path.display())]
     InsecureCache { path: PathBuf, reason: String },

@@ -617,6 +617,75 @@ def test_uv_workspace_of_maturin_projects_with_uv_sync_and_uv_run(
     assert values() == ("2 2", False, False)
 
 
+def test_metadata_changes_ask_for_a_reinstall(env: Env, project: Project) -> None:
+    # The installer wrote version, dependencies and entry points from pyproject.toml;
+    # rebuilding the library does not rewrite them, so a change raises until the
+    # project is reinstalled, naming the command.
+    root = project.root / "meta_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("meta_proj")
+            + '\n[project.scripts]\nmeta-value = "meta_proj:value"\n',
+            "Cargo.toml": cargo_toml("meta_proj"),
+            "src/lib.rs": pyo3_lib("meta_proj"),
+        },
+    )
+    env.install_editable(root)
+    scenario = Scenario(env, project, "meta_proj")
+    assert scenario.value() == ("1", True)
+    pyproject_toml = root / "pyproject.toml"
+    source = root / "src/lib.rs"
+
+    def expect_reinstall(changed: str) -> None:
+        code = "import rusthook; rusthook.install(); import meta_proj"
+        for _ in range(2):  # not once: every import until it is reinstalled
+            completed = subprocess.run(
+                [str(env.python), "-c", code],
+                cwd=project.root.parent,
+                env=unactivated_offline(project),
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+            )
+            assert completed.returncode == 1
+            assert completed.stderr.splitlines()[-2:] == [
+                f"rusthook.RusthookError: the editable project `meta_proj` ({root}) changed its "
+                f"metadata since it was installed ({changed}); Python would still see the "
+                "installed version, dependencies and entry points.",
+                f"Reinstall it: `{env.python} -m pip install -e {root}`",
+            ], completed.stderr
+
+    # A new dependency (with an edit to the Rust code).
+    pyproject_toml.write_text(
+        pyproject_toml.read_text().replace(
+            'version = "0.1.0"\n', 'version = "0.1.0"\ndependencies = ["cffi"]\n'
+        )
+    )
+    source.write_text(source.read_text().replace("1 // value", "2 // value"))
+    expect_reinstall("pyproject.toml [project] dependencies")
+    env.install_editable(root)
+    assert scenario.value() == ("2", True), "reinstalled: the new metadata is trusted"
+    assert scenario.value() == ("2", False)
+
+    # A new version and another entry point.
+    pyproject_toml.write_text(
+        pyproject_toml.read_text()
+        .replace('version = "0.1.0"', 'version = "0.2.0"')
+        .replace('meta-value = "meta_proj:value"', 'meta-value-2 = "meta_proj:value"')
+    )
+    expect_reinstall("pyproject.toml [project] scripts, pyproject.toml [project] version")
+    env.install_editable(root)
+    assert scenario.value() == ("2", True)
+    version = subprocess.run(
+        [str(env.python), "-c", "import importlib.metadata as m; print(m.version('meta_proj'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert version == "0.2.0"
+
+
 def test_cffi_project_is_rebuilt_through_maturin(env: Env, project: Project) -> None:
     root = project.root / "cffi_proj"
     write(

@@ -14,8 +14,12 @@ use crate::build::progress::{BuildObserver, Progress};
 use crate::build::{fresh_or_build, BuildContext, Outcome};
 use crate::error::{Error, Result};
 use crate::project_importer::develop::{maturin_dep_info, maturin_develop};
+use crate::project_importer::metadata::check_installed_metadata;
 use crate::project_importer::project::{Bindings, Project};
 use crate::settings::{PythonEnv, Settings};
+
+/// In a project's cache folder: what its installed metadata was made from.
+const METADATA_FILE: &str = "installed-metadata.json";
 
 /// Makes an editable maturin project's installed library fresh, rebuilding it if not.
 pub fn ensure_project_built(
@@ -71,13 +75,6 @@ fn build_project(
     let (artifact, dep_info, local_manifests) = if project.bindings == Bindings::Pyo3 {
         // As `maturin develop` would, without its fixed costs: cargo, then the library
         // copied over the installed one.
-        let installed = project
-            .installed_library(&ctx.python.extension_suffixes)
-            .ok_or_else(|| Error::ProjectNotInstalled {
-                name: project.import_name.clone(),
-                root: project.root.clone(),
-                expected: project.expected_library(),
-            })?;
         let output = cargo::run(
             &CargoBuild {
                 module: &project.import_name,
@@ -93,12 +90,26 @@ fn build_project(
             },
             &ctx.progress,
         )?;
+        // Only the library is copied: what the installer wrote from pyproject.toml
+        // (version, dependencies, entry points) must still be what it says.
+        check_installed_metadata(
+            project,
+            &ctx.module.dir.join(METADATA_FILE),
+            &ctx.python.executable,
+        )?;
         check_module_export(
             &output.library,
             project.extension_name(),
             &project.import_name,
             &project.root,
         )?;
+        let installed = project
+            .installed_library(&ctx.python.extension_suffixes)
+            .ok_or_else(|| Error::ProjectNotInstalled {
+                name: project.import_name.clone(),
+                root: project.root.clone(),
+                expected: project.expected_library(),
+            })?;
         replace_library(&output.library, &installed)?;
         (
             installed.to_string_lossy().into_owned(),

@@ -41,6 +41,7 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::ToolMissing { .. }
         | Error::LockTimeout { .. }
         | Error::ProjectNotInstalled { .. }
+        | Error::ProjectMetadataChanged { .. }
         | Error::InsecureCache { .. }
         | Error::CacheBusy { .. }
         | Error::AlreadyExists { .. }
