@@ -117,6 +117,15 @@ pub enum Error {
         command: String,
     },
 
+    /// A write failed because the disk (or the user's quota) is full.
+    #[error("{action} {path}: the disk is full ({detail}).\nFree some space (or set RUSTHOOK_BUILD_DIR / build_dir= to a folder on another disk) and import again: the last good build is kept, and the next import builds it again.", path = .path.display())]
+    DiskFull {
+        action: String,
+        path: PathBuf,
+        /// The system's or the tool's own words.
+        detail: String,
+    },
+
     /// A cache folder other users could have written a library into.
     #[error("refusing to load a library from {path}: {reason}, so a library there could have been replaced by someone else.\nMake it private (`chmod 700 {path}`), or set RUSTHOOK_BUILD_DIR to a folder of your own.", path = .path.display())]
     InsecureCache { path: PathBuf, reason: String },
@@ -157,10 +166,67 @@ impl Error {
         action: &'static str,
         path: &'a Path,
     ) -> impl FnOnce(std::io::Error) -> Error + 'a {
-        move |source| Error::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
+        move |source| {
+            if is_disk_full(&source) {
+                return Error::DiskFull {
+                    action: action.to_string(),
+                    path: path.to_path_buf(),
+                    detail: source.to_string(),
+                };
+            }
+            Error::Io {
+                action,
+                path: path.to_path_buf(),
+                source,
+            }
         }
+    }
+}
+
+/// A write that failed for lack of space: a full disk, a quota, or a file size limit.
+pub fn is_disk_full(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+    )
+}
+
+/// The line of a build tool's output that says the disk is full, if one does.
+pub fn disk_full_line(output: &str) -> Option<&str> {
+    const WORDS: [&str; 3] = [
+        "No space left on device",
+        "Disk quota exceeded",
+        "File too large",
+    ];
+    output
+        .lines()
+        .find(|line| WORDS.iter().any(|words| line.contains(words)))
+        .map(str::trim)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_told_from_other_io_errors() {
+        let full = std::io::Error::from_raw_os_error(28);
+        assert!(is_disk_full(&full));
+        let error = Error::io("cannot write", Path::new("/cache/record.json"))(full);
+        assert!(matches!(error, Error::DiskFull { .. }), "{error:?}");
+        assert!(error.to_string().starts_with(
+            "cannot write /cache/record.json: the disk is full (No space left on device"
+        ));
+        let denied = std::io::Error::from_raw_os_error(13);
+        assert!(matches!(
+            Error::io("cannot write", Path::new("/x"))(denied),
+            Error::Io { .. }
+        ));
+        assert_eq!(
+            disk_full_line("   Compiling x\nerror: failed to write /t/x.rmeta: No space left on device (os error 28)\n"),
+            Some("error: failed to write /t/x.rmeta: No space left on device (os error 28)")
+        );
+        assert_eq!(disk_full_line("error[E0308]: mismatched types"), None);
     }
 }

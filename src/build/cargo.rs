@@ -12,7 +12,7 @@ use std::time::Duration;
 use cargo_metadata::{CrateType, Message};
 
 use crate::build::progress::Progress;
-use crate::error::{Error, Result};
+use crate::error::{disk_full_line, Error, Result};
 
 /// One cargo invocation.
 pub struct CargoBuild<'a> {
@@ -88,6 +88,13 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
         supervise(child, &program, progress, build.diagnostics_alias.as_ref())?;
     let artifacts = messages.join().unwrap_or_default();
     if !status.success() {
+        if let Some(line) = disk_full_line(&diagnostics) {
+            return Err(Error::DiskFull {
+                action: format!("cargo could not build {} in", build.module),
+                path: build.target_dir.to_path_buf(),
+                detail: line.to_string(),
+            });
+        }
         return Err(Error::Build {
             module: build.module.to_string(),
             source_path: build.origin.to_path_buf(),

@@ -42,6 +42,7 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::LockTimeout { .. }
         | Error::ProjectNotInstalled { .. }
         | Error::ProjectMetadataChanged { .. }
+        | Error::DiskFull { .. }
         | Error::InsecureCache { .. }
         | Error::CacheBusy { .. }
         | Error::AlreadyExists { .. }
