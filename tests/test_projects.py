@@ -478,6 +478,91 @@ def test_pure_workspace_root_with_a_path_dependency_outside_the_project(
     edit_cycle(Scenario(env, project, "rooted"), outside / "src/lib.rs", root / "helper/notes.txt")
 
 
+FFI_LIB = """\
+    use std::ptr;
+
+    use pyo3_ffi::*;
+
+    static mut MODULE_DEF: PyModuleDef = PyModuleDef {
+        m_base: PyModuleDef_HEAD_INIT,
+        m_name: c"ffi_proj".as_ptr(),
+        m_doc: ptr::null(),
+        m_size: 0,
+        m_methods: (&raw mut METHODS).cast(),
+        m_slots: ptr::null_mut(),
+        m_traverse: None,
+        m_clear: None,
+        m_free: None,
+    };
+
+    static mut METHODS: [PyMethodDef; 2] = [
+        PyMethodDef {
+            ml_name: c"value".as_ptr(),
+            ml_meth: PyMethodDefPointer { PyCFunction: value },
+            ml_flags: METH_NOARGS,
+            ml_doc: ptr::null(),
+        },
+        PyMethodDef::zeroed(),
+    ];
+
+    unsafe extern "C" fn value(_module: *mut PyObject, _args: *mut PyObject) -> *mut PyObject {
+        PyLong_FromLong(
+            1 // value
+        )
+    }
+
+    #[allow(non_snake_case)]
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn PyInit_ffi_proj() -> *mut PyObject {
+        PyModule_Create(&raw mut MODULE_DEF)
+    }
+    """
+
+
+def test_project_on_pyo3_ffi_alone(env: Env, project: Project) -> None:
+    # pyo3-ffi without pyo3: maturin's pyo3 bindings all the same.
+    root = project.root / "ffi_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("ffi_proj"),
+            "Cargo.toml": cargo_toml(
+                "ffi_proj", 'pyo3-ffi = { version = "0.30", features = ["abi3-py39"] }'
+            ),
+            "src/lib.rs": FFI_LIB,
+        },
+    )
+    env.install_editable(root)
+    edit_cycle(Scenario(env, project, "ffi_proj"), root / "src/lib.rs", root / "README.md")
+
+
+def test_project_in_a_workspace_whose_root_package_it_depends_on(
+    env: Env, project: Project
+) -> None:
+    # The workspace root is a package of its own (listed after it as "."), which the
+    # maturin project in a member folder depends on; the root's pyproject.toml is not
+    # maturin's.
+    root = project.root / "inverted"
+    write(
+        root,
+        {
+            "Cargo.toml": '[workspace]\nmembers = [".", "binding"]\n'
+            '[package]\nname = "inverted-core"\nversion = "0.1.0"\nedition = "2021"\n',
+            "pyproject.toml": "[tool.other]\nvalue = 1\n",
+            "src/lib.rs": "pub fn value() -> i64 {\n    1 // value\n}\n",
+            "binding/pyproject.toml": pyproject("inverted_binding"),
+            "binding/Cargo.toml": cargo_toml(
+                "inverted_binding", PYO3 + '\ninverted-core = { path = ".." }'
+            ),
+            "binding/src/lib.rs": pyo3_lib("inverted_binding", "inverted_core::value()").replace(
+                " // value", ""
+            ),
+        },
+    )
+    env.install_editable(root / "binding")
+    edit_cycle(Scenario(env, project, "inverted_binding"), root / "src/lib.rs", root / "notes.txt")
+
+
 # uv installs editable projects as pip does (same .dist-info, direct_url.json and
 # maturin editable wheel), in isolated build environments by default.
 
