@@ -563,6 +563,48 @@ def test_project_in_a_workspace_whose_root_package_it_depends_on(
     edit_cycle(Scenario(env, project, "inverted_binding"), root / "src/lib.rs", root / "notes.txt")
 
 
+def test_a_removed_library_is_built_again_or_named_where_it_belongs(
+    env: Env, project: Project
+) -> None:
+    root = project.root / "gone_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("gone_proj"),
+            "Cargo.toml": cargo_toml("gone_proj"),
+            "src/lib.rs": pyo3_lib("gone_proj"),
+            "gone_proj/__init__.py": "from .gone_proj import value\n",
+        },
+    )
+    env.install_editable(root)
+    (library,) = (root / "gone_proj").glob("gone_proj.*.so")
+    # Removed before rusthook ever built it (`git clean -fdx`): nowhere to put a build.
+    library.unlink()
+    code = "import rusthook; rusthook.install(); import gone_proj"
+    completed = subprocess.run(
+        [str(env.python), "-c", code],
+        cwd=project.root.parent,
+        env=unactivated_offline(project),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines()[-1] == (
+        f"rusthook.RusthookError: the editable project `gone_proj` ({root}) has no installed "
+        f"library ({root}/gone_proj/gone_proj.*); install it once with `pip install -e {root}` "
+        "(or `maturin develop`)"
+    ), completed.stderr
+    env.install_editable(root)
+    scenario = Scenario(env, project, "gone_proj")
+    assert scenario.value() == ("1", True)
+    # Removed after a build: built again where the last build put it.
+    library.unlink()
+    assert scenario.value() == ("1", True)
+    assert library.is_file()
+    assert scenario.value() == ("1", False)
+
+
 # uv installs editable projects as pip does (same .dist-info, direct_url.json and
 # maturin editable wheel), in isolated build environments by default.
 

@@ -3,7 +3,7 @@
 //! fixed costs), `maturin develop` itself for the other bindings.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::build::cache::{Bucket, BuildCache};
 use crate::build::cargo::{self, CargoBuild};
@@ -103,8 +103,15 @@ fn build_project(
             &project.import_name,
             &project.root,
         )?;
+        // Where the installer put the library; else where the last build put it, if
+        // its folder is still there (a `git clean` removed the library, not the install).
         let installed = project
             .installed_library(&ctx.python.extension_suffixes)
+            .or_else(|| {
+                previous
+                    .map(|record| PathBuf::from(&record.artifact))
+                    .filter(|path| path.is_absolute() && path.parent().is_some_and(Path::is_dir))
+            })
             .ok_or_else(|| Error::ProjectNotInstalled {
                 name: project.import_name.clone(),
                 root: project.root.clone(),
