@@ -368,21 +368,25 @@ BUILD_SCRIPT = """\
         println!("cargo:rerun-if-changed=value.txt");
         let text = fs::read_to_string("value.txt").unwrap();
         let value: i64 = text.split_whitespace().next().unwrap().parse().unwrap();
-        let out = Path::new(&env::var("OUT_DIR").unwrap()).join("value.rs");
-        fs::write(out, format!("pub const VALUE: i64 = {value} * FACTOR;")).unwrap();
+        let out = Path::new(&env::var("OUT_DIR").unwrap()).to_path_buf();
+        fs::write(out.join("value.rs"), format!("pub const VALUE: i64 = {value} * FACTOR;")).unwrap();
+        fs::write(out.join("generated.txt"), format!("{value}")).unwrap();
     }
     """
 
 
 def test_build_script_inputs_and_include_exclude(env: Env, project: Project) -> None:
     # A build script turns a data file into code: the file and the script are inputs.
+    # It also writes a file that the install copies from OUT_DIR into the package.
     root = project.root / "scripted"
     write(
         root,
         {
             "pyproject.toml": pyproject(
                 "scripted",
-                'include = ["scripted/data/*"]\nexclude = ["scripted/ignored.txt"]\n',
+                'include = ["scripted/data/*", '
+                '{ path = "generated.txt", from = "out-dir", to = "scripted/" }]\n'
+                'exclude = ["scripted/ignored.txt"]\n',
             ),
             "Cargo.toml": cargo_toml("scripted"),
             "build.rs": BUILD_SCRIPT,
@@ -406,8 +410,11 @@ def test_build_script_inputs_and_include_exclude(env: Env, project: Project) -> 
         },
     )
     env.install_editable(root)
+    generated = root / "scripted/generated.txt"
+    assert generated.read_text() == "1", "copied out of OUT_DIR by the install"
     scenario = Scenario(env, project, "scripted")
     edit_cycle(scenario, root / "value.txt", root / "scripted/data/more.txt")
+    assert generated.read_text() == "2", "and again by the rebuild"
     script = root / "build.rs"
     script.write_text(script.read_text().replace("{value} * FACTOR", "{value} * FACTOR * 10"))
     assert scenario.value() == ("20", True), "an edited build script rebuilds"

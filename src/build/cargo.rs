@@ -38,6 +38,8 @@ pub struct CargoOutput {
     pub library: PathBuf,
     /// Cargo.toml of every local (path) package compiled: edits to them must rebuild.
     pub local_manifests: Vec<PathBuf>,
+    /// The `OUT_DIR` of each package whose build script ran (or was fresh), by name.
+    pub out_dirs: Vec<(String, PathBuf)>,
 }
 
 pub fn cargo_program() -> String {
@@ -86,7 +88,7 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let messages = std::thread::spawn(move || read_messages(stdout));
     let (status, diagnostics) =
         supervise(child, &program, progress, build.diagnostics_alias.as_ref())?;
-    let artifacts = messages.join().unwrap_or_default();
+    let (artifacts, scripts) = messages.join().unwrap_or_default();
     if !status.success() {
         if let Some(line) = disk_full_line(&diagnostics) {
             return Err(Error::DiskFull {
@@ -128,9 +130,17 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     })?;
     local_manifests.sort();
     local_manifests.dedup();
+    let out_dirs = scripts
+        .into_iter()
+        .filter_map(|script| {
+            let name = package_name(&script.package_id.repr)?;
+            Some((name, script.out_dir.into_std_path_buf()))
+        })
+        .collect();
     Ok(CargoOutput {
         library,
         local_manifests,
+        out_dirs,
     })
 }
 
@@ -269,17 +279,34 @@ fn split_stderr_chunk(chunk: &str, redrawn: bool) -> Vec<StderrLine> {
         .collect()
 }
 
-fn read_messages(stdout: Option<std::process::ChildStdout>) -> Vec<cargo_metadata::Artifact> {
+type Messages = (
+    Vec<cargo_metadata::Artifact>,
+    Vec<cargo_metadata::BuildScript>,
+);
+
+fn read_messages(stdout: Option<std::process::ChildStdout>) -> Messages {
+    let (mut artifacts, mut scripts) = (Vec::new(), Vec::new());
     let Some(stdout) = stdout else {
-        return Vec::new();
+        return (artifacts, scripts);
     };
-    Message::parse_stream(BufReader::new(stdout))
-        .flatten()
-        .filter_map(|message| match message {
-            Message::CompilerArtifact(artifact) => Some(artifact),
-            _ => None,
-        })
-        .collect()
+    for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
+        match message {
+            Message::CompilerArtifact(artifact) => artifacts.push(artifact),
+            Message::BuildScriptExecuted(script) => scripts.push(script),
+            _ => {}
+        }
+    }
+    (artifacts, scripts)
+}
+
+/// The package name in a cargo package id: `path+file:///src/dir#name@0.1.0`, or
+/// `path+file:///src/name#0.1.0` when the folder has the package's name.
+fn package_name(id: &str) -> Option<String> {
+    let (url, fragment) = id.rsplit_once('#')?;
+    match fragment.split_once('@') {
+        Some((name, _)) => Some(name.to_string()),
+        None => url.rsplit('/').next().map(str::to_string),
+    }
 }
 
 /// Stops cargo and everything it started (its process group, on Unix).
@@ -358,6 +385,23 @@ mod tests {
         );
         assert_eq!(parse_progress_bar("   Compiling pyo3 v0.30.1"), None);
         assert_eq!(parse_progress_bar("error: Building [x] failed"), None);
+    }
+
+    #[test]
+    fn package_names_from_package_ids() {
+        assert_eq!(
+            package_name("path+file:///src/dir#my-crate@0.1.0").as_deref(),
+            Some("my-crate")
+        );
+        assert_eq!(
+            package_name("path+file:///src/my-crate#0.1.0").as_deref(),
+            Some("my-crate")
+        );
+        assert_eq!(
+            package_name("registry+https://example.invalid/index#itoa@1.0.15").as_deref(),
+            Some("itoa")
+        );
+        assert_eq!(package_name("no fragment"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::build::install::{check_module_export, replace_library};
 use crate::build::progress::{BuildObserver, Progress};
 use crate::build::{fresh_or_build, BuildContext, Outcome};
 use crate::error::{Error, Result};
+use crate::fsutil::copy_atomically;
 use crate::project_importer::develop::{maturin_dep_info, maturin_develop};
 use crate::project_importer::metadata::check_installed_metadata;
 use crate::project_importer::project::{Bindings, Project};
@@ -118,6 +119,7 @@ fn build_project(
                 expected: project.expected_library(),
             })?;
         replace_library(&output.library, &installed)?;
+        copy_out_dir_includes(project, &output.out_dirs)?;
         (
             installed.to_string_lossy().into_owned(),
             output.library.with_extension("d"),
@@ -151,6 +153,55 @@ fn build_project(
         files,
         globs: Vec::new(),
     })
+}
+
+/// What an editable install of a mixed project copied out of build scripts' `OUT_DIR`
+/// (`include = [{ path, from = "out-dir", to }]`), copied again from this build, as
+/// maturin does: each file matching `path` to `<python source>/<to>/<its path in OUT_DIR>`.
+/// A pure project's files live in site-packages, where only a reinstall writes them.
+fn copy_out_dir_includes(project: &Project, out_dirs: &[(String, PathBuf)]) -> Result<()> {
+    if project.extension_dir.is_none() || project.out_dir_includes.is_empty() {
+        return Ok(());
+    }
+    let own_crate = project.package_name();
+    for include in &project.out_dir_includes {
+        let Some(crate_name) = include.crate_name.clone().or_else(|| own_crate.clone()) else {
+            continue;
+        };
+        let relative = |p: &str| {
+            Path::new(p)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+        };
+        if !relative(&include.path) || !relative(&include.to) {
+            continue;
+        }
+        let Some((_, out_dir)) = out_dirs.iter().find(|(name, _)| *name == crate_name) else {
+            continue;
+        };
+        let pattern = Path::new(&glob::Pattern::escape(&out_dir.to_string_lossy()))
+            .join(&include.path)
+            .to_string_lossy()
+            .into_owned();
+        let Ok(matches) = glob::glob(&pattern) else {
+            continue;
+        };
+        for source in matches.flatten().filter(|p| p.is_file()) {
+            let Ok(inside) = source.strip_prefix(out_dir) else {
+                continue;
+            };
+            let target = project.python_dir.join(&include.to).join(inside);
+            if fs::read(&source).ok() == fs::read(&target).ok() {
+                continue;
+            }
+            if let Some(folder) = target.parent() {
+                fs::create_dir_all(folder).map_err(Error::io("cannot create", folder))?;
+            }
+            copy_atomically(&source, &target)
+                .map_err(Error::io("cannot copy a build script's output to", &target))?;
+        }
+    }
+    Ok(())
 }
 
 /// The profile an editable project builds with: what was asked for, else what its

@@ -51,6 +51,23 @@ pub struct Project {
     /// the folder of its package in the Python source tree. `None` for a pure Rust
     /// project, whose extension is installed into site-packages.
     pub extension_dir: Option<PathBuf>,
+    /// maturin's Python source folder: `python-source`, else `src` in a src layout,
+    /// else the project folder. An editable install of a mixed project puts files there.
+    pub python_dir: PathBuf,
+    /// `[tool.maturin] include` entries taken from a build script's `OUT_DIR`.
+    pub out_dir_includes: Vec<OutDirInclude>,
+}
+
+/// `include = [{ path = "gen/*.py", from = "out-dir", to = "pkg/" }]`: files a build
+/// script writes, which an editable install of a mixed project copies into its package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutDirInclude {
+    /// A glob relative to the `OUT_DIR`.
+    pub path: String,
+    /// The folder, relative to the Python source folder, the files go to.
+    pub to: String,
+    /// Whose `OUT_DIR` (a cargo package name); the project's own crate if `None`.
+    pub crate_name: Option<String>,
 }
 
 impl Project {
@@ -101,6 +118,15 @@ impl Project {
                 self.extension_name()
             ),
         }
+    }
+
+    /// The cargo package name of the project's crate.
+    pub fn package_name(&self) -> Option<String> {
+        read_toml(&self.manifest_path)?
+            .get("package")?
+            .get("name")?
+            .as_str()
+            .map(str::to_string)
     }
 
     /// The cargo `[lib] name` of the project's crate.
@@ -222,6 +248,11 @@ pub fn read_project(root: &Path, dist_info: &Path) -> Option<Project> {
         .or_else(|| maturin.get("profile"))
         .and_then(Value::as_str)
         .map(str::to_string);
+    let out_dir_includes = maturin
+        .get("include")
+        .and_then(Value::as_array)
+        .map(|entries| entries.iter().filter_map(out_dir_include).collect())
+        .unwrap_or_default();
     Some(Project {
         import_name,
         root: root.to_path_buf(),
@@ -232,6 +263,23 @@ pub fn read_project(root: &Path, dist_info: &Path) -> Option<Project> {
         profile,
         dist_info: dist_info.to_path_buf(),
         extension_dir,
+        python_dir,
+        out_dir_includes,
+    })
+}
+
+fn out_dir_include(entry: &Value) -> Option<OutDirInclude> {
+    let table = entry.as_table()?;
+    if table.get("from").and_then(Value::as_str) != Some("out-dir") {
+        return None;
+    }
+    Some(OutDirInclude {
+        path: table.get("path")?.as_str()?.to_string(),
+        to: table.get("to")?.as_str()?.to_string(),
+        crate_name: table
+            .get("crate_name")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
@@ -448,6 +496,36 @@ mod tests {
         let project = read(root);
         assert_eq!(project.extension_dir, Some(root.join("python/deep/inner")));
         assert_eq!(project.extension_name(), "_native");
+        assert_eq!(project.python_dir, root.join("python"));
+    }
+
+    #[test]
+    fn out_dir_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            &root.join("pyproject.toml"),
+            &pyproject(
+                "gen",
+                "include = [\"README.md\", { path = \"*.txt\", format = \"sdist\" }, { path = \"gen_*.py\", from = \"out-dir\", to = \"gen/\" }, { path = \"x\", from = \"out-dir\", to = \"gen/x\", crate_name = \"dep\" }]\n",
+            ),
+        );
+        write(&root.join("Cargo.toml"), &cargo("gen", None));
+        assert_eq!(
+            read(root).out_dir_includes,
+            [
+                OutDirInclude {
+                    path: "gen_*.py".into(),
+                    to: "gen/".into(),
+                    crate_name: None
+                },
+                OutDirInclude {
+                    path: "x".into(),
+                    to: "gen/x".into(),
+                    crate_name: Some("dep".into())
+                }
+            ]
+        );
     }
 
     #[test]
