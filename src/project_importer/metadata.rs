@@ -241,6 +241,18 @@ mod tests {
         write(&dist_info.join("RECORD"), "proj/__init__.py,,\nproj/x,,\n");
         check_installed_metadata(&project, &file, python).expect("reinstalled");
         check_installed_metadata(&project, &file, python).expect("and remembered");
+        // Where the extension goes is recorded by the install too.
+        write(
+            &root.join("pyproject.toml"),
+            "[build-system]\nbuild-backend = \"maturin\"\n[project]\nname = \"proj\"\ndynamic = [\"version\"]\ndependencies = [\"attrs\"]\n[tool.maturin]\nmodule-name = \"proj._native\"\n",
+        );
+        let error = check_installed_metadata(&project, &file, python)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("(pyproject.toml [tool.maturin] module-name)"),
+            "{error}"
+        );
     }
 
     #[test]
