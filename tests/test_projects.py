@@ -101,16 +101,17 @@ def unactivated_offline(project: Project, **extra: str) -> dict[str, str]:
 class Scenario:
     """Runs `import <name>` with the hook active in the project venv."""
 
-    def __init__(self, env: Env, project: Project, name: str) -> None:
+    def __init__(self, env: Env, project: Project, name: str, **extra_env: str) -> None:
         self.env = env
         self.project = project
         self.name = name
+        self.extra_env = extra_env
 
     def value(self) -> tuple[str, bool]:
         code = (
             f"import rusthook; rusthook.install(); import {self.name}; print({self.name}.value())"
         )
-        return run_in(self.env, self.project, code, self.name)
+        return run_in(self.env, self.project, code, self.name, **self.extra_env)
 
 
 def edit_cycle(scenario: Scenario, source: Path, unrelated: Path) -> None:
@@ -610,6 +611,25 @@ def test_a_removed_library_is_built_again_or_named_where_it_belongs(
     assert scenario.value() == ("1", True)
     assert library.is_file()
     assert scenario.value() == ("1", False)
+
+
+def test_crate_without_pyproject_toml_installed_by_maturin_develop(
+    env: Env, project: Project
+) -> None:
+    # maturin needs no pyproject.toml: `maturin develop` installs a bare crate and
+    # records its folder as the editable source.
+    root = project.root / "bare_crate"
+    write(root, {"Cargo.toml": cargo_toml("bare_crate"), "src/lib.rs": pyo3_lib("bare_crate")})
+    shared = {"CARGO_TARGET_DIR": str(env.pip_target)}
+    subprocess.run(
+        [str(env.python), "-m", "maturin", "develop", "--quiet"],
+        cwd=root,
+        env=dict(os.environ, VIRTUAL_ENV=str(env.root), **shared),
+        check=True,
+    )
+    # The profile of maturin's last build (debug) is found in the shared target folder.
+    scenario = Scenario(env, project, "bare_crate", **shared)
+    edit_cycle(scenario, root / "src/lib.rs", root / "notes.md")
 
 
 # uv installs editable projects as pip does (same .dist-info, direct_url.json and

@@ -166,6 +166,10 @@ fn changed_labels(
 fn reinstall_command(project: &Project, python: &Path) -> String {
     let installer = fs::read_to_string(project.dist_info.join("INSTALLER")).unwrap_or_default();
     let root = project.root.display();
+    if !project.root.join("pyproject.toml").is_file() {
+        // Only maturin installs a crate without one.
+        return format!("cd {root} && {} -m maturin develop", python.display());
+    }
     if installer.trim() == "uv" {
         // A project of a uv workspace (or uv project) is installed by `uv sync`.
         if let Some(workspace) = uv_project(&project.root) {

@@ -164,15 +164,26 @@ impl Project {
 ///   `__init__.py`). A mixed project's extension goes into the folder of the module
 ///   name's package (`pkg/` for `pkg._native`, `pkg/` for a plain `pkg`).
 pub fn read_project(root: &Path, dist_info: &Path) -> Option<Project> {
-    let pyproject = read_toml(&root.join("pyproject.toml"))?;
-    let backend = pyproject
-        .get("build-system")
-        .and_then(|b| b.get("build-backend"))
-        .and_then(Value::as_str);
+    let pyproject = match read_toml(&root.join("pyproject.toml")) {
+        Some(pyproject) => {
+            let backend = pyproject
+                .get("build-system")
+                .and_then(|b| b.get("build-backend"))
+                .and_then(Value::as_str);
+            if backend != Some("maturin") && tool_maturin(&pyproject).is_none() {
+                return None;
+            }
+            pyproject
+        }
+        // `maturin develop` installs a bare crate too (and records its folder as the
+        // editable source); another build backend would need a pyproject.toml or a
+        // setup.py.
+        None if root.join("Cargo.toml").is_file() && !root.join("setup.py").exists() => {
+            Table::new()
+        }
+        None => return None,
+    };
     let maturin = tool_maturin(&pyproject);
-    if backend != Some("maturin") && maturin.is_none() {
-        return None;
-    }
     let empty = Table::new();
     let maturin = maturin.unwrap_or(&empty);
     let project_name = pyproject
@@ -540,6 +551,18 @@ mod tests {
         assert_eq!(read(root).extension_dir, None, "a crate folder");
         write(&root.join("pure/__init__.py"), "");
         assert_eq!(read(root).extension_dir, Some(root.join("pure")));
+    }
+
+    #[test]
+    fn a_crate_without_pyproject_toml_is_maturin_develops() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(&root.join("Cargo.toml"), &cargo("bare-crate", None));
+        let project = read(root);
+        assert_eq!(project.module_name, "bare_crate");
+        assert_eq!(project.manifest_path, root.join("Cargo.toml"));
+        write(&root.join("setup.py"), "");
+        assert_eq!(read_project(root, root), None, "a setuptools-rust project");
     }
 
     #[test]
