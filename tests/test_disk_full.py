@@ -1,6 +1,6 @@
 """A full disk: the build cache on a small tmpfs that the test fills.
 
-Whether cargo, the linker, the install or the record runs out of space, the import
+Whether rustc, the linker, the install or the record runs out of space, the import
 raises an ImportError naming the cause and the folder; the last good build is kept,
 and once there is space again the next import builds and loads.
 """
@@ -8,6 +8,7 @@ and once there is space again the next import builds and loads.
 from __future__ import annotations
 
 import errno
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -64,7 +65,7 @@ def import_fails(project: Project, env: dict[str, str]) -> str:
     return run.stderr
 
 
-def test_cargo_out_of_space_keeps_the_last_build_and_recovers(
+def test_rustc_or_the_linker_out_of_space_keeps_the_last_build_and_recovers(
     project: Project, small_disk: Path
 ) -> None:
     cache = small_disk / "cache"
@@ -91,6 +92,25 @@ def test_cargo_out_of_space_keeps_the_last_build_and_recovers(
         "disk) and import again: the last good build is kept, and the next import builds "
         "it again."
     ), stderr
+
+    # A few MiB left: enough to compile the crate, not to link it. A linker writing
+    # through a memory map (lld, cargo's default here) dies of SIGBUS without a word
+    # about space; rusthook tells it from the space left.
+    os.truncate(filler, filler.stat().st_size - (5 << 20))
+    stderr = import_fails(project, env)
+    message = re.search(
+        r"^rusthook\.RusthookError: cargo could not build fast in (\S+): the disk is full "
+        r"\((.*)\)\.$",
+        stderr,
+        re.M,
+    )
+    assert message, stderr
+    assert message.group(1) == str(target)
+    assert re.match(
+        r"the linker was killed writing the library, with \d+ KiB left on that disk: .*"
+        r"signal 7|.*No space left on device",
+        message.group(2),
+    ), message.group(2)
 
     # The last good build is kept: with the edit undone, it loads without a build.
     source.write_text(DOUBLE_RS)

@@ -13,6 +13,7 @@ use cargo_metadata::{CrateType, Message};
 
 use crate::build::progress::Progress;
 use crate::error::{disk_full_line, Error, Result};
+use crate::fsutil::available_space;
 
 /// One cargo invocation.
 pub struct CargoBuild<'a> {
@@ -90,11 +91,14 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
         supervise(child, &program, progress, build.diagnostics_alias.as_ref())?;
     let (artifacts, scripts) = messages.join().unwrap_or_default();
     if !status.success() {
-        if let Some(line) = disk_full_line(&diagnostics) {
+        let full = disk_full_line(&diagnostics)
+            .map(str::to_string)
+            .or_else(|| linker_out_of_space(&diagnostics, build.target_dir));
+        if let Some(detail) = full {
             return Err(Error::DiskFull {
                 action: format!("cargo could not build {} in", build.module),
                 path: build.target_dir.to_path_buf(),
-                detail: line.to_string(),
+                detail,
             });
         }
         return Err(Error::Build {
@@ -142,6 +146,22 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
         local_manifests,
         out_dirs,
     })
+}
+
+/// Linkers that write their output through a memory map (lld, mold, gold) are killed by
+/// SIGBUS when the disk fills up under them, and say nothing of space. With little left
+/// on the target directory's disk, that is what happened.
+fn linker_out_of_space(diagnostics: &str, target_dir: &Path) -> Option<String> {
+    const LITTLE: u64 = 64 << 20;
+    let line = diagnostics
+        .lines()
+        .find(|line| line.contains("signal 7") || line.contains("Bus error"))?;
+    let free = available_space(target_dir).filter(|free| *free < LITTLE)?;
+    Some(format!(
+        "the linker was killed writing the library, with {} KiB left on that disk: {}",
+        free / 1024,
+        line.trim()
+    ))
 }
 
 /// Runs another build tool (`maturin develop`) as cargo is run: its stderr shown as
@@ -385,6 +405,18 @@ mod tests {
         );
         assert_eq!(parse_progress_bar("   Compiling pyo3 v0.30.1"), None);
         assert_eq!(parse_progress_bar("error: Building [x] failed"), None);
+    }
+
+    #[test]
+    fn a_linker_killed_by_sigbus_is_out_of_space_only_when_the_disk_is_nearly_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let crash = "= note: collect2: fatal error: ld terminated with signal 7 [Bus error]";
+        let plenty = available_space(dir.path()).unwrap() >= 64 << 20;
+        assert_eq!(linker_out_of_space(crash, dir.path()).is_none(), plenty);
+        assert_eq!(
+            linker_out_of_space("error[E0308]: mismatched types", dir.path()),
+            None
+        );
     }
 
     #[test]
