@@ -98,8 +98,33 @@ pub enum Error {
     },
 
     /// An editable project whose library cannot be found where maturin installs it.
-    #[error("the editable project `{name}` ({root}) has no installed library; install it once with `pip install -e {root}` (or `maturin develop`)", root = .root.display())]
-    ProjectNotInstalled { name: String, root: PathBuf },
+    #[error("the editable project `{name}` ({root}) has no installed library ({expected}); install it once with `pip install -e {root}` (or `maturin develop`)", root = .root.display())]
+    ProjectNotInstalled {
+        name: String,
+        root: PathBuf,
+        /// Where the library was looked for.
+        expected: String,
+    },
+
+    /// pyproject.toml (or Cargo.toml) changed what an editable install wrote into its
+    /// metadata; the installer must write it again.
+    #[error("the editable project `{name}` ({root}) changed its metadata since it was installed ({changed}); Python would still see the installed version, dependencies and entry points.\nReinstall it: `{command}`", root = .root.display())]
+    ProjectMetadataChanged {
+        name: String,
+        root: PathBuf,
+        /// Where the changes are (`pyproject.toml [project] dependencies`).
+        changed: String,
+        command: String,
+    },
+
+    /// A write failed because the disk (or the user's quota) is full.
+    #[error("{action} {path}: the disk is full ({detail}).\nFree some space (or set RUSTHOOK_BUILD_DIR / build_dir= to a folder on another disk) and import again: the last good build is kept, and the next import builds it again.", path = .path.display())]
+    DiskFull {
+        action: String,
+        path: PathBuf,
+        /// The system's or the tool's own words.
+        detail: String,
+    },
 
     /// A cache folder other users could have written a library into.
     #[error("refusing to use the build folder {path}: {reason}, so a library built there could be replaced by someone else.\n{fix}", path = .path.display())]
@@ -167,10 +192,67 @@ impl Error {
         action: &'static str,
         path: &'a Path,
     ) -> impl FnOnce(std::io::Error) -> Error + 'a {
-        move |source| Error::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
+        move |source| {
+            if is_disk_full(&source) {
+                return Error::DiskFull {
+                    action: action.to_string(),
+                    path: path.to_path_buf(),
+                    detail: source.to_string(),
+                };
+            }
+            Error::Io {
+                action,
+                path: path.to_path_buf(),
+                source,
+            }
         }
+    }
+}
+
+/// A write that failed for lack of space: a full disk, a quota, or a file size limit.
+pub fn is_disk_full(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+    )
+}
+
+/// The line of a build tool's output that says the disk is full, if one does.
+pub fn disk_full_line(output: &str) -> Option<&str> {
+    const WORDS: [&str; 3] = [
+        "No space left on device",
+        "Disk quota exceeded",
+        "File too large",
+    ];
+    output
+        .lines()
+        .find(|line| WORDS.iter().any(|words| line.contains(words)))
+        .map(str::trim)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_told_from_other_io_errors() {
+        let full = std::io::Error::from_raw_os_error(28);
+        assert!(is_disk_full(&full));
+        let error = Error::io("cannot write", Path::new("/cache/record.json"))(full);
+        assert!(matches!(error, Error::DiskFull { .. }), "{error:?}");
+        assert!(error.to_string().starts_with(
+            "cannot write /cache/record.json: the disk is full (No space left on device"
+        ));
+        let denied = std::io::Error::from_raw_os_error(13);
+        assert!(matches!(
+            Error::io("cannot write", Path::new("/x"))(denied),
+            Error::Io { .. }
+        ));
+        assert_eq!(
+            disk_full_line("   Compiling x\nerror: failed to write /t/x.rmeta: No space left on device (os error 28)\n"),
+            Some("error: failed to write /t/x.rmeta: No space left on device (os error 28)")
+        );
+        assert_eq!(disk_full_line("error[E0308]: mismatched types"), None);
     }
 }

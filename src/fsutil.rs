@@ -170,6 +170,29 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The space left for this user on the disk holding `path` (`None` when unknown).
+pub fn available_space(path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs(3) writes into the zeroed struct it is given and reads the
+        // NUL-terminated path; neither outlives the call.
+        let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(path.as_ptr(), &mut stats) } != 0 {
+            return None;
+        }
+        #[allow(clippy::useless_conversion)] // the field types differ between platforms
+        let free = u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize));
+        Some(free)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// A file's mtime in nanoseconds since the Unix epoch (0 when unknown).
 pub fn mtime_ns(metadata: &fs::Metadata) -> i64 {
     metadata.modified().map_or(0, system_time_ns)

@@ -84,6 +84,40 @@ def test_progress_lines_when_not_a_terminal(project: Project) -> None:
     assert re.search(r"^rusthook: compiling \d+/\d+ crates$", run.stderr, re.M), run.stderr
 
 
+DOWNLOADING_RS = """\
+// rusthook:cffi
+//: [dependencies]
+//: itoa = "1"
+//: ryu = "1"
+
+#[no_mangle]
+pub extern "C" fn digits(x: u64) -> usize {
+    itoa::Buffer::new().format(x).len()
+}
+
+#[no_mangle]
+pub extern "C" fn float_digits(x: f64) -> usize {
+    ryu::Buffer::new().format(x).len()
+}
+"""
+
+
+def test_crate_downloads_without_a_terminal_are_one_line_each(project: Project, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # An empty CARGO_HOME: cargo downloads both crates, redrawing its `Downloading k
+    # crates` counter (padded with spaces) at every step. In a log, each download is
+    # one line and the counter is left out.
+    project.write("downloads.rs", DOWNLOADING_RS)
+    env = project.env(CARGO_HOME=str(tmp_path / "cargo-home"))
+    run = project.hook_import("import downloads; print(downloads.lib.digits(12345))", env=env)
+    assert run.stdout.strip() == "5"
+    lines = run.stderr.splitlines()
+    downloaded = sorted(line.split()[1] for line in lines if re.match(r"^ +Downloaded \w+ v", line))
+    assert downloaded == ["itoa", "ryu"], run.stderr
+    assert re.search(r"^ +Downloaded 2 crates \(", run.stderr, re.M), run.stderr
+    assert not [line for line in lines if "Downloading" in line], run.stderr
+    assert [line for line in lines if line != line.rstrip()] == [], "no padding"
+
+
 def test_progress_bar_on_a_terminal(project: Project) -> None:
     project.write("barred.rs", DOUBLE_RS)
     wrapper, _ = stalling_rustc_wrapper(project, "barred_", seconds=2)

@@ -13,7 +13,8 @@ use cargo_metadata::{CrateType, Message};
 
 use crate::build::progress::Progress;
 use crate::build::toolchain::cargo_program;
-use crate::error::{Error, Result};
+use crate::error::{disk_full_line, Error, Result};
+use crate::fsutil::available_space;
 
 /// One cargo invocation.
 pub struct CargoBuild<'a> {
@@ -42,6 +43,8 @@ pub struct CargoOutput {
     pub library: PathBuf,
     /// Cargo.toml of every local (path) package compiled: edits to them must rebuild.
     pub local_manifests: Vec<PathBuf>,
+    /// The `OUT_DIR` of each package whose build script ran (or was fresh), by name.
+    pub out_dirs: Vec<(String, PathBuf)>,
 }
 
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics.
@@ -85,8 +88,18 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let stdout = child.stdout.take();
     let messages = std::thread::spawn(move || read_messages(stdout));
     let (status, diagnostics) = supervise(child, &program, progress, &build.diagnostics_aliases)?;
-    let artifacts = messages.join().unwrap_or_default();
+    let (artifacts, scripts) = messages.join().unwrap_or_default();
     if !status.success() {
+        let full = disk_full_line(&diagnostics)
+            .map(str::to_string)
+            .or_else(|| linker_out_of_space(&diagnostics, build.target_dir));
+        if let Some(detail) = full {
+            return Err(Error::DiskFull {
+                action: format!("cargo could not build {} in", build.module),
+                path: build.target_dir.to_path_buf(),
+                detail,
+            });
+        }
         return Err(Error::Build {
             module: build.module.to_string(),
             source_path: build.origin.to_path_buf(),
@@ -122,10 +135,34 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     })?;
     local_manifests.sort();
     local_manifests.dedup();
+    let out_dirs = scripts
+        .into_iter()
+        .filter_map(|script| {
+            let name = package_name(&script.package_id.repr)?;
+            Some((name, script.out_dir.into_std_path_buf()))
+        })
+        .collect();
     Ok(CargoOutput {
         library,
         local_manifests,
+        out_dirs,
     })
+}
+
+/// Linkers that write their output through a memory map (lld, mold, gold) are killed by
+/// SIGBUS when the disk fills up under them, and say nothing of space. With little left
+/// on the target directory's disk, that is what happened.
+fn linker_out_of_space(diagnostics: &str, target_dir: &Path) -> Option<String> {
+    const LITTLE: u64 = 64 << 20;
+    let line = diagnostics
+        .lines()
+        .find(|line| line.contains("signal 7") || line.contains("Bus error"))?;
+    let free = available_space(target_dir).filter(|free| *free < LITTLE)?;
+    Some(format!(
+        "the linker was killed writing the library, with {} KiB left on that disk: {}",
+        free / 1024,
+        line.trim()
+    ))
 }
 
 /// Runs another build tool (`maturin develop`) as cargo is run: its stderr shown as
@@ -163,37 +200,61 @@ fn supervise(
     progress: &Progress,
     aliases: &[(String, String)],
 ) -> Result<(ExitStatus, String)> {
-    let (line_sender, lines) = mpsc::channel::<String>();
+    let (line_sender, lines) = mpsc::channel::<StderrLine>();
     let stderr = child.stderr.take();
     let stderr_reader = std::thread::spawn(move || {
         if let Some(stderr) = stderr {
-            // Progress-bar updates end in `\r`, other lines in `\n`.
-            for chunk in BufReader::new(stderr).split(b'\r').map_while(|c| c.ok()) {
-                for line in String::from_utf8_lossy(&chunk).split('\n') {
-                    if !line.trim().is_empty() && line_sender.send(line.to_string()).is_err() {
+            let mut reader = BufReader::new(stderr);
+            let mut chunk = Vec::new();
+            // A redrawn status (cargo's bars) ends in `\r`, other lines in `\n`.
+            while let Ok(read) = reader.read_until(b'\r', &mut chunk) {
+                if read == 0 {
+                    return;
+                }
+                let mut redrawn = chunk.last() == Some(&b'\r');
+                // `\r\n` (a Windows line end) ends a line, not a redrawn status.
+                if redrawn
+                    && reader
+                        .fill_buf()
+                        .is_ok_and(|next| next.first() == Some(&b'\n'))
+                {
+                    reader.consume(1);
+                    chunk.pop();
+                    chunk.push(b'\n');
+                    redrawn = false;
+                }
+                for line in split_stderr_chunk(&String::from_utf8_lossy(&chunk), redrawn) {
+                    if line_sender.send(line).is_err() {
                         return;
                     }
                 }
+                chunk.clear();
             }
         }
     });
     let mut diagnostics = String::new();
     loop {
         match lines.recv_timeout(Duration::from_millis(50)) {
-            Ok(mut line) => {
+            Ok(StderrLine { mut text, redrawn }) => {
                 for (copy, original) in aliases {
-                    if line.contains(copy.as_str()) {
-                        line = line.replace(copy.as_str(), original);
+                    if text.contains(copy.as_str()) {
+                        text = text.replace(copy.as_str(), original);
                     }
                 }
-                if let Some((done, total)) = parse_progress_bar(&line) {
-                    progress.bar(done, total, line.trim_end());
+                if let Some((done, total)) = parse_progress_bar(&text) {
+                    progress.bar(done, total, text.trim_end());
                     continue;
                 }
-                let is_status = is_status_line(&line);
-                progress.line(&line, is_status);
+                if redrawn {
+                    // Another redrawn status: cargo's `Downloading 3 crates, remaining
+                    // bytes: …` counter. Each finished download is a line of its own.
+                    progress.redrawn(text.trim_end());
+                    continue;
+                }
+                let is_status = is_status_line(&text);
+                progress.line(text.trim_end(), is_status);
                 if !is_status {
-                    diagnostics.push_str(&line);
+                    diagnostics.push_str(text.trim_end());
                     diagnostics.push('\n');
                 }
             }
@@ -212,17 +273,60 @@ fn supervise(
     Ok((status, diagnostics.trim_end().to_string()))
 }
 
-fn read_messages(stdout: Option<std::process::ChildStdout>) -> Vec<cargo_metadata::Artifact> {
-    let Some(stdout) = stdout else {
-        return Vec::new();
-    };
-    Message::parse_stream(BufReader::new(stdout))
-        .flatten()
-        .filter_map(|message| match message {
-            Message::CompilerArtifact(artifact) => Some(artifact),
-            _ => None,
+/// One line of a tool's stderr; `redrawn` when it ended in `\r` (a status drawn over
+/// in place), not `\n`.
+#[derive(Debug, PartialEq, Eq)]
+struct StderrLine {
+    text: String,
+    redrawn: bool,
+}
+
+/// The lines of one `\r`-terminated (`redrawn`) or final chunk of stderr: every line
+/// but the last ended in `\n`; blank ones (cargo clearing its bar) are dropped.
+fn split_stderr_chunk(chunk: &str, redrawn: bool) -> Vec<StderrLine> {
+    let chunk = chunk.strip_suffix('\r').unwrap_or(chunk);
+    let ends_in_newline = chunk.ends_with('\n');
+    let parts: Vec<&str> = chunk.split('\n').collect();
+    let last = parts.len() - 1;
+    parts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(i, text)| StderrLine {
+            text: text.to_string(),
+            redrawn: redrawn && i == last && !ends_in_newline,
         })
         .collect()
+}
+
+type Messages = (
+    Vec<cargo_metadata::Artifact>,
+    Vec<cargo_metadata::BuildScript>,
+);
+
+fn read_messages(stdout: Option<std::process::ChildStdout>) -> Messages {
+    let (mut artifacts, mut scripts) = (Vec::new(), Vec::new());
+    let Some(stdout) = stdout else {
+        return (artifacts, scripts);
+    };
+    for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
+        match message {
+            Message::CompilerArtifact(artifact) => artifacts.push(artifact),
+            Message::BuildScriptExecuted(script) => scripts.push(script),
+            _ => {}
+        }
+    }
+    (artifacts, scripts)
+}
+
+/// The package name in a cargo package id: `path+file:///src/dir#name@0.1.0`, or
+/// `path+file:///src/name#0.1.0` when the folder has the package's name.
+fn package_name(id: &str) -> Option<String> {
+    let (url, fragment) = id.rsplit_once('#')?;
+    match fragment.split_once('@') {
+        Some((name, _)) => Some(name.to_string()),
+        None => url.rsplit('/').next().map(str::to_string),
+    }
 }
 
 /// Stops cargo and everything it started (its process group, on Unix).
@@ -301,6 +405,63 @@ mod tests {
         );
         assert_eq!(parse_progress_bar("   Compiling pyo3 v0.30.1"), None);
         assert_eq!(parse_progress_bar("error: Building [x] failed"), None);
+    }
+
+    #[test]
+    fn a_linker_killed_by_sigbus_is_out_of_space_only_when_the_disk_is_nearly_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let crash = "= note: collect2: fatal error: ld terminated with signal 7 [Bus error]";
+        let plenty = available_space(dir.path()).unwrap() >= 64 << 20;
+        assert_eq!(linker_out_of_space(crash, dir.path()).is_none(), plenty);
+        assert_eq!(
+            linker_out_of_space("error[E0308]: mismatched types", dir.path()),
+            None
+        );
+    }
+
+    #[test]
+    fn package_names_from_package_ids() {
+        assert_eq!(
+            package_name("path+file:///src/dir#my-crate@0.1.0").as_deref(),
+            Some("my-crate")
+        );
+        assert_eq!(
+            package_name("path+file:///src/my-crate#0.1.0").as_deref(),
+            Some("my-crate")
+        );
+        assert_eq!(
+            package_name("registry+https://example.invalid/index#itoa@1.0.15").as_deref(),
+            Some("itoa")
+        );
+        assert_eq!(package_name("no fragment"), None);
+    }
+
+    #[test]
+    fn redrawn_statuses_are_told_from_lines() {
+        let line = |text: &str, redrawn: bool| StderrLine {
+            text: text.to_string(),
+            redrawn,
+        };
+        assert_eq!(
+            split_stderr_chunk(
+                "  Downloaded itoa v1.0.15\n  Downloading 2 crates    \r",
+                true
+            ),
+            [
+                line("  Downloaded itoa v1.0.15", false),
+                line("  Downloading 2 crates    ", true)
+            ]
+        );
+        // cargo clearing its bar: blanks between two `\r`.
+        assert_eq!(split_stderr_chunk("          \r", true), []);
+        assert_eq!(
+            split_stderr_chunk("error: x\n", false),
+            [line("error: x", false)]
+        );
+        assert_eq!(
+            split_stderr_chunk("warning: y\n\r", true),
+            [line("warning: y", false)]
+        );
     }
 
     #[test]

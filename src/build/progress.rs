@@ -87,6 +87,19 @@ impl<'a> Progress<'a> {
         }
     }
 
+    /// A status the tool redraws in place that is not the build bar: cargo's
+    /// `Downloading 3 crates, remaining bytes: …` counter. On a terminal it is redrawn
+    /// like the bar; elsewhere it is left out, since each finished download is a line
+    /// of its own (`Downloaded itoa v1.0.15`): one line per event, not one per tick.
+    pub fn redrawn(&self, text: &str) {
+        if self.quiet || !self.observer.is_terminal() {
+            return;
+        }
+        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        bar.drawn = true;
+        self.observer.write(&format!("\r\x1b[K{text}"));
+    }
+
     /// Cargo's progress bar moved: `done` of `total` units built; `text` is the bar.
     /// On a terminal the bar is redrawn in place; elsewhere (logs, CI, notebooks) a
     /// `compiling k/n crates` record is logged at most once a second.
@@ -166,6 +179,27 @@ mod tests {
             .lock()
             .unwrap()
             .ends_with("\r\x1b[Kwarning: x\n"));
+    }
+
+    #[test]
+    fn download_counter_is_redrawn_on_a_terminal_and_left_out_elsewhere() {
+        let observer = recorder(false);
+        let progress = Progress::new(&observer, false);
+        progress.redrawn("  Downloading 1 crate");
+        progress.line("   Downloaded itoa v1.0.15", true);
+        progress.redrawn("  Downloading 2 crates");
+        assert_eq!(
+            *observer.written.lock().unwrap(),
+            "   Downloaded itoa v1.0.15\n"
+        );
+        let observer = recorder(true);
+        let progress = Progress::new(&observer, false);
+        progress.redrawn("  Downloading 1 crate");
+        progress.line("   Downloaded itoa v1.0.15", true);
+        assert_eq!(
+            *observer.written.lock().unwrap(),
+            "\r\x1b[K  Downloading 1 crate\r\x1b[K   Downloaded itoa v1.0.15\n"
+        );
     }
 
     #[test]

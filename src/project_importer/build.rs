@@ -3,7 +3,7 @@
 //! fixed costs), `maturin develop` itself for the other bindings.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::build::cache::{Bucket, BuildCache};
 use crate::build::cargo::{self, CargoBuild};
@@ -13,9 +13,14 @@ use crate::build::install::{check_module_export, replace_library};
 use crate::build::progress::{BuildObserver, Progress};
 use crate::build::{fresh_or_build, BuildContext, Outcome};
 use crate::error::{Error, Result};
+use crate::fsutil::copy_atomically;
 use crate::project_importer::develop::{maturin_dep_info, maturin_develop};
+use crate::project_importer::metadata::check_installed_metadata;
 use crate::project_importer::project::{Bindings, Project};
 use crate::settings::{PythonEnv, Settings};
+
+/// In a project's cache folder: what its installed metadata was made from.
+const METADATA_FILE: &str = "installed-metadata.json";
 
 /// Makes an editable maturin project's installed library fresh, rebuilding it if not.
 pub fn ensure_project_built(
@@ -72,12 +77,6 @@ fn build_project(
     let (artifact, dep_info, local_manifests) = if project.bindings == Bindings::Pyo3 {
         // As `maturin develop` would, without its fixed costs: cargo, then the library
         // copied over the installed one.
-        let installed = project
-            .installed_library(&ctx.python.extension_suffixes)
-            .ok_or_else(|| Error::ProjectNotInstalled {
-                name: project.import_name.clone(),
-                root: project.root.clone(),
-            })?;
         let output = cargo::run(
             &CargoBuild {
                 module: &project.import_name,
@@ -93,13 +92,35 @@ fn build_project(
             },
             &ctx.progress,
         )?;
+        // Only the library is copied: what the installer wrote from pyproject.toml
+        // (version, dependencies, entry points) must still be what it says.
+        check_installed_metadata(
+            project,
+            &ctx.module.dir.join(METADATA_FILE),
+            &ctx.python.executable,
+        )?;
         check_module_export(
             &output.library,
             project.extension_name(),
             &project.import_name,
             &project.root,
         )?;
+        // Where the installer put the library; else where the last build put it, if
+        // its folder is still there (a `git clean` removed the library, not the install).
+        let installed = project
+            .installed_library(&ctx.python.extension_suffixes)
+            .or_else(|| {
+                previous
+                    .map(|record| PathBuf::from(&record.artifact))
+                    .filter(|path| path.is_absolute() && path.parent().is_some_and(Path::is_dir))
+            })
+            .ok_or_else(|| Error::ProjectNotInstalled {
+                name: project.import_name.clone(),
+                root: project.root.clone(),
+                expected: project.expected_library(),
+            })?;
         replace_library(&output.library, &installed)?;
+        copy_out_dir_includes(project, &output.out_dirs)?;
         (
             installed.to_string_lossy().into_owned(),
             output.library.with_extension("d"),
@@ -133,6 +154,55 @@ fn build_project(
         files,
         globs: Vec::new(),
     })
+}
+
+/// What an editable install of a mixed project copied out of build scripts' `OUT_DIR`
+/// (`include = [{ path, from = "out-dir", to }]`), copied again from this build, as
+/// maturin does: each file matching `path` to `<python source>/<to>/<its path in OUT_DIR>`.
+/// A pure project's files live in site-packages, where only a reinstall writes them.
+fn copy_out_dir_includes(project: &Project, out_dirs: &[(String, PathBuf)]) -> Result<()> {
+    if project.extension_dir.is_none() || project.out_dir_includes.is_empty() {
+        return Ok(());
+    }
+    let own_crate = project.package_name();
+    for include in &project.out_dir_includes {
+        let Some(crate_name) = include.crate_name.clone().or_else(|| own_crate.clone()) else {
+            continue;
+        };
+        let relative = |p: &str| {
+            Path::new(p)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+        };
+        if !relative(&include.path) || !relative(&include.to) {
+            continue;
+        }
+        let Some((_, out_dir)) = out_dirs.iter().find(|(name, _)| *name == crate_name) else {
+            continue;
+        };
+        let pattern = Path::new(&glob::Pattern::escape(&out_dir.to_string_lossy()))
+            .join(&include.path)
+            .to_string_lossy()
+            .into_owned();
+        let Ok(matches) = glob::glob(&pattern) else {
+            continue;
+        };
+        for source in matches.flatten().filter(|p| p.is_file()) {
+            let Ok(inside) = source.strip_prefix(out_dir) else {
+                continue;
+            };
+            let target = project.python_dir.join(&include.to).join(inside);
+            if fs::read(&source).ok() == fs::read(&target).ok() {
+                continue;
+            }
+            if let Some(folder) = target.parent() {
+                fs::create_dir_all(folder).map_err(Error::io("cannot create", folder))?;
+            }
+            copy_atomically(&source, &target)
+                .map_err(Error::io("cannot copy a build script's output to", &target))?;
+        }
+    }
+    Ok(())
 }
 
 /// The profile an editable project builds with: what was asked for, else what its

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::build::cargo;
 use crate::build::progress::Progress;
-use crate::error::{Error, Result};
+use crate::error::{disk_full_line, Error, Result};
 use crate::project_importer::project::{Bindings, Project};
 use crate::settings::PythonEnv;
 
@@ -48,6 +48,16 @@ pub fn maturin_develop(
     if status.success() {
         progress.succeeded(&diagnostics);
         return Ok(());
+    }
+    if let Some(line) = disk_full_line(&diagnostics) {
+        return Err(Error::DiskFull {
+            action: format!(
+                "maturin develop could not build {} from",
+                project.import_name
+            ),
+            path: project.root.clone(),
+            detail: line.to_string(),
+        });
     }
     let (diagnostics, shown) = if diagnostics.contains("No module named maturin") {
         let advice = format!(

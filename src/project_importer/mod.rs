@@ -6,6 +6,7 @@
 pub mod build;
 pub mod develop;
 pub mod index;
+pub mod metadata;
 pub mod project;
 
 pub use build::ensure_project_built;

@@ -34,9 +34,11 @@ pub struct Project {
     pub import_name: String,
     /// The folder holding pyproject.toml.
     pub root: PathBuf,
-    /// The Cargo.toml maturin builds (`[tool.maturin] manifest-path`, else `root/Cargo.toml`).
+    /// The Cargo.toml maturin builds: `[tool.maturin] manifest-path`, else
+    /// `rust/Cargo.toml` in a src layout, else `root/Cargo.toml`.
     pub manifest_path: PathBuf,
-    /// The extension's dotted module name (`[tool.maturin] module-name`).
+    /// The extension's dotted module name (`[tool.maturin] module-name`, else the
+    /// `[lib] name`, the project's name or the package's name).
     pub module_name: String,
     pub bindings: Bindings,
     /// `[tool.maturin] features`.
@@ -45,6 +47,27 @@ pub struct Project {
     pub profile: Option<String>,
     /// The distribution's `.dist-info` folder (its RECORD lists installed files).
     pub dist_info: PathBuf,
+    /// Where an editable install puts the extension of a mixed Rust/Python project:
+    /// the folder of its package in the Python source tree. `None` for a pure Rust
+    /// project, whose extension is installed into site-packages.
+    pub extension_dir: Option<PathBuf>,
+    /// maturin's Python source folder: `python-source`, else `src` in a src layout,
+    /// else the project folder. An editable install of a mixed project puts files there.
+    pub python_dir: PathBuf,
+    /// `[tool.maturin] include` entries taken from a build script's `OUT_DIR`.
+    pub out_dir_includes: Vec<OutDirInclude>,
+}
+
+/// `include = [{ path = "gen/*.py", from = "out-dir", to = "pkg/" }]`: files a build
+/// script writes, which an editable install of a mixed project copies into its package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutDirInclude {
+    /// A glob relative to the `OUT_DIR`.
+    pub path: String,
+    /// The folder, relative to the Python source folder, the files go to.
+    pub to: String,
+    /// Whose `OUT_DIR` (a cargo package name); the project's own crate if `None`.
+    pub crate_name: Option<String>,
 }
 
 impl Project {
@@ -56,26 +79,20 @@ impl Project {
             .unwrap_or(&self.module_name)
     }
 
-    /// Where the installed extension library is now: in the Python source folder of a
-    /// mixed project, else in site-packages (as the distribution's RECORD lists it).
+    /// Where the installed extension library is now: in the package folder of a mixed
+    /// project, else in site-packages (as the distribution's RECORD lists it).
     pub fn installed_library(&self, extension_suffixes: &[String]) -> Option<PathBuf> {
-        let parts: Vec<&str> = self.module_name.split('.').collect();
-        let (last, packages) = parts.split_last()?;
-        let mut candidates: Vec<PathBuf> = Vec::new();
-        for source_root in self.python_source_roots() {
-            let folder = packages
+        let last = self.extension_name();
+        if let Some(folder) = &self.extension_dir {
+            let found = extension_suffixes
                 .iter()
-                .fold(source_root, |dir, part| dir.join(part));
-            candidates.extend(
-                extension_suffixes
-                    .iter()
-                    .map(|s| folder.join(format!("{last}{s}"))),
-            );
+                .map(|suffix| folder.join(format!("{last}{suffix}")))
+                .find(|p| p.is_file());
+            if found.is_some() {
+                return found;
+            }
         }
-        if let Some(found) = candidates.into_iter().find(|p| p.is_file()) {
-            return Some(found);
-        }
-        // Otherwise the library maturin copied into site-packages, as RECORD lists it.
+        // Otherwise the library maturin put into site-packages, as RECORD lists it.
         let site_packages = self.dist_info.parent()?;
         let record = fs::read_to_string(self.dist_info.join("RECORD")).ok()?;
         record
@@ -84,27 +101,32 @@ impl Project {
             .filter(|path| {
                 extension_suffixes.iter().any(|suffix| {
                     path.strip_suffix(suffix.as_str())
-                        .is_some_and(|stem| stem.rsplit('/').next() == Some(*last))
+                        .is_some_and(|stem| stem.rsplit('/').next() == Some(last))
                 })
             })
             .map(|path| site_packages.join(path))
             .find(|p| p.is_file())
     }
 
-    /// Folders a mixed project's Python package may live in: `python-source`, or the
-    /// project root when a folder named like the package sits there.
-    fn python_source_roots(&self) -> Vec<PathBuf> {
-        let mut roots = Vec::new();
-        if let Some(source) = read_toml(&self.root.join("pyproject.toml"))
-            .as_ref()
-            .and_then(|t| tool_maturin(t))
-            .and_then(|m| m.get("python-source"))
-            .and_then(Value::as_str)
-        {
-            roots.push(self.root.join(source));
+    /// Where the library should be and under which names, for an error message.
+    pub fn expected_library(&self) -> String {
+        match &self.extension_dir {
+            Some(folder) => format!("{}/{}.*", folder.display(), self.extension_name()),
+            None => format!(
+                "{}/RECORD lists no {}.* library",
+                self.dist_info.display(),
+                self.extension_name()
+            ),
         }
-        roots.push(self.root.clone());
-        roots
+    }
+
+    /// The cargo package name of the project's crate.
+    pub fn package_name(&self) -> Option<String> {
+        read_toml(&self.manifest_path)?
+            .get("package")?
+            .get("name")?
+            .as_str()
+            .map(str::to_string)
     }
 
     /// The cargo `[lib] name` of the project's crate.
@@ -126,29 +148,72 @@ impl Project {
 }
 
 /// Reads one project from its folder; `None` if it is not a maturin project.
+///
+/// The layout follows maturin's own detection (its `project_layout.rs`), so that the
+/// library is looked for where `pip install -e`, `uv` and `maturin develop` put it:
+///
+/// - the manifest: `[tool.maturin] manifest-path` (relative to the project), else
+///   `rust/Cargo.toml` when a src layout says so (below), else `Cargo.toml`;
+/// - the module name: `module-name`, else Cargo's `[lib] name`, else `[project] name`,
+///   else Cargo's package name;
+/// - the Python source folder: `python-source`, else `src` when `rust/Cargo.toml`
+///   exists and `src/<project name>/__init__.py` (or `src/<p>/__init__.py` for one of
+///   `python-packages`) does, else the project folder;
+/// - mixed or pure: mixed when the folder of the module name's first part exists in
+///   the Python source folder (unless it is a crate: a `Cargo.toml` and no
+///   `__init__.py`). A mixed project's extension goes into the folder of the module
+///   name's package (`pkg/` for `pkg._native`, `pkg/` for a plain `pkg`).
 pub fn read_project(root: &Path, dist_info: &Path) -> Option<Project> {
-    let pyproject = read_toml(&root.join("pyproject.toml"))?;
-    let backend = pyproject
-        .get("build-system")
-        .and_then(|b| b.get("build-backend"))
-        .and_then(Value::as_str);
+    let pyproject = match read_toml(&root.join("pyproject.toml")) {
+        Some(pyproject) => {
+            let backend = pyproject
+                .get("build-system")
+                .and_then(|b| b.get("build-backend"))
+                .and_then(Value::as_str);
+            if backend != Some("maturin") && tool_maturin(&pyproject).is_none() {
+                return None;
+            }
+            pyproject
+        }
+        // `maturin develop` installs a bare crate too (and records its folder as the
+        // editable source); another build backend would need a pyproject.toml or a
+        // setup.py.
+        None if root.join("Cargo.toml").is_file() && !root.join("setup.py").exists() => {
+            Table::new()
+        }
+        None => return None,
+    };
     let maturin = tool_maturin(&pyproject);
-    if backend != Some("maturin") && maturin.is_none() {
-        return None;
-    }
     let empty = Table::new();
     let maturin = maturin.unwrap_or(&empty);
-    let manifest_path = root.join(
-        maturin
-            .get("manifest-path")
-            .and_then(Value::as_str)
-            .unwrap_or("Cargo.toml"),
-    );
-    let cargo = read_toml(&manifest_path)?;
     let project_name = pyproject
         .get("project")
         .and_then(|p| p.get("name"))
         .and_then(Value::as_str);
+    let python_source = maturin.get("python-source").and_then(Value::as_str);
+    let python_packages: Vec<&str> = maturin
+        .get("python-packages")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    // maturin's "Python first" src layout: the crate in rust/, the package in src/.
+    let src_layout = root.join("rust").join("Cargo.toml").is_file()
+        && project_name
+            .map(|name| name.replace('-', "_"))
+            .iter()
+            .map(String::as_str)
+            .chain(python_packages.iter().copied())
+            .any(|package| root.join("src").join(package).join("__init__.py").is_file());
+    let manifest_path = match maturin.get("manifest-path").and_then(Value::as_str) {
+        Some(path) => root.join(path),
+        None if root.join("rust").join("Cargo.toml").is_file()
+            && (python_source.is_some() || src_layout) =>
+        {
+            root.join("rust").join("Cargo.toml")
+        }
+        None => root.join("Cargo.toml"),
+    };
+    let cargo = read_toml(&manifest_path)?;
     let lib_name = cargo
         .get("lib")
         .and_then(|l| l.get("name"))
@@ -165,12 +230,19 @@ pub fn read_project(root: &Path, dist_info: &Path) -> Option<Project> {
         .or(package_name)?
         .replace('-', "_");
     let import_name = module_name.split('.').next()?.to_string();
+    let python_dir = match python_source {
+        Some(source) => root.join(source),
+        None if project_name.is_some() && src_layout => root.join("src"),
+        None => root.to_path_buf(),
+    };
+    let extension_dir = mixed_extension_dir(&python_dir, &module_name);
+    let manifest_dir = manifest_path.parent().unwrap_or(root);
     let bindings = match maturin.get("bindings").and_then(Value::as_str) {
         Some("cffi") => Bindings::Cffi,
         Some("uniffi") => Bindings::Uniffi,
         Some("bin") => Bindings::Bin,
         Some(_) => Bindings::Pyo3,
-        None => infer_bindings(&cargo),
+        None => infer_bindings(&cargo, manifest_dir),
     };
     let features = maturin
         .get("features")
@@ -187,6 +259,11 @@ pub fn read_project(root: &Path, dist_info: &Path) -> Option<Project> {
         .or_else(|| maturin.get("profile"))
         .and_then(Value::as_str)
         .map(str::to_string);
+    let out_dir_includes = maturin
+        .get("include")
+        .and_then(Value::as_array)
+        .map(|entries| entries.iter().filter_map(out_dir_include).collect())
+        .unwrap_or_default();
     Some(Project {
         import_name,
         root: root.to_path_buf(),
@@ -196,22 +273,90 @@ pub fn read_project(root: &Path, dist_info: &Path) -> Option<Project> {
         features,
         profile,
         dist_info: dist_info.to_path_buf(),
+        extension_dir,
+        python_dir,
+        out_dir_includes,
     })
 }
 
-/// maturin's own inference: pyo3 (or pyo3-ffi) as a dependency, else uniffi, else a
-/// binary-only crate, else cffi.
-fn infer_bindings(cargo: &Table) -> Bindings {
-    let dependencies = cargo.get("dependencies").and_then(Value::as_table);
-    let depends_on = |name: &str| dependencies.is_some_and(|d| d.contains_key(name));
+fn out_dir_include(entry: &Value) -> Option<OutDirInclude> {
+    let table = entry.as_table()?;
+    if table.get("from").and_then(Value::as_str) != Some("out-dir") {
+        return None;
+    }
+    Some(OutDirInclude {
+        path: table.get("path")?.as_str()?.to_string(),
+        to: table.get("to")?.as_str()?.to_string(),
+        crate_name: table
+            .get("crate_name")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+/// maturin's mixed-or-pure decision: the extension's folder in the Python source tree
+/// of a mixed project, `None` for a pure one.
+fn mixed_extension_dir(python_dir: &Path, module_name: &str) -> Option<PathBuf> {
+    let parts: Vec<&str> = module_name.split('.').collect();
+    let (_, packages) = parts.split_last()?;
+    let python_module = python_dir.join(parts.first()?);
+    // A folder without __init__.py holding a Cargo.toml is a crate, not a package.
+    let is_crate =
+        !python_module.join("__init__.py").is_file() && python_module.join("Cargo.toml").is_file();
+    if is_crate || !python_module.is_dir() {
+        return None;
+    }
+    Some(if packages.is_empty() {
+        python_module
+    } else {
+        packages
+            .iter()
+            .fold(python_dir.to_path_buf(), |dir, part| dir.join(part))
+    })
+}
+
+/// maturin's own inference: pyo3 (or pyo3-ffi) as a dependency (a binary-only crate
+/// with pyo3 is a bin project), else uniffi, else a cdylib is cffi, else a binary.
+fn infer_bindings(cargo: &Table, manifest_dir: &Path) -> Bindings {
+    let depends_on = |name: &str| {
+        let direct = cargo
+            .get("dependencies")
+            .and_then(Value::as_table)
+            .is_some_and(|d| d.contains_key(name));
+        // `[target.'cfg(…)'.dependencies]` count too.
+        let per_target = cargo
+            .get("target")
+            .and_then(Value::as_table)
+            .is_some_and(|targets| {
+                targets.values().any(|t| {
+                    t.get("dependencies")
+                        .and_then(Value::as_table)
+                        .is_some_and(|d| d.contains_key(name))
+                })
+            });
+        direct || per_target
+    };
+    let lib = cargo.get("lib");
+    let cdylib = lib
+        .and_then(|l| l.get("crate-type"))
+        .and_then(Value::as_array)
+        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")));
+    // Cargo's target auto-discovery: src/main.rs and src/bin/ are binaries.
+    let has_bin = cargo.get("bin").is_some()
+        || manifest_dir.join("src/main.rs").is_file()
+        || manifest_dir.join("src/bin").is_dir();
     if depends_on("pyo3") || depends_on("pyo3-ffi") {
-        Bindings::Pyo3
+        if !cdylib && has_bin {
+            Bindings::Bin
+        } else {
+            Bindings::Pyo3
+        }
     } else if depends_on("uniffi") {
         Bindings::Uniffi
-    } else if cargo.get("lib").is_none() && cargo.get("bin").is_some() {
-        Bindings::Bin
-    } else {
+    } else if cdylib || !has_bin {
         Bindings::Cffi
+    } else {
+        Bindings::Bin
     }
 }
 
@@ -227,15 +372,220 @@ fn read_toml(path: &Path) -> Option<Table> {
 mod tests {
     use super::*;
 
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
     #[test]
     fn bindings_are_inferred_like_maturin_does() {
-        let parse = |s: &str| infer_bindings(&s.parse().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let parse = |s: &str| infer_bindings(&s.parse().unwrap(), dir.path());
         assert_eq!(parse("[dependencies]\npyo3 = \"0.30\""), Bindings::Pyo3);
+        assert_eq!(
+            parse("[target.'cfg(unix)'.dependencies]\npyo3-ffi = \"0.30\""),
+            Bindings::Pyo3
+        );
         assert_eq!(
             parse("[dependencies]\nuniffi = \"0.28\"\n[lib]\n"),
             Bindings::Uniffi
         );
         assert_eq!(parse("[[bin]]\nname = \"x\"\n"), Bindings::Bin);
         assert_eq!(parse("[lib]\ncrate-type = [\"cdylib\"]\n"), Bindings::Cffi);
+        // A binary found by cargo's auto-discovery, with pyo3 embedding Python.
+        write(&dir.path().join("src/main.rs"), "fn main() {}");
+        assert_eq!(parse("[dependencies]\npyo3 = \"0.30\""), Bindings::Bin);
+        assert_eq!(
+            parse("[dependencies]\npyo3 = \"0.30\"\n[lib]\ncrate-type = [\"cdylib\"]\n"),
+            Bindings::Pyo3
+        );
+    }
+
+    const PYO3: &str = "[dependencies]\npyo3 = \"0.30\"\n[lib]\ncrate-type = [\"cdylib\"]\n";
+
+    fn cargo(name: &str, lib_name: Option<&str>) -> String {
+        let lib = lib_name.map_or(String::new(), |n| format!("name = \"{n}\"\n"));
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n{PYO3}{lib}")
+    }
+
+    fn pyproject(name: &str, maturin: &str) -> String {
+        format!("[build-system]\nbuild-backend = \"maturin\"\n[project]\nname = \"{name}\"\n[tool.maturin]\n{maturin}")
+    }
+
+    fn read(root: &Path) -> Project {
+        read_project(root, &root.join("x.dist-info")).expect("a maturin project")
+    }
+
+    #[test]
+    fn mixed_project_whose_extension_has_the_packages_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(&root.join("pyproject.toml"), &pyproject("my-mixed", ""));
+        write(
+            &root.join("Cargo.toml"),
+            &cargo("my-mixed", Some("my_mixed")),
+        );
+        write(&root.join("my_mixed/__init__.py"), "");
+        write(&root.join("my_mixed/my_mixed.abi3.so"), "");
+        let project = read(root);
+        assert_eq!(project.module_name, "my_mixed");
+        assert_eq!(project.extension_dir, Some(root.join("my_mixed")));
+        assert_eq!(
+            project.installed_library(&[".abi3.so".into()]),
+            Some(root.join("my_mixed/my_mixed.abi3.so"))
+        );
+    }
+
+    #[test]
+    fn src_layout_with_the_crate_in_rust() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(&root.join("pyproject.toml"), &pyproject("src-proj", ""));
+        write(
+            &root.join("rust/Cargo.toml"),
+            &cargo("src-proj", Some("src_proj")),
+        );
+        write(&root.join("src/src_proj/__init__.py"), "");
+        let project = read(root);
+        assert_eq!(project.manifest_path, root.join("rust/Cargo.toml"));
+        assert_eq!(project.extension_dir, Some(root.join("src/src_proj")));
+        // Without the package in src/, rust/Cargo.toml is not the crate maturin builds.
+        fs::remove_file(root.join("src/src_proj/__init__.py")).unwrap();
+        assert_eq!(read_project(root, root), None, "no Cargo.toml at the root");
+        // One of python-packages in src/ counts too.
+        write(
+            &root.join("pyproject.toml"),
+            &pyproject("src-proj", "python-packages = [\"other\"]\n"),
+        );
+        write(&root.join("src/other/__init__.py"), "");
+        assert_eq!(read(root).manifest_path, root.join("rust/Cargo.toml"));
+    }
+
+    #[test]
+    fn workspace_member_with_a_dotted_module_name_in_a_src_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            &root.join("pyproject.toml"),
+            &pyproject(
+                "ws-mixed",
+                "python-packages = [\"ws_mixed\"]\nmodule-name = \"ws_mixed.ws_mixed_py\"\nmanifest-path = \"rust/python/ws-mixed-py/Cargo.toml\"\n",
+            ),
+        );
+        write(
+            &root.join("rust/Cargo.toml"),
+            "[workspace]\nmembers = [\"python/ws-mixed-py\", \"core\"]\n",
+        );
+        write(
+            &root.join("rust/python/ws-mixed-py/Cargo.toml"),
+            &cargo("ws-mixed-py", Some("ws_mixed_py")),
+        );
+        write(&root.join("src/ws_mixed/__init__.py"), "");
+        let project = read(root);
+        assert_eq!(
+            project.manifest_path,
+            root.join("rust/python/ws-mixed-py/Cargo.toml")
+        );
+        assert_eq!(project.import_name, "ws_mixed");
+        assert_eq!(project.extension_name(), "ws_mixed_py");
+        assert_eq!(project.extension_dir, Some(root.join("src/ws_mixed")));
+    }
+
+    #[test]
+    fn python_source_and_nested_module_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            &root.join("pyproject.toml"),
+            &pyproject(
+                "deep",
+                "python-source = \"python\"\nmodule-name = \"deep.inner._native\"\n",
+            ),
+        );
+        write(&root.join("Cargo.toml"), &cargo("deep", None));
+        write(&root.join("python/deep/__init__.py"), "");
+        let project = read(root);
+        assert_eq!(project.extension_dir, Some(root.join("python/deep/inner")));
+        assert_eq!(project.extension_name(), "_native");
+        assert_eq!(project.python_dir, root.join("python"));
+    }
+
+    #[test]
+    fn out_dir_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            &root.join("pyproject.toml"),
+            &pyproject(
+                "gen",
+                "include = [\"README.md\", { path = \"*.txt\", format = \"sdist\" }, { path = \"gen_*.py\", from = \"out-dir\", to = \"gen/\" }, { path = \"x\", from = \"out-dir\", to = \"gen/x\", crate_name = \"dep\" }]\n",
+            ),
+        );
+        write(&root.join("Cargo.toml"), &cargo("gen", None));
+        assert_eq!(
+            read(root).out_dir_includes,
+            [
+                OutDirInclude {
+                    path: "gen_*.py".into(),
+                    to: "gen/".into(),
+                    crate_name: None
+                },
+                OutDirInclude {
+                    path: "x".into(),
+                    to: "gen/x".into(),
+                    crate_name: Some("dep".into())
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn pure_layouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(&root.join("pyproject.toml"), &pyproject("pure", ""));
+        write(&root.join("Cargo.toml"), &cargo("pure", None));
+        assert_eq!(read(root).extension_dir, None, "no package folder");
+        // A folder named like the module that is a crate, not a package.
+        write(&root.join("pure/Cargo.toml"), "");
+        assert_eq!(read(root).extension_dir, None, "a crate folder");
+        write(&root.join("pure/__init__.py"), "");
+        assert_eq!(read(root).extension_dir, Some(root.join("pure")));
+    }
+
+    #[test]
+    fn a_crate_without_pyproject_toml_is_maturin_develops() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(&root.join("Cargo.toml"), &cargo("bare-crate", None));
+        let project = read(root);
+        assert_eq!(project.module_name, "bare_crate");
+        assert_eq!(project.manifest_path, root.join("Cargo.toml"));
+        write(&root.join("setup.py"), "");
+        assert_eq!(read_project(root, root), None, "a setuptools-rust project");
+    }
+
+    #[test]
+    fn module_name_precedence_is_maturins() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(&root.join("pyproject.toml"), &pyproject("py-name", ""));
+        write(
+            &root.join("Cargo.toml"),
+            &cargo("crate-name", Some("lib_name")),
+        );
+        assert_eq!(read(root).module_name, "lib_name");
+        write(&root.join("Cargo.toml"), &cargo("crate-name", None));
+        assert_eq!(read(root).module_name, "py_name");
+        write(
+            &root.join("pyproject.toml"),
+            "[build-system]\nbuild-backend = \"maturin\"\n",
+        );
+        assert_eq!(read(root).module_name, "crate_name");
+        write(
+            &root.join("pyproject.toml"),
+            &pyproject("py-name", "module-name = \"explicit._ext\"\n"),
+        );
+        assert_eq!(read(root).module_name, "explicit._ext");
     }
 }

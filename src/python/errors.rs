@@ -48,6 +48,8 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::ToolMissing { .. }
         | Error::LockTimeout { .. }
         | Error::ProjectNotInstalled { .. }
+        | Error::ProjectMetadataChanged { .. }
+        | Error::DiskFull { .. }
         | Error::InsecureCache { .. }
         | Error::CacheBusy { .. }
         | Error::AlreadyExists { .. }

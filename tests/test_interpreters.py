@@ -1,0 +1,139 @@
+"""The abi3 wheel on the oldest and the newest CPython rusthook supports.
+
+rusthook's wheel is built once per session from this checkout, installed into a virtual
+environment of each interpreter, and the core scenarios run there: a single file, an
+edit that rebuilds it, a crate. The interpreters come from pyenv (`pyenv install 3.9`),
+else from PATH; a missing one fails the test with what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rusthook
+from conftest import DOUBLE_RS, Project
+from test_crates import make_crate
+
+# The oldest CPython the abi3 wheel supports (requires-python) and the newest tested.
+OLDEST_AND_NEWEST = ("3.9", "3.13")
+
+
+def pyenv_root() -> Path:
+    if os.environ.get("PYENV_ROOT"):
+        return Path(os.environ["PYENV_ROOT"])
+    try:
+        found = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True)
+        return Path(found.stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return Path.home() / ".pyenv"
+
+
+def find_interpreter(minor: str) -> Path:
+    """The newest installed patch release of CPython `minor` (e.g. 3.9.18 for 3.9)."""
+    versions = pyenv_root() / "versions"
+    pattern = re.compile(rf"{re.escape(minor)}\.(\d+)")
+    candidates = []
+    for folder in versions.glob(f"{minor}.*"):
+        match = pattern.fullmatch(folder.name)
+        python = folder / "bin" / f"python{minor}"
+        if match and python.is_file():
+            candidates.append((int(match.group(1)), python))
+    if candidates:
+        return max(candidates)[1]
+    # Shims (pyenv's, asdf's) run only the versions their tool selected.
+    path = os.pathsep.join(
+        folder
+        for folder in os.environ.get("PATH", "").split(os.pathsep)
+        if Path(folder).name != "shims"
+    )
+    on_path = shutil.which(f"python{minor}", path=path)
+    if on_path:
+        return Path(on_path)
+    pytest.fail(
+        f"CPython {minor} is not installed: found no {versions}/{minor}.*/bin/python{minor} "
+        f"and no python{minor} on PATH. Install it with `pyenv install {minor}`: the "
+        f"suite runs its core tests on CPython {' and '.join(OLDEST_AND_NEWEST)}."
+    )
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """rusthook's abi3 wheel, built from this checkout (in its own target directory,
+    where the editable install has usually compiled everything already)."""
+    checkout = Path(rusthook.__file__).resolve().parents[2]
+    assert (checkout / "Cargo.toml").is_file(), (
+        f"rusthook is not imported from a checkout: {checkout}"
+    )
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "maturin", "build", "--release", "--quiet", "--out", str(out)],
+        cwd=checkout,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    (built,) = out.glob("rusthook-*-cp39-abi3-*.whl")
+    return built
+
+
+def venv_with(python: Path, wheel: Path, folder: Path) -> Path:
+    subprocess.run([str(python), "-m", "venv", str(folder)], check=True)
+    venv_python = folder / "bin" / "python"
+    subprocess.run(
+        [
+            str(venv_python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--no-deps",
+            str(wheel),
+        ],
+        check=True,
+    )
+    return venv_python
+
+
+def run(python: Path, project: Project, code: str) -> tuple[str, bool]:
+    completed = subprocess.run(
+        [str(python), "-c", code],
+        cwd=project.root,
+        env=project.env(),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip(), "rusthook: building " in completed.stderr
+
+
+@pytest.mark.parametrize("minor", OLDEST_AND_NEWEST)
+def test_core_scenarios_with_the_wheel(
+    minor: str, wheel: Path, project: Project, tmp_path: Path
+) -> None:
+    python = venv_with(find_interpreter(minor), wheel, tmp_path / "venv")
+    where = run(
+        python, project, "import sys, rusthook; print(sys.version_info[:2], rusthook.__file__)"
+    )
+    version = tuple(int(part) for part in minor.split("."))
+    assert where[0].startswith(f"{version} {tmp_path / 'venv'}"), where
+
+    # A single file: built, then loaded without a build, then rebuilt after an edit.
+    source = project.write("fast.rs", DOUBLE_RS)
+    code = "import rusthook; rusthook.install(); import fast; print(fast.double(21))"
+    assert run(python, project, code) == ("42", True)
+    assert run(python, project, code) == ("42", False)
+    source.write_text(DOUBLE_RS.replace("x * 2", "x * 3"))
+    assert run(python, project, code) == ("63", True)
+
+    # A crate.
+    make_crate(project, "counted", marker=".rusthook", value=7)
+    code = "import rusthook; rusthook.install(); import counted; print(counted.answer())"
+    assert run(python, project, code) == ("7", True)
+    assert run(python, project, code) == ("7", False)
