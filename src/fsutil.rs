@@ -144,6 +144,12 @@ pub fn read_utf8(path: &Path) -> Result<String> {
     })
 }
 
+/// A TOML file (a Cargo.toml or pyproject.toml) as a table; `None` when it is missing or
+/// not valid TOML (the caller decides what that means).
+pub fn read_toml(path: &Path) -> Option<toml::Table> {
+    fs::read_to_string(path).ok()?.parse().ok()
+}
+
 /// The sha256 of a file's contents, in hex.
 pub fn hash_file(path: &Path) -> io::Result<String> {
     let mut file = fs::File::open(path)?;

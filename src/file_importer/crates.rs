@@ -36,7 +36,7 @@ use crate::file_importer::preprocess::{
     self, absolutize_path_dependencies, merge, path_str, split_inner_attributes, table_entry,
 };
 use crate::file_importer::template::{self, Dialect, Template};
-use crate::fsutil::{create_private_dir, read_utf8, write_atomically, write_if_changed};
+use crate::fsutil::{create_private_dir, read_toml, read_utf8, write_atomically, write_if_changed};
 
 /// What cargo builds for a crate, and what else the build must track.
 pub struct PreparedCrate {
@@ -62,7 +62,7 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
     let manifest_path = dir.join("Cargo.toml");
     let marker = preprocess::crate_template(dir)?;
     // A manifest that does not parse is cargo's to report, with its own message.
-    let Some(manifest) = graph::read_manifest(&manifest_path) else {
+    let Some(manifest) = read_toml(&manifest_path) else {
         return Ok(PreparedCrate {
             manifest_path: manifest_path.clone(),
             template: marker.template,

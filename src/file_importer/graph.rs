@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
+use crate::fsutil::read_toml;
+
 /// The dependency tables of a manifest that end up linked into the library.
 const SECTIONS: [&str; 2] = ["dependencies", "build-dependencies"];
 
@@ -51,7 +53,7 @@ pub fn pyo3_requirement(manifest: &Table, manifest_dir: &Path) -> Option<String>
             if !seen.insert(dep_dir.clone()) {
                 continue;
             }
-            if let Some(dep) = read_manifest(&dep_dir.join("Cargo.toml")) {
+            if let Some(dep) = read_toml(&dep_dir.join("Cargo.toml")) {
                 queue.push((dep, dep_dir));
             }
         }
@@ -84,7 +86,7 @@ pub fn workspace_of(crate_dir: &Path, manifest: &Table) -> Option<Workspace> {
             .collect(),
     };
     for root in candidates {
-        let Some(root_manifest) = read_manifest(&root.join("Cargo.toml")) else {
+        let Some(root_manifest) = read_toml(&root.join("Cargo.toml")) else {
             continue;
         };
         let Some(Value::Table(section)) = root_manifest.get("workspace") else {
@@ -125,12 +127,6 @@ fn is_member(section: &Table, root: &Path, crate_dir: &Path) -> bool {
         glob::Pattern::new(pattern).is_ok_and(|p| p.matches(&relative)) || *pattern == relative
     });
     member && !excluded
-}
-
-/// Reads and parses a Cargo.toml; `None` if it is missing or not valid TOML (cargo will
-/// say so, with its own message, when it builds).
-pub fn read_manifest(path: &Path) -> Option<Table> {
-    std::fs::read_to_string(path).ok()?.parse::<Table>().ok()
 }
 
 /// `name = spec` of every dependency table (also under `[target.*]`).
@@ -184,7 +180,7 @@ struct WorkspaceLookup {
 impl WorkspaceLookup {
     fn new(dir: &Path) -> WorkspaceLookup {
         for root in dir.ancestors() {
-            let Some(manifest) = read_manifest(&root.join("Cargo.toml")) else {
+            let Some(manifest) = read_toml(&root.join("Cargo.toml")) else {
                 continue;
             };
             if let Some(Value::Table(section)) = manifest.get("workspace") {
@@ -302,19 +298,19 @@ mod tests {
             &root.join("crates/out/Cargo.toml"),
             "[package]\nname = \"out\"\n",
         );
-        let a = read_manifest(&root.join("crates/a/Cargo.toml")).unwrap();
+        let a = read_toml(&root.join("crates/a/Cargo.toml")).unwrap();
         assert_eq!(
             pyo3_requirement(&a, &root.join("crates/a")).as_deref(),
             Some("0.22")
         );
-        let b = read_manifest(&root.join("crates/b/Cargo.toml")).unwrap();
+        let b = read_toml(&root.join("crates/b/Cargo.toml")).unwrap();
         assert_eq!(
             pyo3_requirement(&b, &root.join("crates/b")).as_deref(),
             Some("0.22")
         );
         let workspace = workspace_of(&root.join("crates/a"), &a).unwrap();
         assert_eq!(workspace.root, root);
-        let out = read_manifest(&root.join("crates/out/Cargo.toml")).unwrap();
+        let out = read_toml(&root.join("crates/out/Cargo.toml")).unwrap();
         assert!(workspace_of(&root.join("crates/out"), &out).is_none());
     }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{mtime_ns, write_atomically};
+use crate::fsutil::{mtime_ns, read_toml, write_atomically};
 use crate::project_importer::project::Project;
 
 /// What metadata came from when the install was last seen, and that install.
@@ -186,10 +186,6 @@ fn uv_project(root: &Path) -> Option<PathBuf> {
         .take(6)
         .find(|dir| dir.join("uv.lock").is_file())
         .map(Path::to_path_buf)
-}
-
-fn read_toml(path: &Path) -> Option<Table> {
-    fs::read_to_string(path).ok()?.parse().ok()
 }
 
 #[cfg(test)]

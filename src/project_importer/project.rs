@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
+use crate::fsutil::read_toml;
+
 /// How the project talks to Python (maturin's `bindings`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bindings {
@@ -362,10 +364,6 @@ fn infer_bindings(cargo: &Table, manifest_dir: &Path) -> Bindings {
 
 fn tool_maturin(pyproject: &Table) -> Option<&Table> {
     pyproject.get("tool")?.get("maturin")?.as_table()
-}
-
-fn read_toml(path: &Path) -> Option<Table> {
-    fs::read_to_string(path).ok()?.parse().ok()
 }
 
 #[cfg(test)]
