@@ -7,13 +7,13 @@ the shared build cache; every test here that builds rustimport-marked code reuse
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 from conftest import DOUBLE_RS, EXT_SUFFIX, Project
 from rustimport_examples import EXAMPLES, EXPECTED, PYO3_LINE, SCRIPT
+from test_notebook import run_session
 
 HOOK_LINE = "import rusthook; rusthook.install()"
 
@@ -439,21 +439,6 @@ def test_command_line_new_and_build_as_rustimport_has_them(project: Project) -> 
     )
 
 
-SESSION = """\
-import json, os
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.utils.capture import capture_output
-
-shell = InteractiveShell.instance()
-shell.run_line_magic("load_ext", "rusthook")
-
-def cell(code):
-    with capture_output() as output:
-        result = shell.run_cell(code)
-    print(json.dumps({"ok": result.success, "stdout": output.stdout, "stderr": output.stderr}))
-
-"""
-
 # Code for rustimport's pyo3 (`with_gil` and `IntoPy` are gone from later versions).
 RUSTIMPORT_CELL = """\
 %%rustimport --module-path-variable=libpath {flags}
@@ -490,16 +475,8 @@ def test_notebook_rustimport_magic_with_rustimports_flags(project: Project) -> N
         "print(legacy_answer(), os.path.isfile(libpath))",
         "%%rustimport --frobnicate\nfn f() {}\n",
     ]
-    code = SESSION + "".join(f"cell({c!r})\n" for c in cells)
-    run = project.run(
-        code,
-        env=project.env(
-            IPYTHONDIR=str(project.root / "ipython"),
-            XDG_CACHE_HOME=str(project.root / "cache"),
-        ),
-    )
-    results = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    assert [r["ok"] for r in results] == [True, True, True, True, True, False], run.stdout
+    results = run_session(project, cells)
+    assert [r["ok"] for r in results] == [True, True, True, True, True, False], results
     assert results[1]["stdout"] == "42 True\n"
     assert "rusthook: building" in results[2]["stderr"], "-f rebuilds an unchanged cell"
     assert "(release)" in results[3]["stderr"]
