@@ -29,7 +29,7 @@ from report import print_report
 from scenarios import Bench
 
 TOOLS = ("rusthook", "rustimport", "maturin_import_hook")
-SCENARIOS = tuple(range(1, 11))
+SCENARIOS = tuple(range(1, 13))
 
 
 def main() -> int:
@@ -55,7 +55,7 @@ def main() -> int:
     parser.add_argument(
         "--scenarios",
         default=",".join(map(str, SCENARIOS)),
-        help="which scenarios, e.g. 3,4 (default: all, 1 to 10)",
+        help="which scenarios, e.g. 3,4 (default: all, 1 to 12)",
     )
     parser.add_argument(
         "--tools",
@@ -108,6 +108,8 @@ def main() -> int:
         8: bench.stdlib_imports,
         9: bench.site_startup,
         10: bench.crate_check,
+        11: bench.new_environment,
+        12: bench.after_warm,
     }
     rows: list[Row] = []
     try:

@@ -14,6 +14,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from cache_scenarios import CacheScenarios
 from fixtures import (
     BIG,
     BIG_FILES,
@@ -30,7 +31,6 @@ from fixtures import (
     STDLIB_117,
     STDLIB_CHILD,
     CargoCrate,
-    Fixtures,
     Project,
     Tool,
     child_report,
@@ -54,8 +54,9 @@ from harness import (
 from report import target_ratio, target_time
 
 
-class Bench(Fixtures):
-    """The scenarios, 1 to 10; each returns its row(s) of the table."""
+class Bench(CacheScenarios):
+    """The scenarios, 1 to 10 here and 11 to 12 in `CacheScenarios`; each returns its
+    row(s) of the table."""
 
     def __init__(self, tools: dict[str, Tool], pyo3: str, repeat: int, build_repeat: int) -> None:
         super().__init__(tools, pyo3)
