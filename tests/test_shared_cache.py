@@ -121,3 +121,58 @@ def test_warm_compiles_the_dependencies_before_the_first_import(
     run = project.run("import rusthook; rusthook.install(); import first", env=env)
     assert run.built and "Compiling rusthook-first" in run.stderr
     assert not PYO3_COMPILED.search(run.stderr), run.stderr
+
+
+def test_two_environments_building_at_once_each_get_their_module(
+    project: Project, tmp_path: Path
+) -> None:
+    environments = [make_venv(tmp_path / name)[0] for name in ("a", "b")]
+    for index in range(2):
+        project.write(f"env{index}/mod{index}.rs", DOUBLE_RS.replace("x * 2", f"x * {index + 3}"))
+    processes = [
+        subprocess.Popen(
+            [
+                str(python),
+                "-c",
+                f"import rusthook; rusthook.install(); import mod{index}; "
+                f"print(mod{index}.double(10), mod{index}.__file__)",
+            ],
+            cwd=project.root / f"env{index}",
+            env=project.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index, python in enumerate(environments)
+    ]
+    outputs = [process.communicate(timeout=600) for process in processes]
+    for index, (process, (stdout, stderr)) in enumerate(zip(processes, outputs)):
+        assert process.returncode == 0, stderr
+        value, library = stdout.split()
+        assert value == str(10 * (index + 3)), "each environment loads its own module"
+        assert f"/mod{index}-" in library
+
+
+def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
+    project: Project, tmp_path: Path, build_dir: Path
+) -> None:
+    cache = tmp_path / "own-cache"
+    env = project.env(RUSTHOOK_BUILD_DIR=str(cache))
+    project.write("halved.rs", DOUBLE_RS)
+    first = project.run("import rusthook; rusthook.install(); import halved", env=env)
+    assert first.built
+    # Half of the shared target directory and the module's library go (a cleanup script,
+    # a disk quota, a crash in the middle of `rm -rf`).
+    (partition,) = [p for p in cache.iterdir() if (p / "target").is_dir()]
+    deps = sorted((partition / "target" / "debug" / "deps").iterdir())
+    for path in deps[: len(deps) // 2]:
+        if path.is_file():
+            path.unlink()
+    for library in partition.glob("modules/halved-*/halved.*.so"):
+        library.unlink()
+    again = project.run(
+        "import rusthook; rusthook.install(); import halved; print(halved.double(21))", env=env
+    )
+    assert again.stdout.strip() == "42"
+    assert again.built, "a missing library is rebuilt, never trusted from the record"
