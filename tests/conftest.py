@@ -20,6 +20,17 @@ from pathlib import Path
 import pytest
 
 EXT_SUFFIX = __import__("importlib.machinery").machinery.EXTENSION_SUFFIXES[0]
+# This interpreter's partition of the build cache (module records and libraries), and
+# the partition where every CPython's stable-ABI (abi3) builds compile: the pyo3
+# template's dependencies are in `<build dir>/STABLE_ABI_TAG/target`.
+ABI_TAG = EXT_SUFFIX.strip(".").removesuffix(".so")
+STABLE_ABI_TAG = "cpython-abi3-" + ABI_TAG.split("-", 2)[2]
+
+
+def template_target(build_dir: Path) -> Path:
+    """The target directory where the pyo3 template's dependencies are compiled."""
+    return build_dir / STABLE_ABI_TAG / "target"
+
 
 # A module that needs no #[pymodule]: the pyo3 template generates one.
 DOUBLE_RS = """\

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DOUBLE_RS, EXT_SUFFIX, Project
+from conftest import ABI_TAG, DOUBLE_RS, EXT_SUFFIX, Project, template_target
 
 COMMANDS = [
     [],
@@ -95,8 +95,8 @@ def test_errors_are_one_line_and_exit_non_zero(project: Project) -> None:
 def test_cache_info_and_clear(project: Project, tmp_path: Path, build_dir: Path) -> None:
     cache = tmp_path / "own-cache"
     # Share the session's compiled dependencies: only modules live in this cache.
-    abi = next(p for p in build_dir.iterdir() if (p / "target").is_dir())
-    env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(abi / "target"))
+    target = template_target(build_dir)
+    env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(target))
     project.write("fast.rs", DOUBLE_RS)
     project.run("import rusthook; rusthook.install(); import fast", env=env)
 
@@ -104,7 +104,7 @@ def test_cache_info_and_clear(project: Project, tmp_path: Path, build_dir: Path)
     assert info[0] == f"build cache: {cache}"
     assert info[1].endswith("modules: 1")
 
-    module_dir = next((cache / abi.name / "modules").iterdir())
+    module_dir = next((cache / ABI_TAG / "modules").iterdir())
     with open(module_dir / "build.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as a running build holds it
         busy = cli(project, "cache", "clear", env=env)
@@ -118,4 +118,4 @@ def test_cache_info_and_clear(project: Project, tmp_path: Path, build_dir: Path)
     assert cli(project, "cache", "info", env=env).stdout.splitlines()[1].endswith("modules: 0")
     # The next import simply builds again.
     assert project.run("import rusthook; rusthook.install(); import fast", env=env).built
-    assert os.path.isdir(abi / "target"), "CARGO_TARGET_DIR outside the cache is never touched"
+    assert os.path.isdir(target), "CARGO_TARGET_DIR outside the cache is never touched"

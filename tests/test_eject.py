@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import EXT_SUFFIX, Project
+from conftest import Project, template_target
 
 FAST_RS = """\
 // rusthook:pyo3
@@ -192,14 +192,14 @@ def test_cell_eject_builds_with_cargo(project: Project, build_dir: Path) -> None
         results[1]["stdout"]
     )
 
-    # The project compiles as written (sharing the tests' target folder: pyo3 is built).
-    abi_tag = EXT_SUFFIX.strip(".").removesuffix(".so")
+    # The project compiles as written (sharing the tests' target folder, configured as
+    # rusthook configures stable-ABI builds: pyo3 is built).
     built = subprocess.run(
         ["cargo", "build", "--quiet", "--manifest-path", str(dest / "Cargo.toml")],
         env={
             **os.environ,
-            "CARGO_TARGET_DIR": str(build_dir / abi_tag / "target"),
-            "PYO3_PYTHON": sys.executable,
+            "CARGO_TARGET_DIR": str(template_target(build_dir)),
+            "PYO3_NO_PYTHON": "1",
             "PYO3_BUILD_EXTENSION_MODULE": "1",
         },
         capture_output=True,

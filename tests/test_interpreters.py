@@ -19,6 +19,7 @@ import pytest
 import rusthook
 from conftest import DOUBLE_RS, Project
 from test_crates import make_crate
+from test_shared_cache import PYO3_COMPILED
 
 # The oldest CPython the abi3 wheel supports (requires-python) and the newest tested.
 OLDEST_AND_NEWEST = ("3.9", "3.13")
@@ -137,3 +138,45 @@ def test_core_scenarios_with_the_wheel(
     code = "import rusthook; rusthook.install(); import counted; print(counted.answer())"
     assert run(python, project, code) == ("7", True)
     assert run(python, project, code) == ("7", False)
+
+
+def test_every_cpython_shares_the_stable_abi_dependencies(
+    wheel: Path, project: Project, tmp_path: Path, build_dir: Path
+) -> None:
+    """An abi3 module's dependencies compile once for every CPython: a 3.13 and a 3.9
+    environment build their first module without compiling pyo3 again, and neither makes
+    the other (or this interpreter) recompile it. Each interpreter keeps its own module
+    records and libraries."""
+    pythons = {
+        "3.11": Path(sys.executable),
+        "3.13": venv_with(find_interpreter("3.13"), wheel, tmp_path / "venv313"),
+        "3.9": venv_with(find_interpreter("3.9"), wheel, tmp_path / "venv39"),
+    }
+    order = ["3.11", "3.13", "3.9", "3.11"]
+    for index, minor in enumerate(order):
+        name = f"shared{index}"
+        project.write(f"{name}.rs", DOUBLE_RS.replace("x * 2", f"x * {index + 2}"))
+        completed = subprocess.run(
+            [
+                str(pythons[minor]),
+                "-c",
+                f"import rusthook; rusthook.install(); import {name}; "
+                f"print({name}.double(10), {name}.__file__)",
+            ],
+            cwd=project.root,
+            env=project.env(),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert completed.returncode == 0, completed.stderr
+        value, library = completed.stdout.split()
+        assert value == str(10 * (index + 2))
+        assert f"Compiling rusthook-{name} " in completed.stderr, completed.stderr
+        if index > 0:
+            assert not PYO3_COMPILED.search(completed.stderr), (minor, completed.stderr)
+        tag = f"cpython-{minor.replace('.', '')}-"
+        assert Path(library).is_relative_to(build_dir), library
+        assert Path(library).relative_to(build_dir).parts[0].startswith(tag), library
+    shared = [p.name for p in build_dir.iterdir() if (p / "target").is_dir()]
+    assert any(name.startswith("cpython-abi3-") for name in shared), shared

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import re
 
-from conftest import DOUBLE_RS, Project, run_on_a_terminal, stalling_rustc_wrapper
+from conftest import (
+    DOUBLE_RS,
+    Project,
+    run_on_a_terminal,
+    stalling_rustc_wrapper,
+    template_target,
+)
 
 WARNING_RS = DOUBLE_RS.replace("x * 2", "let unused = 1;\n    x * 2")
 
@@ -138,7 +144,7 @@ def test_force_rebuild_and_build_dir_environment_variables(project: Project, tmp
     forced = project.hook_import("import fast", env=project.env(RUSTHOOK_FORCE_REBUILD="1"))
     assert forced.built
     elsewhere = tmp_path / "elsewhere"
-    abi_target = next(p for p in project.build_dir.iterdir() if (p / "target").is_dir()) / "target"
+    abi_target = template_target(project.build_dir)
     run = project.hook_import(
         "import fast; print(fast.__file__)",
         env=project.env(RUSTHOOK_BUILD_DIR=str(elsewhere), CARGO_TARGET_DIR=str(abi_target)),

@@ -8,7 +8,15 @@ import signal
 import zipfile
 from pathlib import Path
 
-from conftest import DOUBLE_RS, EXT_SUFFIX, Project, stalling_rustc_wrapper, start, wait_for
+from conftest import (
+    DOUBLE_RS,
+    EXT_SUFFIX,
+    Project,
+    stalling_rustc_wrapper,
+    start,
+    template_target,
+    wait_for,
+)
 
 
 def test_six_importers_one_build(project: Project) -> None:
@@ -192,8 +200,8 @@ def test_odd_sys_path_entries_and_a_broken_finder_never_break_normal_imports(
 
 def test_cache_folder_others_can_write_to_is_refused(project: Project, tmp_path: Path) -> None:
     cache = tmp_path / "shared-cache"
-    abi = next(p for p in project.build_dir.iterdir() if (p / "target").is_dir())
-    env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(abi / "target"))
+    target = template_target(project.build_dir)
+    env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(target))
     project.write("fast.rs", DOUBLE_RS)
     library = Path(
         project.run("import rusthook; print(rusthook.build('fast'))", env=env).stdout.strip()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DOUBLE_RS, Project, start
+from conftest import DOUBLE_RS, Project, start, template_target
 from test_site import make_venv
 
 PYO3_COMPILED = re.compile(r"^ +Compiling pyo3(-ffi|-build-config|-macros)? v", re.M)
@@ -47,8 +47,8 @@ def test_cache_info_and_prune_keep_what_is_in_use(
 ) -> None:
     cache = tmp_path / "own-cache"
     # Share the session's compiled dependencies: only modules live in this cache.
-    abi = next(p for p in build_dir.iterdir() if (p / "target").is_dir())
-    env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(abi / "target"))
+    target = template_target(build_dir)
+    env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(target))
     project.write("kept.rs", DOUBLE_RS)
     gone = project.write("gone.rs", DOUBLE_RS)
     project.run("import rusthook; rusthook.install(); import kept, gone", env=env)
@@ -72,7 +72,7 @@ def test_cache_info_and_prune_keep_what_is_in_use(
         project,
         "import rusthook, sys, time; rusthook.install(); import kept; "
         "print('loaded', flush=True); time.sleep(600)",
-        **{"RUSTHOOK_BUILD_DIR": str(cache), "CARGO_TARGET_DIR": str(abi / "target")},
+        **{"RUSTHOOK_BUILD_DIR": str(cache), "CARGO_TARGET_DIR": str(target)},
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "loaded\n"
@@ -164,13 +164,13 @@ def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
     assert first.built
     # Half of the shared target directory and the module's library go (a cleanup script,
     # a disk quota, a crash in the middle of `rm -rf`).
-    (partition,) = [p for p in cache.iterdir() if (p / "target").is_dir()]
-    deps = sorted((partition / "target" / "debug" / "deps").iterdir())
+    (compiled,) = [p for p in cache.iterdir() if (p / "target").is_dir()]
+    deps = sorted((compiled / "target" / "debug" / "deps").iterdir())
     for path in deps[: len(deps) // 2]:
         if path.is_file():
             path.unlink()
-    for library in partition.glob("modules/halved-*/halved.*.so"):
-        library.unlink()
+    (library,) = cache.glob("cpython-*/modules/halved-*/halved.*.so")
+    library.unlink()
     again = project.run(
         "import rusthook; rusthook.install(); import halved; print(halved.double(21))", env=env
     )

@@ -1,24 +1,31 @@
-//! The build cache's layout: one folder per interpreter ABI holding the shared cargo
-//! target directory (dependencies such as pyo3 compile once per interpreter, for every
-//! environment made from it) and one
-//! folder per module, addressed by a bucket and a key (a name and the absolute path of
-//! what it is built from). The cache knows nothing of sources or projects.
+//! The build cache's layout: one folder per interpreter ABI (a partition) holding the
+//! records and libraries of its modules, addressed by a bucket and a key (a name and the
+//! absolute path of what it is built from), and the cargo target directory where
+//! dependencies such as pyo3 compile once for every environment made from that
+//! interpreter. Stable-ABI (abi3) builds compile in one partition shared by every CPython
+//! that can load them (see `stable_abi`). The cache knows nothing of sources or projects.
 //!
 //! ```text
-//! <build root>/<abi tag>/target/            shared cargo target directory
+//! <build root>/<abi tag>/target/            cargo target directory of version-specific builds
 //! <build root>/<abi tag>/Cargo.lock.seed    lock file new modules start from
 //! <build root>/<abi tag>/toolchain.json     the remembered `rustc -vV`
 //! <build root>/<abi tag>/<bucket>/<name>-<key>/
 //!     record.json   build.lock   crate/ (generated crate)   <name>.<build id><EXT_SUFFIX>
 //! <build root>/<abi tag>/in-place/<name>-<key>.json   what was last written beside a source
+//! <build root>/cpython-abi3-<platform>/target/, Cargo.lock.seed
+//!                                           where stable-ABI builds of every CPython compile
 //! <build root>/editable-<key>.json          the project index's remembered scan
 //! ```
+//!
+//! The toolchain, profile and features share a target directory without meeting: cargo
+//! keys every artifact on them.
 
 use std::path::{Path, PathBuf};
 
 use crate::build::freshness::BuildRecord;
+use crate::build::stable_abi::{self, Pyo3Config, StableAbiSupport};
 use crate::error::Result;
-use crate::fsutil::{check_private, short_hash};
+use crate::fsutil::{check_private, create_private_dir, short_hash};
 use crate::settings::{PythonEnv, Settings};
 
 /// The kinds of entry the cache holds, each in a folder of its own.
@@ -43,8 +50,22 @@ impl Bucket {
 }
 
 pub struct BuildCache {
+    /// This interpreter's partition: module records and libraries, and its compile
+    /// partition for version-specific builds.
     pub abi_dir: PathBuf,
+    root: PathBuf,
+    /// The base interpreter, which version-specific builds are configured for.
+    interpreter: PathBuf,
+    stable_abi: Option<StableAbiSupport>,
+}
+
+/// Where cargo compiles one build: a target directory and the lock-file seeds beside it,
+/// with what pyo3 is told about Python there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompilePartition {
+    pub dir: PathBuf,
     pub target_dir: PathBuf,
+    pub pyo3: Pyo3Config,
 }
 
 impl BuildCache {
@@ -55,15 +76,46 @@ impl BuildCache {
         let abi_dir = settings.build_root.join(python.abi_tag());
         check_private(&settings.build_root)?;
         check_private(&abi_dir)?;
-        // CARGO_TARGET_DIR means "put every build here"; honour it as cargo does.
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| abi_dir.join("target"));
         Ok(BuildCache {
             abi_dir,
-            target_dir,
+            root: settings.build_root.clone(),
+            interpreter: python.base_executable.clone(),
+            stable_abi: stable_abi::support(python),
         })
+    }
+
+    /// Where a crate compiles: the stable-ABI partition shared by every CPython when the
+    /// crate asks for the stable ABI at a floor this interpreter meets (`floor`, from
+    /// [`stable_abi::stable_abi_floor`]), else this interpreter's partition. The shared
+    /// one holds what is compiled into loaded libraries, so it must be private too.
+    pub fn compile_partition(&self, floor: Option<u32>) -> Result<CompilePartition> {
+        let (dir, pyo3) = match (&self.stable_abi, floor) {
+            (Some(support), Some(floor)) if floor <= support.minor => {
+                let dir = self.root.join(&support.partition);
+                check_private(&dir)?;
+                create_private_dir(&dir)?;
+                (dir, Pyo3Config::StableAbi)
+            }
+            _ => (
+                self.abi_dir.clone(),
+                Pyo3Config::Interpreter(self.interpreter.clone()),
+            ),
+        };
+        Ok(CompilePartition {
+            target_dir: target_dir_in(&dir),
+            dir,
+            pyo3,
+        })
+    }
+
+    /// Every target directory builds of this cache may use, for telling rusthook's own
+    /// files from the user's.
+    pub fn target_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = vec![target_dir_in(&self.abi_dir)];
+        if let Some(support) = &self.stable_abi {
+            dirs.push(target_dir_in(&self.root.join(&support.partition)));
+        }
+        dirs
     }
 
     /// `<abi>/<bucket>/<name>-<key>`: the folder of the module `name` built from
@@ -104,15 +156,40 @@ impl BuildCache {
         self.abi_dir.join("toolchain.json")
     }
 
-    /// The lock file a new single-file module starts from, so that it resolves to the
-    /// dependency versions already compiled in the shared target directory (and needs
-    /// no network to do so). `variant` names a seed of its own (one per pyo3 series).
-    pub fn lockfile_seed(&self, variant: Option<&str>) -> PathBuf {
-        match variant {
-            None => self.abi_dir.join("Cargo.lock.seed"),
-            Some(variant) => self.abi_dir.join(format!("Cargo.lock.{variant}.seed")),
+    /// A cache under `root` for CPython 3.11 on Linux, without checks.
+    #[cfg(test)]
+    pub(crate) fn for_tests(root: &Path) -> BuildCache {
+        BuildCache {
+            abi_dir: root.join("cpython-311-x86_64-linux-gnu"),
+            root: root.to_path_buf(),
+            interpreter: PathBuf::from("/usr/bin/python3.11"),
+            stable_abi: Some(StableAbiSupport {
+                partition: "cpython-abi3-x86_64-linux-gnu".into(),
+                minor: 11,
+            }),
         }
     }
+}
+
+impl CompilePartition {
+    /// The lock file a new module starts from, so that it resolves to the dependency
+    /// versions already compiled in this partition's target directory (and needs no
+    /// network to do so). `variant` names a seed of its own (one per pyo3 series).
+    pub fn lockfile_seed(&self, variant: Option<&str>) -> PathBuf {
+        match variant {
+            None => self.dir.join("Cargo.lock.seed"),
+            Some(variant) => self.dir.join(format!("Cargo.lock.{variant}.seed")),
+        }
+    }
+}
+
+/// `<partition>/target`, unless `CARGO_TARGET_DIR` says "put every build here": honoured
+/// as cargo does.
+fn target_dir_in(partition: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| partition.join("target"))
 }
 
 pub(crate) const IN_PLACE_FOLDER: &str = "in-place";
@@ -195,10 +272,7 @@ mod tests {
 
     #[test]
     fn entries_are_keyed_on_bucket_name_and_absolute_source_path() {
-        let cache = BuildCache {
-            abi_dir: PathBuf::from("/cache/cpython-311"),
-            target_dir: PathBuf::from("/cache/cpython-311/target"),
-        };
+        let cache = BuildCache::for_tests(Path::new("/cache"));
         let entry = |path: &str| cache.entry(Bucket::Modules, "fast", Path::new(path), "debug");
         let (a, b) = (entry("/one/fast.rs"), entry("/two/fast.rs"));
         assert_ne!(a.dir, b.dir);
@@ -214,5 +288,28 @@ mod tests {
         assert_ne!(a.dir, release.dir);
         let project = cache.entry(Bucket::Projects, "fast", Path::new("/one/fast.rs"), "debug");
         assert_ne!(a.dir, project.dir);
+    }
+
+    #[test]
+    fn stable_abi_builds_compile_in_the_partition_every_cpython_shares() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BuildCache::for_tests(dir.path());
+        let shared = cache.compile_partition(Some(9)).unwrap();
+        assert_eq!(shared.dir, dir.path().join("cpython-abi3-x86_64-linux-gnu"));
+        assert_eq!(shared.target_dir, shared.dir.join("target"));
+        assert_eq!(shared.pyo3, Pyo3Config::StableAbi);
+        // Version-specific, or a floor above this interpreter: its own partition.
+        for floor in [None, Some(12)] {
+            let own = cache.compile_partition(floor).unwrap();
+            assert_eq!(own.dir, cache.abi_dir);
+            assert_eq!(
+                own.pyo3,
+                Pyo3Config::Interpreter(PathBuf::from("/usr/bin/python3.11"))
+            );
+        }
+        assert_ne!(
+            shared.lockfile_seed(None),
+            cache.compile_partition(None).unwrap().lockfile_seed(None)
+        );
     }
 }

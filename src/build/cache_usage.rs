@@ -33,21 +33,64 @@ pub struct PartitionUse {
     pub modules: Vec<ModuleUse>,
     /// All of the partition, the modules and the target directory included.
     pub bytes: u64,
+    /// The last use of any of its modules, or of its target directory: a stable-ABI
+    /// partition has no modules of its own, every interpreter's builds compile there.
+    pub last_used: SystemTime,
 }
 
 /// Every partition under `root`.
 pub fn summarize(root: &Path) -> Vec<PartitionUse> {
     abi_dirs(root)
         .into_iter()
-        .map(|abi_dir| PartitionUse {
-            modules: entry_dirs(&abi_dir)
+        .map(|abi_dir| {
+            let modules: Vec<ModuleUse> = entry_dirs(&abi_dir)
                 .iter()
                 .map(|dir| module_use(dir))
-                .collect(),
-            bytes: folder_size(&abi_dir),
-            abi_dir,
+                .collect();
+            let last_used = modules
+                .iter()
+                .map(|m| m.last_used)
+                .chain(target_last_used(&abi_dir.join("target")))
+                .max()
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            PartitionUse {
+                modules,
+                bytes: folder_size(&abi_dir),
+                last_used,
+                abi_dir,
+            }
         })
         .collect()
+}
+
+/// When cargo last wrote into a target directory: every build writes fingerprints
+/// (`<profile>/.fingerprint/`) and artifacts (`<profile>/deps/`).
+fn target_last_used(target: &Path) -> Option<SystemTime> {
+    profile_dirs(target)
+        .into_iter()
+        .flat_map(|profile| [profile.join(".fingerprint"), profile.join("deps")])
+        .filter_map(|dir| dir.metadata().and_then(|m| m.modified()).ok())
+        .max()
+}
+
+/// `<target>/debug`, `<target>/release`, …: the folders cargo builds a profile in.
+fn profile_dirs(target: &Path) -> Vec<PathBuf> {
+    fs::read_dir(target)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.join(".cargo-lock").is_file())
+        .collect()
+}
+
+/// True while cargo builds in `target`: it holds a file lock on each profile's
+/// `.cargo-lock` for the whole build (opened read-only here, so nothing is written).
+fn cargo_is_building(target: &Path) -> bool {
+    profile_dirs(target).iter().any(|profile| {
+        fs::File::open(profile.join(".cargo-lock"))
+            .is_ok_and(|file| matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock)))
+    })
 }
 
 fn module_use(dir: &Path) -> ModuleUse {
@@ -187,14 +230,14 @@ pub fn prune(root: &Path, request: &PruneRequest) -> Result<Vec<Removed>> {
         });
     }
     if let Some(max) = request.max_bytes {
-        // Oldest partition first: the most recent use of any of its modules.
-        partitions.sort_by_key(|p| p.modules.iter().map(|m| m.last_used).max());
+        // Oldest partition first.
+        partitions.sort_by_key(|p| p.last_used);
         for partition in partitions {
             if total <= max {
                 break;
             }
             let target = partition.abi_dir.join("target");
-            if !partition.modules.is_empty() || !target.exists() {
+            if !partition.modules.is_empty() || !target.exists() || cargo_is_building(&target) {
                 continue;
             }
             let bytes = folder_size(&partition.abi_dir);

@@ -12,6 +12,7 @@ use std::time::Duration;
 use cargo_metadata::{CrateType, Message};
 
 use crate::build::progress::Progress;
+use crate::build::stable_abi::Pyo3Config;
 use crate::build::toolchain::cargo_program;
 use crate::error::{disk_full_line, Error, Result};
 use crate::fsutil::available_space;
@@ -25,9 +26,8 @@ pub struct CargoBuild<'a> {
     pub target_dir: &'a Path,
     /// Where cargo runs: the source's folder, so rustup honours its toolchain file.
     pub working_dir: &'a Path,
-    /// The interpreter pyo3 is configured for (`PYO3_PYTHON`): the base interpreter of
-    /// a virtual environment, see `PythonEnv::base_executable`.
-    pub python: &'a Path,
+    /// What pyo3 is told about Python (the partition's, see `stable_abi`).
+    pub pyo3: &'a Pyo3Config,
     /// The cargo profile: `dev`, `release` or a custom one.
     pub profile: &'a str,
     pub features: &'a [String],
@@ -78,12 +78,12 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     command
         .args(build.extra_args)
         .current_dir(build.working_dir)
-        .env("PYO3_PYTHON", build.python)
         // What maturin sets: build an extension module, do not link libpython.
         .env("PYO3_BUILD_EXTENSION_MODULE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    build.pyo3.apply(&mut command);
     let mut child = spawn(command, &program)?;
     let stdout = child.stdout.take();
     let messages = std::thread::spawn(move || read_messages(stdout));

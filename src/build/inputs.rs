@@ -54,10 +54,11 @@ impl InputStamps {
             .abi_dir
             .canonicalize()
             .unwrap_or(cache.abi_dir.clone());
+        let target_dirs = cache.target_dirs();
         let in_cache = |p: &Path| {
             p.starts_with(&cache.abi_dir)
                 || p.starts_with(&real_abi_dir)
-                || p.starts_with(&cache.target_dir)
+                || target_dirs.iter().any(|dir| p.starts_with(dir))
         };
         let read = read.into_iter().map(|p| {
             if p.starts_with(&cache.abi_dir) {
@@ -158,10 +159,7 @@ mod tests {
     #[test]
     fn files_in_the_cache_are_not_inputs() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = BuildCache {
-            abi_dir: dir.path().join("cache/abi"),
-            target_dir: dir.path().join("cache/abi/target"),
-        };
+        let cache = BuildCache::for_tests(&dir.path().join("cache"));
         let user = dir.path().join("fast.rs");
         fs::write(&user, "fn a() {}").unwrap();
         let generated = cache.abi_dir.join("modules/fast-1/crate/wrapper.rs");

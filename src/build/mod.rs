@@ -15,6 +15,7 @@ pub mod inputs;
 pub mod install;
 pub mod lock;
 pub mod progress;
+pub mod stable_abi;
 pub mod toolchain;
 
 use std::path::Path;

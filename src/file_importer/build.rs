@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::build::cache::{Bucket, BuildCache, ModuleCache};
+use crate::build::cache::{Bucket, BuildCache, CompilePartition, ModuleCache};
 use crate::build::cargo::{self, CargoBuild};
 use crate::build::freshness::BuildRecord;
 use crate::build::inputs::InputStamps;
@@ -105,6 +105,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         inputs,
         aliases,
         seed,
+        compile,
     } = match source.kind {
         SourceKind::File | SourceKind::Cell(_) => {
             prepare_single_file(source, &ctx.cache, &ctx.module)?
@@ -136,9 +137,9 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         module: &source.name,
         origin: &source.path,
         manifest_path: &manifest_path,
-        target_dir: &ctx.cache.target_dir,
+        target_dir: &compile.target_dir,
         working_dir: source.base_dir(),
-        python: &ctx.python.base_executable,
+        pyo3: &compile.pyo3,
         profile: &ctx.profile,
         features: &ctx.features,
         extra_args: &ctx.settings.cargo_args,
@@ -290,6 +291,8 @@ struct Prepared {
     /// The lock-file seed a generated crate's Cargo.lock is kept as, for the next new
     /// module of its pyo3 series.
     seed: Option<PathBuf>,
+    /// Where cargo compiles it.
+    compile: CompilePartition,
 }
 
 /// A marked crate builds from its own Cargo.toml, or from one merged with the template's.
@@ -311,6 +314,7 @@ fn prepare_crate(source: &Source, cache: &BuildCache, module: &ModuleCache) -> R
         inputs,
         aliases: prepared.aliases,
         seed: None,
+        compile: prepared.compile,
     })
 }
 
@@ -352,8 +356,9 @@ fn prepare_single_file(
         mirror_siblings(view, &source.path);
     }
     let lockfile = crate_dir.join("Cargo.lock");
+    let compile = cache.compile_partition(generated.stable_abi_floor)?;
     let seed =
-        cache.lockfile_seed(crates::seed_variant(generated.pyo3_version.as_deref()).as_deref());
+        compile.lockfile_seed(crates::seed_variant(generated.pyo3_version.as_deref()).as_deref());
     if !lockfile.exists() && seed.is_file() {
         let _ = fs::copy(&seed, &lockfile);
     }
@@ -368,6 +373,7 @@ fn prepare_single_file(
             source.path.to_string_lossy().into_owned(),
         )],
         seed: Some(seed),
+        compile,
     })
 }
 

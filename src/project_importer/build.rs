@@ -11,9 +11,10 @@ use crate::build::freshness::BuildRecord;
 use crate::build::inputs::InputStamps;
 use crate::build::install::{check_module_export, replace_library};
 use crate::build::progress::{BuildObserver, Progress};
+use crate::build::stable_abi;
 use crate::build::{fresh_or_build, BuildContext, Outcome};
 use crate::error::{Error, Result};
-use crate::fsutil::copy_atomically;
+use crate::fsutil::{copy_atomically, read_toml};
 use crate::project_importer::develop::{maturin_dep_info, maturin_develop};
 use crate::project_importer::metadata::check_installed_metadata;
 use crate::project_importer::project::{Bindings, Project};
@@ -76,15 +77,20 @@ fn build_project(
 
     let (artifact, dep_info, local_manifests) = if project.bindings == Bindings::Pyo3 {
         // As `maturin develop` would, without its fixed costs: cargo, then the library
-        // copied over the installed one.
+        // copied over the installed one. A stable-ABI project compiles where every
+        // CPython's stable-ABI builds do.
+        let floor = read_toml(&project.manifest_path)
+            .as_ref()
+            .and_then(stable_abi::stable_abi_floor);
+        let compile = ctx.cache.compile_partition(floor)?;
         let output = cargo::run(
             &CargoBuild {
                 module: &project.import_name,
                 origin: &project.root,
                 manifest_path: &project.manifest_path,
-                target_dir: &ctx.cache.target_dir,
+                target_dir: &compile.target_dir,
                 working_dir: &project.root,
-                python: &ctx.python.base_executable,
+                pyo3: &compile.pyo3,
                 profile: &ctx.profile,
                 features: &ctx.features,
                 extra_args: &ctx.settings.cargo_args,

@@ -1,0 +1,159 @@
+//! How pyo3 is told which Python a build is for, and so which partition of the cache
+//! compiles it.
+//!
+//! A version-specific build asks an interpreter (`PYO3_PYTHON`, the base interpreter of
+//! the environment). A stable-ABI build (pyo3's `abi3` features) needs no interpreter on
+//! Unix (`PYO3_NO_PYTHON`), so its compiled dependencies are the same for every CPython
+//! from its floor on: they live in one partition shared by all of them, and a 3.13
+//! environment reuses the pyo3 a 3.9 one compiled. Nothing else in the environment reaches
+//! pyo3's configuration then (it reads `VIRTUAL_ENV` or `PATH` only to find an
+//! interpreter), so environments never make each other recompile it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use toml::{Table, Value};
+
+use crate::settings::PythonEnv;
+
+/// What pyo3's build scripts are told about Python.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pyo3Config {
+    /// Configure for this interpreter (`PYO3_PYTHON`).
+    Interpreter(PathBuf),
+    /// The stable ABI, without an interpreter (`PYO3_NO_PYTHON`).
+    StableAbi,
+}
+
+impl Pyo3Config {
+    /// Sets the variables pyo3-build-config reads on `command`.
+    pub fn apply(&self, command: &mut Command) {
+        match self {
+            Pyo3Config::Interpreter(python) => {
+                command
+                    .env("PYO3_PYTHON", python)
+                    .env_remove("PYO3_NO_PYTHON");
+            }
+            Pyo3Config::StableAbi => {
+                command.env("PYO3_NO_PYTHON", "1").env_remove("PYO3_PYTHON");
+            }
+        }
+    }
+}
+
+/// What a stable-ABI build for this interpreter looks like, if it can load one: the
+/// partition it compiles in (`cpython-abi3-x86_64-linux-gnu`) and the interpreter's
+/// minor version. `None` unless the interpreter lists `.abi3.so` among its extension
+/// suffixes: a free-threaded or debug CPython, PyPy and Windows (where pyo3 needs the
+/// interpreter's library folder) build for the interpreter.
+pub fn support(python: &PythonEnv) -> Option<StableAbiSupport> {
+    if !python.extension_suffixes.iter().any(|s| s == ".abi3.so") {
+        return None;
+    }
+    let tag = python.abi_tag();
+    let mut parts = tag.splitn(3, '-');
+    let (implementation, version, platform) = (parts.next()?, parts.next()?, parts.next()?);
+    let minor = version.strip_prefix('3')?.parse().ok()?;
+    (implementation == "cpython").then(|| StableAbiSupport {
+        partition: format!("cpython-abi3-{platform}"),
+        minor,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StableAbiSupport {
+    /// The partition's folder name: the ABI tag with `abi3` for the version.
+    pub partition: String,
+    /// The interpreter's CPython 3 minor version: a floor above it is not met.
+    pub minor: u32,
+}
+
+/// The lowest CPython 3 minor version the manifest's own pyo3 dependency targets with
+/// the stable ABI (`abi3-py39` -> 9, a bare `abi3` -> 0: any), `None` when it does not
+/// ask for the stable ABI. pyo3 builds for the lowest `abi3-py3N` enabled.
+pub fn stable_abi_floor(manifest: &Table) -> Option<u32> {
+    let pyo3 = manifest.get("dependencies")?.get("pyo3")?.as_table()?;
+    if pyo3.get("optional").and_then(Value::as_bool) == Some(true) {
+        return None;
+    }
+    pyo3.get("features")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|feature| match feature {
+            "abi3" => Some(0),
+            _ => feature.strip_prefix("abi3-py3")?.parse().ok(),
+        })
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(text: &str) -> Table {
+        text.parse().unwrap()
+    }
+
+    fn python(suffixes: &[&str]) -> PythonEnv {
+        PythonEnv {
+            executable: PathBuf::from("/venv/bin/python"),
+            base_executable: PathBuf::from("/usr/bin/python3.11"),
+            prefix: PathBuf::from("/venv"),
+            base_prefix: PathBuf::from("/usr"),
+            extension_suffixes: suffixes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    const CPYTHON_311: [&str; 3] = [".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so"];
+
+    #[test]
+    fn the_floor_is_the_lowest_abi3_feature() {
+        let floor = |text: &str| stable_abi_floor(&manifest(text));
+        assert_eq!(
+            floor("[dependencies]\npyo3 = { version = \"0.30\", features = [\"abi3-py39\"] }"),
+            Some(9)
+        );
+        assert_eq!(
+            floor("[dependencies.pyo3]\nversion = \"0.30\"\nfeatures = [\"macros\", \"abi3-py312\", \"abi3-py310\"]"),
+            Some(10)
+        );
+        assert_eq!(
+            floor("[dependencies]\npyo3 = { version = \"0.30\", features = [\"abi3\"] }"),
+            Some(0)
+        );
+        assert_eq!(floor("[dependencies]\npyo3 = \"0.30\""), None);
+        assert_eq!(
+            floor(
+                "[dependencies]\npyo3 = { version = \"0.23\", features = [\"extension-module\"] }"
+            ),
+            None
+        );
+        assert_eq!(
+            floor("[dependencies]\npyo3 = { version = \"0.30\", features = [\"abi3-py39\"], optional = true }"),
+            None
+        );
+        assert_eq!(floor("[dependencies]\nitoa = \"1\""), None);
+    }
+
+    #[test]
+    fn stable_abi_only_where_the_interpreter_loads_it() {
+        assert_eq!(
+            support(&python(&CPYTHON_311)),
+            Some(StableAbiSupport {
+                partition: "cpython-abi3-x86_64-linux-gnu".into(),
+                minor: 11
+            })
+        );
+        // Free-threaded CPython has no stable ABI; Windows builds need the interpreter.
+        assert_eq!(
+            support(&python(&[".cpython-313t-x86_64-linux-gnu.so", ".so"])),
+            None
+        );
+        assert_eq!(support(&python(&[".cp311-win_amd64.pyd", ".pyd"])), None);
+        assert_eq!(
+            support(&python(&[".pypy310-pp73-x86_64-linux-gnu.so", ".so"])),
+            None
+        );
+    }
+}
