@@ -276,7 +276,11 @@ fn merged_manifest(
     lib.insert("path".into(), Value::from(path_str(lib_path)?));
     lib.entry("crate-type")
         .or_insert_with(|| Value::Array(vec![Value::from("cdylib")]));
-    if !in_workspace {
+    if in_workspace {
+        // Profiles are the workspace root's (see `workspace_root_manifest`); cargo
+        // ignores, with a warning, any a member has.
+        merged.remove("profile");
+    } else {
         // A crate that is its own workspace root keeps its settings, not its members.
         let section = table_entry(&mut merged, "workspace");
         section.insert("members".into(), Value::Array(Vec::new()));
@@ -298,6 +302,12 @@ fn workspace_root_manifest(workspace: &Workspace, member: &Path) -> Result<Strin
             root.insert(key.into(), value.clone());
         }
     }
+    // The template's profile under the workspace's own (its keys win), as for a crate.
+    let mut profile = template::dependency_profile();
+    if let Some(Value::Table(own)) = root.remove("profile") {
+        merge(&mut profile, own);
+    }
+    root.insert("profile".into(), Value::Table(profile));
     absolutize_path_dependencies(&mut root, &workspace.root);
     let mut section = user
         .get("workspace")
@@ -555,6 +565,11 @@ opt-level = 1
             Some("/ws/crates/b")
         );
         assert_eq!(root["profile"]["dev"]["opt-level"].as_integer(), Some(1));
+        // The template's dependency profile joins the workspace's own.
+        assert_eq!(
+            root["profile"]["dev"]["package"]["*"]["debug"].as_bool(),
+            Some(false)
+        );
     }
 
     #[test]
