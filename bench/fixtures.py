@@ -161,10 +161,13 @@ sys.meta_path.insert(0, PinnedPyo3())"""
 class Project:
     """A source folder with .rs files plus the build cache one tool uses for it."""
 
-    def __init__(self, tool: Tool, src: Path, cache: Path) -> None:
+    def __init__(
+        self, tool: Tool, src: Path, cache: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.tool = tool
         self.src = src
         self.cache = cache
+        self.extra_env = extra_env or {}  # e.g. RUSTC_WRAPPER for scenario 14
         self.offsets: dict[str, int] = {}
         src.mkdir(parents=True, exist_ok=True)
         cache.mkdir(parents=True, exist_ok=True)
@@ -177,7 +180,7 @@ class Project:
         self.offsets[module] = offset
 
     def env(self) -> dict[str, str]:
-        return clean_env(self.tool.venv, **{self.tool.cache_var: str(self.cache)})
+        return clean_env(self.tool.venv, **{self.tool.cache_var: str(self.cache)}, **self.extra_env)
 
     def run(self, code: str) -> Run:
         """A fresh `python -c CODE` in the source folder (sys.path[0] is that folder)."""

@@ -76,7 +76,8 @@ def check(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = 
 # Variables that would point a tool at another cache, interpreter or target directory.
 FOREIGN_ENV = re.compile(
     r"^(RUSTHOOK_|RUSTIMPORT_|MATURIN_|PYO3_|CARGO_TARGET_DIR$|CARGO_BUILD_TARGET_DIR$"
-    r"|VIRTUAL_ENV$|CONDA_PREFIX$|PYTHONPATH$|PYTHONHOME$|PYTHONSTARTUP$)"
+    r"|VIRTUAL_ENV$|CONDA_PREFIX$|PYTHONPATH$|PYTHONHOME$|PYTHONSTARTUP$"
+    r"|RUSTC_WRAPPER$|RUSTC_WORKSPACE_WRAPPER$|SCCACHE_)"
 )
 
 

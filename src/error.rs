@@ -126,6 +126,11 @@ pub enum Error {
         detail: String,
     },
 
+    /// The build folder is on a read-only file system (an image's baked cache, a
+    /// read-only mount): what it holds loads, nothing new can be built there.
+    #[error("cannot build {module}: the build folder {path} is on a read-only file system (what it already holds still loads); to build, set RUSTHOOK_BUILD_DIR (or build_dir=) to a writable folder.", path = .path.display())]
+    ReadOnlyBuildFolder { module: String, path: PathBuf },
+
     /// A cache folder other users could have written a library into.
     #[error("refusing to use the build folder {path}: {reason}, so a library built there could be replaced by someone else.\n{fix}", path = .path.display())]
     InsecureCache {

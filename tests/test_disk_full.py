@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DOUBLE_RS, Project, template_target
+from test_site import make_venv
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def import_fails(project: Project, env: dict[str, str]) -> str:
 
 
 def test_rustc_or_the_linker_out_of_space_keeps_the_last_build_and_recovers(
-    project: Project, small_disk: Path
+    project: Project, small_disk: Path, tmp_path: Path
 ) -> None:
     cache = small_disk / "cache"
     env = project.env(RUSTHOOK_BUILD_DIR=str(cache))
@@ -74,6 +75,24 @@ def test_rustc_or_the_linker_out_of_space_keeps_the_last_build_and_recovers(
     code = "import fast; print(fast.double(21))"
     assert project.hook_import(code, env=env).stdout.strip() == "42"
     (target,) = cache.glob("*/target")
+    # Another environment's module in the same shared cache, which it must keep loading.
+    other_env, _ = make_venv(tmp_path / "other-env")
+    project.write("other.rs", DOUBLE_RS.replace("x * 2", "x * 5"))
+    other_code = "import rusthook; rusthook.install(); import other; print(other.double(2))"
+
+    def other_in_its_environment() -> tuple[str, bool]:
+        done = subprocess.run(
+            [str(other_env), "-c", other_code],
+            cwd=project.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip(), "rusthook: building " in done.stderr
+
+    assert other_in_its_environment() == ("10", True)
 
     filler = fill(small_disk)
     source.write_text(DOUBLE_RS.replace("x * 2", "x * 3"))
@@ -112,10 +131,12 @@ def test_rustc_or_the_linker_out_of_space_keeps_the_last_build_and_recovers(
         message.group(2),
     ), message.group(2)
 
-    # The last good build is kept: with the edit undone, it loads without a build.
+    # The last good build is kept: with the edit undone, it loads without a build; the
+    # other environment's module loads as it was, the disk still full.
     source.write_text(DOUBLE_RS)
     fresh = project.hook_import(code, env=env)
     assert (fresh.stdout.strip(), fresh.built) == ("42", False)
+    assert other_in_its_environment() == ("10", False)
 
     # Space again: the next import builds and loads the edit.
     source.write_text(DOUBLE_RS.replace("x * 2", "x * 3"))

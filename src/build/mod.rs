@@ -21,7 +21,7 @@ pub mod toolchain;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fsutil::create_private_dir;
 use crate::settings::{PythonEnv, Settings};
 use cache::{BuildCache, ModuleCache};
@@ -78,11 +78,12 @@ pub fn fresh_or_build(
             return Ok(record);
         }
     }
-    create_private_dir(&ctx.module.dir)?;
+    create_private_dir(&ctx.module.dir).map_err(|error| on_read_only(ctx, error))?;
     let (_lock, waited) =
         lock::acquire(&ctx.module.lock_path(), ctx.settings.lock_timeout, &|| {
             ctx.progress.interrupted()
-        })?;
+        })
+        .map_err(|error| on_read_only(ctx, error))?;
     // Read again under the lock: whoever held it may have just built the module (then
     // even a forced rebuild need not build again).
     let previous = ctx.module.read_record();
@@ -125,6 +126,20 @@ pub fn fresh_or_build(
         started.elapsed().as_secs_f64()
     );
     Ok(record)
+}
+
+/// A build folder on a read-only file system is said so, once, for the whole folder: the
+/// fresh check before needed no writes, so whatever it holds still loads.
+fn on_read_only(ctx: &BuildContext, error: Error) -> Error {
+    match &error {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            Error::ReadOnlyBuildFolder {
+                module: ctx.name.to_string(),
+                path: ctx.settings.build_root.clone(),
+            }
+        }
+        _ => error,
+    }
 }
 
 /// True when `record` describes a build that is still fresh. `explain` logs why not

@@ -50,6 +50,7 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::ProjectNotInstalled { .. }
         | Error::ProjectMetadataChanged { .. }
         | Error::DiskFull { .. }
+        | Error::ReadOnlyBuildFolder { .. }
         | Error::InsecureCache { .. }
         | Error::CacheBusy { .. }
         | Error::AlreadyExists { .. }
