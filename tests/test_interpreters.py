@@ -178,5 +178,14 @@ def test_every_cpython_shares_the_stable_abi_dependencies(
         tag = f"cpython-{minor.replace('.', '')}-"
         assert Path(library).is_relative_to(build_dir), library
         assert Path(library).relative_to(build_dir).parts[0].startswith(tag), library
-    shared = [p.name for p in build_dir.iterdir() if (p / "target").is_dir()]
-    assert any(name.startswith("cpython-abi3-") for name in shared), shared
+    info = subprocess.run(
+        [sys.executable, "-m", "rusthook", "cache", "info"],
+        env=project.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert re.search(
+        r"^  cpython-abi3-[\w-]+: compiled dependencies only, [\d.]+ MB$", info, re.M
+    ), info
+    assert re.search(r"^  cpython-313-[\w-]+: \d+ modules, ", info, re.M), info

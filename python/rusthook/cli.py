@@ -309,7 +309,9 @@ def _cache_info(args: argparse.Namespace) -> None:
     print(f"size: {_megabytes(total)}, modules: {modules}")
     now = time.time()
     for abi_dir, size, entries in partitions:
-        print(f"  {os.path.basename(abi_dir)}: {len(entries)} modules, {_megabytes(size)}")
+        # The stable-ABI partition holds only what every CPython's abi3 builds compiled.
+        what = f"{len(entries)} modules" if entries else "compiled dependencies only"
+        print(f"  {os.path.basename(abi_dir)}: {what}, {_megabytes(size)}")
         for name, source, exists, module_size, last_used in entries:
             days = max(0, int((now - last_used) // 86_400))
             gone = "" if exists else " (source gone)"
