@@ -55,7 +55,7 @@ from report import target_ratio, target_time
 
 
 class Bench(CacheScenarios):
-    """The scenarios, 1 to 10 here and 11 to 12 in `CacheScenarios`; each returns its
+    """The scenarios, 1 to 10 here and 11 to 14 in `CacheScenarios`; each returns its
     row(s) of the table."""
 
     def __init__(self, tools: dict[str, Tool], pyo3: str, repeat: int, build_repeat: int) -> None:
