@@ -388,6 +388,47 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_partition_goes_by_its_target_dirs_age_and_never_while_cargo_builds() {
+        let root = tempfile::tempdir().unwrap();
+        let profile = root
+            .path()
+            .join("cpython-abi3-x86_64-linux-gnu/target/debug");
+        create_private_dir(&profile.join("deps")).unwrap();
+        create_private_dir(&profile.join(".fingerprint")).unwrap();
+        fs::write(profile.join("deps/libpyo3.rlib"), [0u8; 500]).unwrap();
+        let cargo_lock = profile.join(".cargo-lock");
+        fs::write(&cargo_lock, "").unwrap();
+
+        let summary = summarize(root.path());
+        assert_eq!(summary.len(), 1);
+        assert!(summary[0].modules.is_empty());
+        let age = SystemTime::now()
+            .duration_since(summary[0].last_used)
+            .unwrap();
+        assert!(
+            age < Duration::from_secs(60),
+            "its last use is cargo's: {age:?}"
+        );
+
+        let tiny = PruneRequest {
+            max_bytes: Some(1),
+            ..Default::default()
+        };
+        let building = fs::File::open(&cargo_lock).unwrap();
+        building.lock().unwrap(); // as cargo holds it for a whole build
+        assert!(
+            prune(root.path(), &tiny).unwrap().is_empty(),
+            "cargo is building"
+        );
+        drop(building);
+        let removed = prune(root.path(), &tiny).unwrap();
+        assert_eq!(
+            removed.iter().map(|r| &r.path).collect::<Vec<_>>(),
+            [&root.path().join("cpython-abi3-x86_64-linux-gnu")]
+        );
+    }
+
+    #[test]
     fn clear_removes_only_rusthooks_folders_and_refuses_while_building() {
         let root = tempfile::tempdir().unwrap();
         let module = root.path().join("cpython-311/modules/fast-0123");
