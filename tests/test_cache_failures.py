@@ -192,14 +192,19 @@ def test_two_users_each_have_their_own_cache_and_neither_can_use_the_others(
         assert info.stdout.splitlines()[0] == f"build cache: {home}/.cache/rusthook"
 
         # nobody cannot use root's cache (nor plant a library in it) …
+        root_cache = shared_tmp / "root-cache"  # where nobody can see it is root's
         project.write("fast.rs", DOUBLE_RS)
-        assert project.hook_import(CODE).stdout.strip() == "42"
+        env = project.env(
+            RUSTHOOK_BUILD_DIR=str(root_cache), CARGO_TARGET_DIR=str(template_target(build_dir))
+        )
+        assert project.hook_import(CODE, env=env).stdout.strip() == "42"
+        assert root_cache.stat().st_mode & 0o777 == 0o700
         planted = as_nobody(
-            "import rusthook; rusthook.install(); import fast", RUSTHOOK_BUILD_DIR=str(build_dir)
+            "import rusthook; rusthook.install(); import fast", RUSTHOOK_BUILD_DIR=str(root_cache)
         )
         assert planted.returncode == 1
         assert (
-            f"refusing to use the build folder {build_dir}: it belongs to another user (uid 0)"
+            f"refusing to use the build folder {root_cache}: it belongs to another user (uid 0)"
             in planted.stderr
         ), planted.stderr
 
