@@ -21,6 +21,7 @@ use crate::fsutil::{
     check_private, create_private_dir, mtime_ns, read_utf8, write_atomically, write_if_changed,
 };
 use crate::settings::{PythonEnv, Settings};
+use crate::stubs;
 
 /// Where a fresh build of a module is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,9 @@ pub struct Built {
     pub declarations: Option<PathBuf>,
     /// `name.<EXT_SUFFIX>` beside the source, when `in_place` was asked for.
     pub in_place: Option<PathBuf>,
+    /// `name.pyi` beside the source and what writing it did, when stubs were asked for
+    /// (or the build was in place).
+    pub stub: Option<(PathBuf, stubs::Written)>,
 }
 
 /// Returns a fresh library for `source`, building it first if needed.
@@ -41,10 +45,58 @@ pub fn ensure_built(
     python: &PythonEnv,
     observer: &dyn BuildObserver,
 ) -> Result<Built> {
+    build_module(source, settings, python, observer, StubUse::Place).map(|(built, _)| built)
+}
+
+/// The stub of `source`, built with its introspection data if needed, without writing
+/// it anywhere: `(where it goes, its text)` (for `stubs --diff`).
+pub fn stub_of(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<(PathBuf, String)> {
+    let settings = Settings {
+        stubs: true,
+        in_place: false,
+        ..settings.clone()
+    };
+    let (built, text) = build_module(source, &settings, python, observer, StubUse::Read)?;
+    if built.declarations.is_some() {
+        return Err(Error::NoStub {
+            path: source.path.clone(),
+        });
+    }
+    let dest = stubs::path_beside(&source.path, &source.name);
+    Ok((dest, text.unwrap_or_default()))
+}
+
+/// What a build does with its stub (when it makes one).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StubUse {
+    /// Write it beside the source.
+    Place,
+    /// Return its text.
+    Read,
+}
+
+fn build_module(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+    stub_use: StubUse,
+) -> Result<(Built, Option<String>)> {
     check_module_name(&source.name, &source.path)?;
     let cache = BuildCache::open(settings, python)?;
     let profile = settings.cargo_profile().to_string();
-    let fingerprint = settings.fingerprint(&profile, &settings.features, python);
+    let mut fingerprint = settings.fingerprint(&profile, &settings.features, python);
+    // A library with introspection data is another build (another pyo3 feature), kept
+    // beside the one without as release is beside debug: switching stubs on and off
+    // rebuilds nothing that is fresh.
+    if settings.introspect() {
+        fingerprint.push_str(" | introspection");
+    }
     let module = cache.entry(Bucket::Modules, &source.name, &source.path, &fingerprint);
     // The library is loaded from here: nobody else may have been able to put it there.
     check_private(&module.dir)?;
@@ -61,6 +113,7 @@ pub fn ensure_built(
         module,
     };
     let last = ctx.module.read_record();
+    let last_artifact = last.as_ref().map(|record| record.artifact.clone());
     let describe = format!("{} ({})", source.name, settings.profile_name());
     let record = fresh_or_build(&ctx, last, &describe, |previous| {
         build(&ctx, source, previous)
@@ -89,14 +142,94 @@ pub fn ensure_built(
         remember_in_place(&ctx.cache, source, &written);
         Some(written)
     };
-    Ok(Built {
+    let mut text = None;
+    let stub = if !settings.introspect() || declarations.is_some() {
+        None
+    } else if stub_use == StubUse::Read {
+        text = Some(cached_stub(&ctx, source, &record));
+        None
+    } else {
+        let built_now = last_artifact.as_deref() != Some(record.artifact.as_str());
+        place_stub(&ctx, source, &record, built_now)?
+    };
+    let built = Built {
         artifact,
         declarations,
         in_place,
+        stub,
+    };
+    Ok((built, text))
+}
+
+/// The stub the build made, kept beside its library; made again from the library if
+/// it is gone (a half-deleted cache).
+fn cached_stub(ctx: &BuildContext, source: &Source, record: &BuildRecord) -> String {
+    record
+        .stub
+        .as_deref()
+        .map(|name| ctx.module.artifact_path(name))
+        .and_then(|path| fs::read_to_string(path).ok())
+        .unwrap_or_else(|| stub_text(source, &ctx.module.artifact_path(&record.artifact)))
+}
+
+/// Writes the build's stub beside the source: after a build (when its text changed), or
+/// when none is there. An up-to-date import with a stub in place costs one `stat`.
+fn place_stub(
+    ctx: &BuildContext,
+    source: &Source,
+    record: &BuildRecord,
+    built_now: bool,
+) -> Result<Option<(PathBuf, stubs::Written)>> {
+    let dest = stubs::path_beside(&source.path, &source.name);
+    if !built_now && dest.exists() {
+        let written = if stubs::is_own(&dest) {
+            stubs::Written::Unchanged
+        } else {
+            stubs::Written::Kept
+        };
+        return Ok(Some((dest, written)));
+    }
+    let text = cached_stub(ctx, source, record);
+    let written = stubs::write(&dest, &text)?;
+    let kept_note = ctx.module.dir.join("stub-kept");
+    if written == stubs::Written::Kept {
+        // Said once per module, not at every build.
+        if !kept_note.exists() {
+            log::warn!(
+                target: "rusthook.stubs",
+                "{} was not written by rusthook, so it is left as it is (rusthook replaces only stubs whose first line starts with `{}`); `python -m rusthook stubs --diff {}` shows how it differs from the module",
+                dest.display(),
+                stubs::MARKER,
+                source.path.display()
+            );
+            let _ = write_atomically(&kept_note, dest.to_string_lossy().as_bytes());
+        }
+    } else {
+        let _ = fs::remove_file(&kept_note);
+    }
+    Ok(Some((dest, written)))
+}
+
+/// The stub of `source`'s library: introspected, else sketched from the library root.
+pub fn stub_text(source: &Source, library: &Path) -> String {
+    stubs::generate(library, &source.name, &source.path, || {
+        let root = match source.kind {
+            SourceKind::File | SourceKind::Cell(_) => source.path.clone(),
+            SourceKind::Crate => fs::read_to_string(source.path.join("Cargo.toml"))
+                .ok()
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .and_then(|manifest| {
+                    let path = manifest.get("lib")?.get("path")?.as_str()?.to_string();
+                    Some(source.path.join(path))
+                })
+                .unwrap_or_else(|| source.path.join("src/lib.rs")),
+        };
+        fs::read_to_string(root).ok()
     })
 }
 
 fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) -> Result<Outcome> {
+    let introspect = ctx.settings.introspect();
     let Prepared {
         manifest_path,
         globs,
@@ -105,12 +238,17 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         inputs,
         aliases,
         seed,
+        introspectable,
     } = match source.kind {
         SourceKind::File | SourceKind::Cell(_) => {
-            prepare_single_file(source, &ctx.cache, &ctx.module)?
+            prepare_single_file(source, &ctx.cache, &ctx.module, introspect)?
         }
-        SourceKind::Crate => prepare_crate(source, &ctx.cache, &ctx.module)?,
+        SourceKind::Crate => prepare_crate(source, &ctx.cache, &ctx.module, introspect)?,
     };
+    let mut features = ctx.features.clone();
+    if introspectable {
+        features.push("pyo3/experimental-inspect".to_string());
+    }
     let mut primary = vec![source_entry_file(source)];
     primary.extend(inputs);
     primary.extend(preprocess::expand_globs(&globs));
@@ -140,7 +278,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         working_dir: source.base_dir(),
         python: &ctx.python.base_executable,
         profile: &ctx.profile,
-        features: &ctx.features,
+        features: &features,
         extra_args: &ctx.settings.cargo_args,
         diagnostics_aliases: aliases,
     };
@@ -176,9 +314,22 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     if let Some(seed) = seed {
         seed_lockfile(&seed, &ctx.module);
     }
+    // Made once per build, kept beside the library: imports that find the build fresh
+    // copy it, never introspect again.
+    let stub = if introspect && installed.declarations.is_none() {
+        let name = format!("{}.pyi", installed.library);
+        let path = ctx.module.artifact_path(&name);
+        let text = stub_text(source, &ctx.module.artifact_path(&installed.library));
+        write_atomically(&path, text.as_bytes())
+            .map_err(Error::io("cannot write the stub", &path))?;
+        Some(name)
+    } else {
+        None
+    };
     Ok(Outcome {
         artifact: installed.library,
         declarations: installed.declarations,
+        stub,
         files,
         globs,
     })
@@ -290,11 +441,18 @@ struct Prepared {
     /// The lock-file seed a generated crate's Cargo.lock is kept as, for the next new
     /// module of its pyo3 series.
     seed: Option<PathBuf>,
+    /// Built with pyo3's introspection data.
+    introspectable: bool,
 }
 
 /// A marked crate builds from its own Cargo.toml, or from one merged with the template's.
-fn prepare_crate(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Result<Prepared> {
-    let prepared = crates::prepare(source, cache, module)?;
+fn prepare_crate(
+    source: &Source,
+    cache: &BuildCache,
+    module: &ModuleCache,
+    introspect: bool,
+) -> Result<Prepared> {
+    let prepared = crates::prepare(source, cache, module, introspect)?;
     let mut inputs = prepared.inputs;
     // The marker file names the template: editing it changes what is built.
     inputs.extend(
@@ -311,6 +469,7 @@ fn prepare_crate(source: &Source, cache: &BuildCache, module: &ModuleCache) -> R
         inputs,
         aliases: prepared.aliases,
         seed: None,
+        introspectable: prepared.introspectable,
     })
 }
 
@@ -319,6 +478,7 @@ fn prepare_single_file(
     source: &Source,
     cache: &BuildCache,
     module: &ModuleCache,
+    introspect: bool,
 ) -> Result<Prepared> {
     let text = read_utf8(&source.path)?;
     let header = match source.kind {
@@ -338,6 +498,7 @@ fn prepare_single_file(
             lib_name: &module.lib_name,
             wrapper_path: &wrapper_path,
             body_path: &body_path,
+            introspect,
         },
     )?;
     let manifest_path = crate_dir.join("Cargo.toml");
@@ -368,6 +529,7 @@ fn prepare_single_file(
             source.path.to_string_lossy().into_owned(),
         )],
         seed: Some(seed),
+        introspectable: generated.introspectable,
     })
 }
 

@@ -184,6 +184,9 @@ pub struct GeneratedCrate {
     /// The pyo3 version requirement of the generated Cargo.toml, if it has one: which
     /// lock-file seed the crate starts from.
     pub pyo3_version: Option<String>,
+    /// Built with pyo3's introspection data: asked for, and its pyo3 has it (the
+    /// generated `#[pymodule]` is then declarative, the form introspection reads).
+    pub introspectable: bool,
 }
 
 /// Where the generated crate's files go and what it is called.
@@ -194,6 +197,8 @@ pub struct CrateLayout<'a> {
     pub lib_name: &'a str,
     pub wrapper_path: &'a Path,
     pub body_path: &'a Path,
+    /// Build it with pyo3's introspection data (stubs were asked for).
+    pub introspect: bool,
 }
 
 /// Generates Cargo.toml (and a `#[pymodule]` wrapper if needed) for `source_path`.
@@ -208,6 +213,9 @@ pub fn generate_crate(
         layout.module.trim_start_matches('_').replace('_', "-")
     );
     let mut manifest = merged_manifest(source_path, header, &package_name)?;
+    let introspectable = layout.introspect
+        && header.template == Some(Template::Pyo3)
+        && template::introspectable(pyo3_version(&manifest).as_deref());
 
     let mut body = None;
     let wrapper = match header.template {
@@ -242,6 +250,7 @@ pub fn generate_crate(
                     layout.module,
                     &exports,
                     header.cell,
+                    introspectable,
                 )
             })
         }
@@ -289,6 +298,7 @@ pub fn generate_crate(
         wrapper,
         body,
         pyo3_version,
+        introspectable,
     })
 }
 
@@ -505,6 +515,7 @@ mod tests {
             lib_name: "fast_0123abcd",
             wrapper_path: Path::new("/cache/fast/wrapper.rs"),
             body_path: Path::new("/cache/fast/fast.rs"),
+            introspect: false,
         }
     }
 

@@ -149,6 +149,7 @@ fn build_project(
         &ctx.cache,
     )?;
     Ok(Outcome {
+        stub: None,
         artifact,
         declarations: None,
         files,

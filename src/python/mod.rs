@@ -170,6 +170,45 @@ fn build_path(py: Python<'_>, path: PathBuf, settings: &PySettings) -> PyResult<
     ))
 }
 
+/// Builds the `.rs` file or crate directory at `path` with its introspection data and
+/// writes its stub beside it. Returns `(module name, stub, what writing did:
+/// "written", "unchanged" or "kept" for a stub rusthook did not write)`.
+#[pyfunction]
+fn write_stub(
+    py: Python<'_>,
+    path: PathBuf,
+    settings: &PySettings,
+) -> PyResult<(String, OsString, &'static str)> {
+    let source = finder::source_from_path(&path).map_err(|e| path_error(py, e, &path))?;
+    let settings = PySettings(crate::settings::Settings {
+        stubs: true,
+        ..settings.0.clone()
+    });
+    let built = run_build(py, &source, &settings)?;
+    let Some((stub, written)) = built.stub else {
+        let error = crate::error::Error::NoStub { path };
+        return Err(to_python_error(error));
+    };
+    Ok((source.name, stub.into_os_string(), written.as_str()))
+}
+
+/// The stub of the `.rs` file or crate directory at `path` (built with its
+/// introspection data if needed), without writing it: `(module name, where it goes,
+/// text)`.
+#[pyfunction]
+fn stub_text(
+    py: Python<'_>,
+    path: PathBuf,
+    settings: &PySettings,
+) -> PyResult<(String, OsString, String)> {
+    let source = finder::source_from_path(&path).map_err(|e| path_error(py, e, &path))?;
+    let python = &core(py)?.python;
+    let (dest, text) = run_detached(py, &source.name, &source.path, |observer| {
+        file_importer::stub_of(&source, &settings.0, python, observer)
+    })?;
+    Ok((source.name, dest.into_os_string(), text))
+}
+
 /// Builds the code of a notebook cell as the module `_rusthook_cell_<hash>` (its
 /// source saved in `directory`); returns `(module name, library)`. A non-empty `salt`
 /// gives the same code a new name (a forced rebuild loads under a new name).
@@ -339,7 +378,7 @@ mod _core {
     use super::{
         build_cell, build_path, cache_clear, cache_prune, cache_summary, eject, eject_cell,
         find_and_build, find_source, find_sources, hook_enabled, invalidate_caches, new_crate,
-        refresh_project, source_name, tool_versions, warm, PySettings,
+        refresh_project, source_name, stub_text, tool_versions, warm, write_stub, PySettings,
     };
 
     use pyo3::prelude::*;
