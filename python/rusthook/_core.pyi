@@ -58,6 +58,7 @@ class Settings:
         cargo_args: Sequence[str] | None = None,
         enable_file_importer: bool | None = None,
         enable_project_importer: bool | None = None,
+        stubs: bool | None = None,
     ) -> Settings: ...
     @property
     def release(self) -> bool: ...
@@ -79,6 +80,8 @@ class Settings:
     def enable_file_importer(self) -> bool: ...
     @property
     def enable_project_importer(self) -> bool: ...
+    @property
+    def stubs(self) -> bool: ...
 
 def find_and_build(
     fullname: str,
@@ -108,6 +111,14 @@ def build_path(
 ) -> tuple[str, str, str | None, str | None]:
     """Builds a `.rs` file or crate directory: (module name, library, C declarations of a
     cffi library, in-place library)."""
+
+def write_stub(path: str | os.PathLike[str], settings: Settings) -> tuple[str, str, str]:
+    """Builds a `.rs` file or crate directory with its introspection data and writes its
+    stub beside it: (module name, stub, "written", "unchanged" or "kept")."""
+
+def stub_text(path: str | os.PathLike[str], settings: Settings) -> tuple[str, str, str]:
+    """The stub of a `.rs` file or crate directory without writing it: (module name,
+    where it goes, text)."""
 
 def build_cell(
     code: str,
