@@ -169,7 +169,10 @@ fn cached_stub(ctx: &BuildContext, source: &Source, record: &BuildRecord) -> Str
         .as_deref()
         .map(|name| ctx.module.artifact_path(name))
         .and_then(|path| fs::read_to_string(path).ok())
-        .unwrap_or_else(|| stub_text(source, &ctx.module.artifact_path(&record.artifact)))
+        .unwrap_or_else(|| {
+            // The pyo3 version is not in the record: the sketch assumes the template's.
+            stub_text(source, &ctx.module.artifact_path(&record.artifact), None)
+        })
 }
 
 /// Writes the build's stub beside the source: after a build (when its text changed), or
@@ -191,7 +194,8 @@ fn place_stub(
     }
     let text = cached_stub(ctx, source, record);
     let written = stubs::write(&dest, &text)?;
-    let kept_note = ctx.module.dir.join("stub-kept");
+    // Named `.rusthook-*` so that the removal of old builds leaves it.
+    let kept_note = ctx.module.dir.join(".rusthook-stub-kept");
     if written == stubs::Written::Kept {
         // Said once per module, not at every build.
         if !kept_note.exists() {
@@ -210,9 +214,11 @@ fn place_stub(
     Ok(Some((dest, written)))
 }
 
-/// The stub of `source`'s library: introspected, else sketched from the library root.
-pub fn stub_text(source: &Source, library: &Path) -> String {
-    stubs::generate(library, &source.name, &source.path, || {
+/// The stub of `source`'s library: introspected, else sketched from the library root
+/// (as pyo3 `pyo3_version` reads it).
+fn stub_text(source: &Source, library: &Path, pyo3_version: Option<&str>) -> String {
+    let option_defaults = template::implicit_option_defaults(pyo3_version);
+    let sketch = || {
         let root = match source.kind {
             SourceKind::File | SourceKind::Cell(_) => source.path.clone(),
             SourceKind::Crate => fs::read_to_string(source.path.join("Cargo.toml"))
@@ -225,7 +231,8 @@ pub fn stub_text(source: &Source, library: &Path) -> String {
                 .unwrap_or_else(|| source.path.join("src/lib.rs")),
         };
         fs::read_to_string(root).ok()
-    })
+    };
+    stubs::generate(library, &source.name, &source.path, sketch, option_defaults)
 }
 
 fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) -> Result<Outcome> {
@@ -239,6 +246,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         aliases,
         seed,
         introspectable,
+        pyo3_version,
     } = match source.kind {
         SourceKind::File | SourceKind::Cell(_) => {
             prepare_single_file(source, &ctx.cache, &ctx.module, introspect)?
@@ -319,7 +327,11 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     let stub = if introspect && installed.declarations.is_none() {
         let name = format!("{}.pyi", installed.library);
         let path = ctx.module.artifact_path(&name);
-        let text = stub_text(source, &ctx.module.artifact_path(&installed.library));
+        let text = stub_text(
+            source,
+            &ctx.module.artifact_path(&installed.library),
+            pyo3_version.as_deref(),
+        );
         write_atomically(&path, text.as_bytes())
             .map_err(Error::io("cannot write the stub", &path))?;
         Some(name)
@@ -443,6 +455,8 @@ struct Prepared {
     seed: Option<PathBuf>,
     /// Built with pyo3's introspection data.
     introspectable: bool,
+    /// The pyo3 version requirement it was built with, if known.
+    pyo3_version: Option<String>,
 }
 
 /// A marked crate builds from its own Cargo.toml, or from one merged with the template's.
@@ -470,6 +484,7 @@ fn prepare_crate(
         aliases: prepared.aliases,
         seed: None,
         introspectable: prepared.introspectable,
+        pyo3_version: prepared.pyo3_version,
     })
 }
 
@@ -530,6 +545,7 @@ fn prepare_single_file(
         )],
         seed: Some(seed),
         introspectable: generated.introspectable,
+        pyo3_version: generated.pyo3_version,
     })
 }
 

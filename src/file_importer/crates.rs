@@ -55,6 +55,8 @@ pub struct PreparedCrate {
     pub globs: Vec<String>,
     /// Built with pyo3's introspection data (stubs were asked for, and its pyo3 has it).
     pub introspectable: bool,
+    /// The pyo3 version requirement of the merged manifest.
+    pub pyo3_version: Option<String>,
 }
 
 /// Writes a marked crate's merged manifest (and, for a `// rustimport:pyo3` library
@@ -78,6 +80,7 @@ pub fn prepare(
             aliases: Vec::new(),
             globs: Vec::new(),
             introspectable: false,
+            pyo3_version: None,
         });
     };
     let crate_root = dir.join(
@@ -240,6 +243,7 @@ pub fn prepare(
         aliases,
         globs,
         introspectable,
+        pyo3_version,
     })
 }
 

@@ -166,6 +166,17 @@ pub fn introspectable(pyo3_requirement: Option<&str>) -> bool {
     )
 }
 
+/// Whether this pyo3 requirement (`None`: the template's own) gives trailing `Option`
+/// parameters an implicit default of `None`, as pyo3 did before 0.24.
+pub fn implicit_option_defaults(pyo3_requirement: Option<&str>) -> bool {
+    let series = series(pyo3_requirement.unwrap_or(PYO3_REQUIREMENT));
+    let mut parts = series.split('.');
+    match (parts.next(), parts.next().map(str::parse::<u32>)) {
+        (Some("0"), Some(Ok(minor))) => minor < 24,
+        _ => false,
+    }
+}
+
 /// The Python-visible items of a file, found by parsing it: what the generated
 /// `#[pymodule]` registers.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -453,6 +464,15 @@ mod tests {
         assert!(!same_series("0.22", "0.23"));
         assert_eq!(Dialect::of_marker("rustimport"), Dialect::Rustimport);
         assert_eq!(Dialect::of_marker("rusthook"), Dialect::Rusthook);
+    }
+
+    #[test]
+    fn implicit_option_defaults_end_with_pyo3_0_24() {
+        assert!(implicit_option_defaults(Some("0.23.4")));
+        assert!(implicit_option_defaults(Some("^0.20")));
+        assert!(!implicit_option_defaults(Some("0.24")));
+        assert!(!implicit_option_defaults(None));
+        assert!(!implicit_option_defaults(Some("1.0")));
     }
 
     #[test]

@@ -186,7 +186,9 @@ fn write_stub(
     });
     let built = run_build(py, &source, &settings)?;
     let Some((stub, written)) = built.stub else {
-        let error = crate::error::Error::NoStub { path };
+        let error = crate::error::Error::NoStub {
+            path: source.path.clone(),
+        };
         return Err(to_python_error(error));
     };
     Ok((source.name, stub.into_os_string(), written.as_str()))
