@@ -25,8 +25,10 @@ __all__ = [
     "new_crate",
     "refresh_project",
     "source_name",
+    "stub_text",
     "tool_versions",
     "warm",
+    "write_stub",
 ]
 
 __version__: str
