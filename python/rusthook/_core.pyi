@@ -132,8 +132,11 @@ def build_cell(
     """Builds a notebook cell's code as `_rusthook_cell_<hash>` (source saved in
     `directory`): (module name, library); `rustimport=True` with rustimport's pyo3."""
 
-def eject(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> str:
-    """Writes a maturin project for the single-file module `source` into `dest`."""
+def eject(
+    source: str | os.PathLike[str], dest: str | os.PathLike[str], settings: Settings | None = None
+) -> str:
+    """Writes a maturin project for the single-file module `source` into `dest` (with
+    `settings`, also its stub, from a build of `source`)."""
 
 def eject_cell(code: str, dest: str | os.PathLike[str], name: str | None = None) -> str:
     """Writes a maturin project for a notebook cell's code into `dest`."""

@@ -494,7 +494,7 @@ def _new(args: argparse.Namespace) -> None:
 
 
 def _eject(args: argparse.Namespace) -> None:
-    dest = _core.eject(args.source, args.dest)
+    dest = _core.eject(args.source, args.dest, _core.Settings())
     print(
         f"wrote a maturin project to {dest}: `pip install {as_path(args.dest)}` installs "
         "it, `maturin build` in it makes a wheel"

@@ -237,12 +237,28 @@ fn build_cell(
     Ok((source.name, built.artifact.into_os_string()))
 }
 
-/// Writes a maturin project for the single-file module `source` into `dest`.
+/// Writes a maturin project for the single-file module `source` into `dest`; with
+/// `settings`, also its stub (`<name>.pyi` beside Cargo.toml, where maturin takes a pure
+/// Rust project's stub from), from a build of `source` with those settings.
 #[pyfunction]
-fn eject(source: PathBuf, dest: PathBuf) -> PyResult<OsString> {
-    scaffold::eject_file(&source, &dest)
-        .map(PathBuf::into_os_string)
-        .map_err(to_python_error)
+#[pyo3(signature = (source, dest, settings=None))]
+fn eject(
+    py: Python<'_>,
+    source: PathBuf,
+    dest: PathBuf,
+    settings: Option<&PySettings>,
+) -> PyResult<OsString> {
+    let project = scaffold::eject_file(&source, &dest).map_err(to_python_error)?;
+    if let Some(settings) = settings {
+        let module = finder::source_from_path(&source).map_err(|e| path_error(py, e, &source))?;
+        let python = &core(py)?.python;
+        let (_, text) = run_detached(py, &module.name, &module.path, |observer| {
+            file_importer::stub_of(&module, &settings.0, python, observer)
+        })?;
+        let stub = project.join(format!("{}.pyi", module.name));
+        crate::stubs::write(&stub, &text).map_err(to_python_error)?;
+    }
+    Ok(project.into_os_string())
 }
 
 /// Writes a maturin project for a notebook cell's code into `dest`; the module is
