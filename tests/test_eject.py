@@ -131,10 +131,15 @@ def test_ejected_project_installs_with_pip_and_imports_without_rusthook(project:
 
     # The wheel ships the stub (maturin adds py.typed): mypy checks a user of the
     # installed package against it.
-    (elsewhere / "use.py").write_text('import fast\nreveal_type(fast.digits(1))\nfast.double("2")\n')
+    (elsewhere / "use.py").write_text(
+        'import fast\nreveal_type(fast.digits(1))\nfast.double("2")\n'
+    )
     checked = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary"]
-        + ["--python-executable", str(python), "use.py"],
+        [
+            sys.executable,
+            *("-m", "mypy", "--strict", "--no-error-summary"),
+            *("--python-executable", str(python), "use.py"),
+        ],
         cwd=elsewhere,
         capture_output=True,
         text=True,
