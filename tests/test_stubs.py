@@ -491,3 +491,32 @@ def test_stub_errors_say_what_to_do(project: Project) -> None:
         "import rusthook\ntry:\n    rusthook.install(stub=True)\nexcept TypeError as e:\n    print(e)"
     )
     assert typo.stdout.startswith("unknown setting `stub` (did you mean `stubs`?)")
+
+
+def test_cell_functions_show_their_signatures_in_help_and_ipython(project: Project) -> None:
+    from test_notebook import run_session
+
+    (project.root / "cache").mkdir()
+    cell = (
+        "%%rust\n/// Greet someone.\n#[pyfunction]\n"
+        '#[pyo3(signature = (name, greeting = "hello", *, loud = false))]\n'
+        "fn greet(name: &str, greeting: &str, loud: bool) -> String {\n"
+        '    let text = format!("{greeting} {name}");\n'
+        "    if loud { text.to_uppercase() } else { text }\n}\n"
+    )
+    results = run_session(
+        project,
+        [
+            cell,
+            "help(greet)",
+            "import inspect; print(inspect.signature(greet))",
+            # What `greet?` shows as Signature and Docstring.
+            "info = get_ipython().inspector.info(greet)\n"
+            "print(info['definition']); print(info['docstring'])",
+        ],
+    )
+    assert all(r["ok"] for r in results), results
+    helped = str(results[1]["stdout"])
+    assert "greet(name, greeting='hello', *, loud=False)\n    Greet someone.\n" in helped
+    assert results[2]["stdout"] == "(name, greeting='hello', *, loud=False)\n"
+    assert results[3]["stdout"] == "(name, greeting='hello', *, loud=False)\nGreet someone.\n"
