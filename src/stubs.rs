@@ -455,6 +455,53 @@ pub fn write(path: &Path, text: &str) -> Result<Written> {
     Ok(Written::Written)
 }
 
+/// Puts a build's stub at `dest`: after a build (written only if its text changed), or
+/// when none is there; an up-to-date import with a stub in place costs one `stat`.
+/// `text` gives the stub (the one the build kept). A stub someone else wrote is left,
+/// and said so once per module (a note in its cache folder `module_dir`); `origin` is
+/// the source the `--diff` command in that message names.
+pub fn place(
+    dest: &Path,
+    origin: &Path,
+    module_dir: &Path,
+    built_now: bool,
+    text: impl FnOnce() -> String,
+) -> Result<Written> {
+    if !built_now && dest.exists() {
+        return Ok(if is_own(dest) {
+            Written::Unchanged
+        } else {
+            Written::Kept
+        });
+    }
+    let written = write(dest, &text())?;
+    // Named `.rusthook-*` so that the removal of old builds leaves it.
+    let kept_note = module_dir.join(".rusthook-stub-kept");
+    if written == Written::Kept {
+        if !kept_note.exists() {
+            log::warn!(
+                target: "rusthook.stubs",
+                "{} was not written by rusthook, so it is left as it is (rusthook replaces only stubs whose first line starts with `{MARKER}`); `python -m rusthook stubs --diff {}` shows how it differs from the module",
+                dest.display(),
+                origin.display()
+            );
+            let _ = write_atomically(&kept_note, dest.to_string_lossy().as_bytes());
+        }
+    } else {
+        let _ = fs::remove_file(&kept_note);
+    }
+    Ok(written)
+}
+
+/// Whether a library depending on this pyo3 requirement can carry the introspection
+/// data this version of `pyo3-introspection` reads: the 0.30 series.
+pub fn introspectable(pyo3_requirement: &str) -> bool {
+    let version = pyo3_requirement
+        .trim()
+        .trim_start_matches(['^', '=', '~', ' ']);
+    version == "0.30" || version.starts_with("0.30.")
+}
+
 /// Whether the file at `path` is a stub rusthook wrote (reads its first bytes only).
 pub fn is_own(path: &Path) -> bool {
     let mut start = [0u8; MARKER.len()];

@@ -184,33 +184,9 @@ fn place_stub(
     built_now: bool,
 ) -> Result<Option<(PathBuf, stubs::Written)>> {
     let dest = stubs::path_beside(&source.path, &source.name);
-    if !built_now && dest.exists() {
-        let written = if stubs::is_own(&dest) {
-            stubs::Written::Unchanged
-        } else {
-            stubs::Written::Kept
-        };
-        return Ok(Some((dest, written)));
-    }
-    let text = cached_stub(ctx, source, record);
-    let written = stubs::write(&dest, &text)?;
-    // Named `.rusthook-*` so that the removal of old builds leaves it.
-    let kept_note = ctx.module.dir.join(".rusthook-stub-kept");
-    if written == stubs::Written::Kept {
-        // Said once per module, not at every build.
-        if !kept_note.exists() {
-            log::warn!(
-                target: "rusthook.stubs",
-                "{} was not written by rusthook, so it is left as it is (rusthook replaces only stubs whose first line starts with `{}`); `python -m rusthook stubs --diff {}` shows how it differs from the module",
-                dest.display(),
-                stubs::MARKER,
-                source.path.display()
-            );
-            let _ = write_atomically(&kept_note, dest.to_string_lossy().as_bytes());
-        }
-    } else {
-        let _ = fs::remove_file(&kept_note);
-    }
+    let written = stubs::place(&dest, &source.path, &ctx.module.dir, built_now, || {
+        cached_stub(ctx, source, record)
+    })?;
     Ok(Some((dest, written)))
 }
 

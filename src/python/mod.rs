@@ -87,6 +87,7 @@ fn refresh_project(py: Python<'_>, name: &str, settings: &PySettings) -> PyResul
     run_detached(py, &project.import_name, &project.root, |observer| {
         project_importer::ensure_project_built(&project, settings, &core.python, observer)
     })
+    .map(|_| ())
 }
 
 /// The Rust source `fullname` would be imported from, without building it (the
@@ -179,11 +180,30 @@ fn write_stub(
     path: PathBuf,
     settings: &PySettings,
 ) -> PyResult<(String, OsString, &'static str)> {
-    let source = finder::source_from_path(&path).map_err(|e| path_error(py, e, &path))?;
     let settings = PySettings(crate::settings::Settings {
         stubs: true,
         ..settings.0.clone()
     });
+    let source = match finder::source_from_path(&path) {
+        Ok(source) => source,
+        Err(error) => {
+            // Not a `.rs` file or marked crate: maybe an editable maturin project's root.
+            let Some(project) = editable_project_at(py, &path) else {
+                return Err(path_error(py, error, &path));
+            };
+            let python = &core(py)?.python;
+            let placed = run_detached(py, &project.import_name, &project.root, |observer| {
+                project_importer::ensure_project_built(&project, &settings.0, python, observer)
+            })?;
+            let Some((stub, written)) = placed else {
+                let error = crate::error::Error::NoStub {
+                    path: project.root.clone(),
+                };
+                return Err(to_python_error(error));
+            };
+            return Ok((project.import_name, stub.into_os_string(), written.as_str()));
+        }
+    };
     let built = run_build(py, &source, &settings)?;
     let Some((stub, written)) = built.stub else {
         let error = crate::error::Error::NoStub {
@@ -192,6 +212,17 @@ fn write_stub(
         return Err(to_python_error(error));
     };
     Ok((source.name, stub.into_os_string(), written.as_str()))
+}
+
+/// The editable maturin project installed in this environment from the folder `path`.
+fn editable_project_at(
+    py: Python<'_>,
+    path: &std::path::Path,
+) -> Option<project_importer::Project> {
+    let root = std::fs::canonicalize(path).ok()?;
+    project_importer::index::discover(&site_dirs(py), None)
+        .into_values()
+        .find(|project| std::fs::canonicalize(&project.root).is_ok_and(|r| r == root))
 }
 
 /// The stub of the `.rs` file or crate directory at `path` (built with its
