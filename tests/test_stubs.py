@@ -479,6 +479,13 @@ def test_stub_errors_say_what_to_do(project: Project) -> None:
         "so rusthook writes no .pyi stub for it\n"
     )
     assert not (project.root / "cdecl.pyi").exists()
+    project.write("empty/notes.txt", "no module here\n")
+    nothing = stubs_cli(project, "empty")
+    assert nothing.returncode == 1
+    assert nothing.stderr == (
+        f"rusthook: error: {project.root / 'empty'} is not an importable Rust source: "
+        "a crate directory needs a Cargo.toml\n"
+    )
     bad = project.run(
         "import rusthook\ntry:\n    rusthook.install()\nexcept ValueError as e:\n    print(e)",
         env=project.env(RUSTHOOK_STUBS="sometimes"),

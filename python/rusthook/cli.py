@@ -422,12 +422,11 @@ def _stubs(args: argparse.Namespace) -> int:
         sources = (
             [source for _, source in _core.find_sources(path)]
             if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "Cargo.toml"))
-            else [path]
+            else []
         )
-        if not sources:
-            print(f"rusthook: no Rust modules below {path}", file=sys.stderr)
-            failed += 1
-        for source in sources:
+        # A file, a crate, or a folder holding no module (an editable maturin project's
+        # root, say): the core tells which, or says why it is none.
+        for source in sources or [path]:
             try:
                 if args.diff:
                     different += _diff_stub(source, settings)
