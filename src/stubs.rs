@@ -456,7 +456,8 @@ pub fn write(path: &Path, text: &str) -> Result<Written> {
 }
 
 /// Puts a build's stub at `dest`: after a build (written only if its text changed), or
-/// when none is there; an up-to-date import with a stub in place costs one `stat`.
+/// when none is there; an up-to-date import with a stub in place costs one `stat`
+/// (with `report`, the stub's first bytes are read too, to tell whose it is).
 /// `text` gives the stub (the one the build kept). A stub someone else wrote is left,
 /// and said so once per module (a note in its cache folder `module_dir`); `origin` is
 /// the source the `--diff` command in that message names.
@@ -465,10 +466,11 @@ pub fn place(
     origin: &Path,
     module_dir: &Path,
     built_now: bool,
+    report: bool,
     text: impl FnOnce() -> String,
 ) -> Result<Written> {
     if !built_now && dest.exists() {
-        return Ok(if is_own(dest) {
+        return Ok(if !report || is_own(dest) {
             Written::Unchanged
         } else {
             Written::Kept

@@ -58,6 +58,13 @@ fn anything(x: Bound<'_, PyAny>) -> Bound<'_, PyAny> {
     x
 }
 
+#[pyfunction]
+fn parse(text: &str) -> PyResult<i64> {
+    text.trim()
+        .parse()
+        .map_err(|_| pyo3::exceptions::PyValueError::new_err("not a number"))
+}
+
 /// A point in the plane.
 #[pyclass]
 #[derive(Clone)]
@@ -261,6 +268,7 @@ def test_a_single_files_stub_is_true_to_the_module_and_typed(project: Project) -
         "def count(*args: Any, **kwargs: Any) -> int: ...",
         "def maybe(x: SupportsIndex | None) -> str | None: ...",
         "def anything(x: Any) -> Any: ...",
+        "def parse(text: str) -> int: ...",
         "def make_point(x: SupportsFloat | SupportsIndex) -> Point: ...",
         "class Point:",
         "    def __new__(cls, /, x: SupportsFloat | SupportsIndex, y: SupportsFloat | SupportsIndex = 0.0) -> Point: ...",

@@ -48,6 +48,24 @@ pub fn ensure_built(
     build_module(source, settings, python, observer, StubUse::Place).map(|(built, _)| built)
 }
 
+/// Builds `source` with its introspection data if needed and puts its stub beside it
+/// (the `stubs` command): where, and what writing did, a stub left in place included.
+pub fn place_stub_of(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<(PathBuf, stubs::Written)> {
+    let settings = Settings {
+        stubs: true,
+        ..settings.clone()
+    };
+    let (built, _) = build_module(source, &settings, python, observer, StubUse::Report)?;
+    built.stub.ok_or_else(|| Error::NoStub {
+        path: source.path.clone(),
+    })
+}
+
 /// The stub of `source`, built with its introspection data if needed, without writing
 /// it anywhere: `(where it goes, its text)` (for `stubs --diff`).
 pub fn stub_of(
@@ -74,8 +92,11 @@ pub fn stub_of(
 /// What a build does with its stub (when it makes one).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum StubUse {
-    /// Write it beside the source.
+    /// Write it beside the source (an import: what writing did is not asked for, so a
+    /// stub already there when nothing was built is not even opened).
     Place,
+    /// Write it beside the source and say what writing did.
+    Report,
     /// Return its text.
     Read,
 }
@@ -150,7 +171,13 @@ fn build_module(
         None
     } else {
         let built_now = last_artifact.as_deref() != Some(record.artifact.as_str());
-        place_stub(&ctx, source, &record, built_now)?
+        place_stub(
+            &ctx,
+            source,
+            &record,
+            built_now,
+            stub_use == StubUse::Report,
+        )?
     };
     let built = Built {
         artifact,
@@ -182,11 +209,17 @@ fn place_stub(
     source: &Source,
     record: &BuildRecord,
     built_now: bool,
+    report: bool,
 ) -> Result<Option<(PathBuf, stubs::Written)>> {
     let dest = stubs::path_beside(&source.path, &source.name);
-    let written = stubs::place(&dest, &source.path, &ctx.module.dir, built_now, || {
-        cached_stub(ctx, source, record)
-    })?;
+    let written = stubs::place(
+        &dest,
+        &source.path,
+        &ctx.module.dir,
+        built_now,
+        report,
+        || cached_stub(ctx, source, record),
+    )?;
     Ok(Some((dest, written)))
 }
 

@@ -28,11 +28,13 @@ const STUB_FILE: &str = "stub.pyi";
 /// Makes an editable maturin project's installed library fresh, rebuilding it if not.
 /// With stubs asked for (a pyo3 project), also writes the stub beside the installed
 /// extension, where maturin's layout puts one: returns where, and what writing did.
+/// `report`: tell a stub left in place from one up to date (reads its first bytes).
 pub fn ensure_project_built(
     project: &Project,
     settings: &Settings,
     python: &PythonEnv,
     observer: &dyn BuildObserver,
+    report: bool,
 ) -> Result<Option<(PathBuf, stubs::Written)>> {
     let cache = BuildCache::open(settings, python)?;
     // One record per project: its installed library is one, whatever the settings.
@@ -81,13 +83,20 @@ pub fn ensure_project_built(
     let library = PathBuf::from(&record.artifact);
     let dest = library.with_file_name(format!("{}.pyi", project.extension_name()));
     let built_now = before.as_ref() != Some(&record);
-    let written = stubs::place(&dest, &project.root, &ctx.module.dir, built_now, || {
-        record
-            .stub
-            .as_deref()
-            .and_then(|name| fs::read_to_string(ctx.module.artifact_path(name)).ok())
-            .unwrap_or_else(|| project_stub(project, &library))
-    })?;
+    let written = stubs::place(
+        &dest,
+        &project.root,
+        &ctx.module.dir,
+        built_now,
+        report,
+        || {
+            record
+                .stub
+                .as_deref()
+                .and_then(|name| fs::read_to_string(ctx.module.artifact_path(name)).ok())
+                .unwrap_or_else(|| project_stub(project, &library))
+        },
+    )?;
     Ok(Some((dest, written)))
 }
 

@@ -85,7 +85,7 @@ fn refresh_project(py: Python<'_>, name: &str, settings: &PySettings) -> PyResul
         return Ok(());
     };
     run_detached(py, &project.import_name, &project.root, |observer| {
-        project_importer::ensure_project_built(&project, settings, &core.python, observer)
+        project_importer::ensure_project_built(&project, settings, &core.python, observer, false)
     })
     .map(|_| ())
 }
@@ -193,7 +193,13 @@ fn write_stub(
             };
             let python = &core(py)?.python;
             let placed = run_detached(py, &project.import_name, &project.root, |observer| {
-                project_importer::ensure_project_built(&project, &settings.0, python, observer)
+                project_importer::ensure_project_built(
+                    &project,
+                    &settings.0,
+                    python,
+                    observer,
+                    true,
+                )
             })?;
             let Some((stub, written)) = placed else {
                 let error = crate::error::Error::NoStub {
@@ -204,13 +210,10 @@ fn write_stub(
             return Ok((project.import_name, stub.into_os_string(), written.as_str()));
         }
     };
-    let built = run_build(py, &source, &settings)?;
-    let Some((stub, written)) = built.stub else {
-        let error = crate::error::Error::NoStub {
-            path: source.path.clone(),
-        };
-        return Err(to_python_error(error));
-    };
+    let python = &core(py)?.python;
+    let (stub, written) = run_detached(py, &source.name, &source.path, |observer| {
+        file_importer::place_stub_of(&source, &settings.0, python, observer)
+    })?;
     Ok((source.name, stub.into_os_string(), written.as_str()))
 }
 
