@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use pyo3_introspection::model::{Argument, Arguments, Attribute, Expr, Function, Module};
 
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomically;
+use crate::fsutil::{write_atomically, write_readable_atomically};
 
 /// The start of the first line of every stub rusthook writes: only a file that starts
 /// with it is ever replaced.
@@ -451,7 +451,8 @@ pub fn write(path: &Path, text: &str) -> Result<Written> {
         Err(_) if path.exists() => return Ok(Written::Kept),
         Err(_) => {}
     }
-    write_atomically(path, text.as_bytes()).map_err(Error::io("cannot write the stub", path))?;
+    write_readable_atomically(path, text.as_bytes())
+        .map_err(Error::io("cannot write the stub", path))?;
     Ok(Written::Written)
 }
 
@@ -603,6 +604,12 @@ mod tests {
         let path = dir.path().join("fast.pyi");
         let ours = format!("{MARKER} from fast.rs\ndef f() -> int: ...\n");
         assert_eq!(write(&path, &ours).unwrap(), Written::Written);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644, "readable as a file a person wrote");
+        }
         assert_eq!(write(&path, &ours).unwrap(), Written::Unchanged);
         assert!(is_own(&path));
         let changed = format!("{ours}def g() -> int: ...\n");

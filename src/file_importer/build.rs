@@ -89,6 +89,13 @@ pub fn stub_of(
     Ok((dest, text.unwrap_or_default()))
 }
 
+/// Whether this build of `source` carries pyo3's introspection data and makes a stub. A
+/// notebook cell's source lives in IPython's cache, where no editor reads a stub: its
+/// functions show their signatures through pyo3's `__text_signature__` instead.
+fn introspects(settings: &Settings, source: &Source) -> bool {
+    settings.introspect() && !matches!(source.kind, SourceKind::Cell(_))
+}
+
 /// What a build does with its stub (when it makes one).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum StubUse {
@@ -115,7 +122,7 @@ fn build_module(
     // A library with introspection data is another build (another pyo3 feature), kept
     // beside the one without as release is beside debug: switching stubs on and off
     // rebuilds nothing that is fresh.
-    if settings.introspect() {
+    if introspects(settings, source) {
         fingerprint.push_str(" | introspection");
     }
     let module = cache.entry(Bucket::Modules, &source.name, &source.path, &fingerprint);
@@ -164,7 +171,7 @@ fn build_module(
         Some(written)
     };
     let mut text = None;
-    let stub = if !settings.introspect() || declarations.is_some() {
+    let stub = if !introspects(settings, source) || declarations.is_some() {
         None
     } else if stub_use == StubUse::Read {
         text = Some(cached_stub(&ctx, source, &record));
@@ -245,7 +252,7 @@ fn stub_text(source: &Source, library: &Path, pyo3_version: Option<&str>) -> Str
 }
 
 fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) -> Result<Outcome> {
-    let introspect = ctx.settings.introspect();
+    let introspect = introspects(ctx.settings, source);
     let Prepared {
         manifest_path,
         globs,
