@@ -868,6 +868,23 @@ def test_cffi_project_is_rebuilt_through_maturin(env: Env, project: Project) -> 
     source.write_text(source.read_text().replace("1 // value", "2 // value"))
     assert run() == ("2", True)
 
+    # Only pyo3 projects get stubs: the stubs command says so and writes nothing.
+    stubs = subprocess.run(
+        [str(env.python), "-m", "rusthook", "stubs", str(root)],
+        cwd=project.root.parent,
+        env=unactivated_offline(project),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert stubs.returncode == 1
+    assert stubs.stderr == (
+        f"rusthook: error: {root} is a maturin project with cffi bindings (maturin generates "
+        "what Python sees of it; only pyo3 projects get stubs from rusthook), so rusthook "
+        "writes no .pyi stub for it\n"
+    )
+    assert not list(root.rglob("*.pyi"))
+
 
 def test_project_importer_can_be_switched_off(env: Env, project: Project) -> None:
     root = project.root / "off_proj"

@@ -63,6 +63,7 @@ pub fn place_stub_of(
     let (built, _) = build_module(source, &settings, python, observer, StubUse::Report)?;
     built.stub.ok_or_else(|| Error::NoStub {
         path: source.path.clone(),
+        kind: CFFI_KIND.to_string(),
     })
 }
 
@@ -83,6 +84,7 @@ pub fn stub_of(
     if built.declarations.is_some() {
         return Err(Error::NoStub {
             path: source.path.clone(),
+            kind: CFFI_KIND.to_string(),
         });
     }
     let dest = stubs::path_beside(&source.path, &source.name);
@@ -95,6 +97,9 @@ pub fn stub_of(
 fn introspects(settings: &Settings, source: &Source) -> bool {
     settings.introspect() && !matches!(source.kind, SourceKind::Cell(_))
 }
+
+/// What a cffi module is, for the message refusing its stub.
+const CFFI_KIND: &str = "a C-ABI (cffi) module: Python sees it through cffi's `ffi` and `lib`, which take their types from its C declarations";
 
 /// What a build does with its stub (when it makes one).
 #[derive(Clone, Copy, PartialEq, Eq)]

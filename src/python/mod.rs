@@ -204,6 +204,10 @@ fn write_stub(
             let Some((stub, written)) = placed else {
                 let error = crate::error::Error::NoStub {
                     path: project.root.clone(),
+                    kind: format!(
+                        "a maturin project with {} bindings (maturin generates what Python sees of it; only pyo3 projects get stubs from rusthook)",
+                        project.bindings.name()
+                    ),
                 };
                 return Err(to_python_error(error));
             };
