@@ -1040,6 +1040,11 @@ def test_stubs_of_an_editable_project_go_beside_its_extension(env: Env, project:
     assert checked.stdout.splitlines()[1].startswith(
         'use.py:3: error: Argument 1 to "value" has incompatible type "str"'
     )
+    from test_stubs import pyright
+
+    right = pyright(Project(root, project.build_dir), "use.py", extra_paths=("python",))
+    assert 'use.py:2:13 - information: Type of "value(scale=2)" is "int"' in right.stdout
+    assert "use.py:3:7 - error: Argument of type" in right.stdout
 
     # With stubs on, an edit that changes the signature changes the stub in that import.
     source = root / "src/lib.rs"

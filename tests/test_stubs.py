@@ -4,6 +4,7 @@ only when the interface changes, and never over a stub someone else wrote."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -199,9 +200,13 @@ def mypy(project: Project, *files: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def pyright(project: Project, *files: str) -> subprocess.CompletedProcess[str]:
-    """basedpyright in pyright's strict mode (its own Node.js, nothing fetched)."""
-    project.write("pyrightconfig.json", '{"typeCheckingMode": "strict"}\n')
+def pyright(
+    project: Project, *files: str, extra_paths: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """basedpyright in pyright's strict mode (its own Node.js, nothing fetched);
+    `extra_paths` are searched for imports too."""
+    config = {"typeCheckingMode": "strict", "extraPaths": list(extra_paths)}
+    project.write("pyrightconfig.json", json.dumps(config) + "\n")
     program = shutil.which("basedpyright", path=os.path.dirname(sys.executable))
     assert program, "basedpyright is not installed: pip install -e '.[test]'"
     return subprocess.run(
@@ -332,6 +337,14 @@ def test_a_marked_crates_stub_on_every_import(project: Project) -> None:
     assert mypy(project, "bad_krate.py").stdout.startswith(
         'bad_krate.py:2: error: Too many positional arguments for "answer"'
     )
+    right = pyright(project, "use_krate.py")
+    assert right.returncode == 0, right.stdout
+    assert 'use_krate.py:2:13 - information: Type of "krate.answer(scale=2)" is "int"' in (
+        right.stdout
+    )
+    wrong = pyright(project, "bad_krate.py")
+    assert wrong.returncode == 1
+    assert "bad_krate.py:2:17 - error: Expected 1 positional argument" in wrong.stdout
 
 
 def test_the_stub_changes_with_the_interface_and_only_then(project: Project) -> None:
