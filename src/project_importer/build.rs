@@ -25,17 +25,34 @@ const METADATA_FILE: &str = "installed-metadata.json";
 /// In a project's cache folder: the stub its last build made.
 const STUB_FILE: &str = "stub.pyi";
 
+/// What a project build with stubs asked for does with its stub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StubRequest {
+    /// Put it beside the installed extension (an import).
+    Place,
+    /// The same, telling a stub left in place from one up to date (the `stubs` command).
+    Report,
+    /// Only return its text (`stubs --diff`).
+    Read,
+}
+
+/// The stub of a project build: where it goes, and what writing did or its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectStub {
+    Placed(PathBuf, stubs::Written),
+    Text(PathBuf, String),
+}
+
 /// Makes an editable maturin project's installed library fresh, rebuilding it if not.
-/// With stubs asked for (a pyo3 project), also writes the stub beside the installed
-/// extension, where maturin's layout puts one: returns where, and what writing did.
-/// `report`: tell a stub left in place from one up to date (reads its first bytes).
+/// With stubs asked for (a pyo3 project), also makes its stub, which goes beside the
+/// installed extension, where maturin's layout puts one (see [`StubRequest`]).
 pub fn ensure_project_built(
     project: &Project,
     settings: &Settings,
     python: &PythonEnv,
     observer: &dyn BuildObserver,
-    report: bool,
-) -> Result<Option<(PathBuf, stubs::Written)>> {
+    request: StubRequest,
+) -> Result<Option<ProjectStub>> {
     let cache = BuildCache::open(settings, python)?;
     // One record per project: its installed library is one, whatever the settings.
     let module = cache.entry(Bucket::Projects, &project.import_name, &project.root, "");
@@ -83,21 +100,26 @@ pub fn ensure_project_built(
     let library = PathBuf::from(&record.artifact);
     let dest = library.with_file_name(format!("{}.pyi", project.extension_name()));
     let built_now = before.as_ref() != Some(&record);
+    let text = || {
+        record
+            .stub
+            .as_deref()
+            .and_then(|name| fs::read_to_string(ctx.module.artifact_path(name)).ok())
+            .unwrap_or_else(|| project_stub(project, &library))
+    };
+    if request == StubRequest::Read {
+        return Ok(Some(ProjectStub::Text(dest, text())));
+    }
+    let report = request == StubRequest::Report;
     let written = stubs::place(
         &dest,
         &project.root,
         &ctx.module.dir,
         built_now,
         report,
-        || {
-            record
-                .stub
-                .as_deref()
-                .and_then(|name| fs::read_to_string(ctx.module.artifact_path(name)).ok())
-                .unwrap_or_else(|| project_stub(project, &library))
-        },
+        text,
     )?;
-    Ok(Some((dest, written)))
+    Ok(Some(ProjectStub::Placed(dest, written)))
 }
 
 /// The version requirement of the project crate's own pyo3 dependency, if it names one.

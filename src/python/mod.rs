@@ -85,7 +85,8 @@ fn refresh_project(py: Python<'_>, name: &str, settings: &PySettings) -> PyResul
         return Ok(());
     };
     run_detached(py, &project.import_name, &project.root, |observer| {
-        project_importer::ensure_project_built(&project, settings, &core.python, observer, false)
+        let request = project_importer::StubRequest::Place;
+        project_importer::ensure_project_built(&project, settings, &core.python, observer, request)
     })
     .map(|_| ())
 }
@@ -192,24 +193,18 @@ fn write_stub(
                 return Err(path_error(py, error, &path));
             };
             let python = &core(py)?.python;
+            let request = project_importer::StubRequest::Report;
             let placed = run_detached(py, &project.import_name, &project.root, |observer| {
                 project_importer::ensure_project_built(
                     &project,
                     &settings.0,
                     python,
                     observer,
-                    true,
+                    request,
                 )
             })?;
-            let Some((stub, written)) = placed else {
-                let error = crate::error::Error::NoStub {
-                    path: project.root.clone(),
-                    kind: format!(
-                        "a maturin project with {} bindings (maturin generates what Python sees of it; only pyo3 projects get stubs from rusthook)",
-                        project.bindings.name()
-                    ),
-                };
-                return Err(to_python_error(error));
+            let Some(project_importer::ProjectStub::Placed(stub, written)) = placed else {
+                return Err(to_python_error(no_project_stub(&project)));
             };
             return Ok((project.import_name, stub.into_os_string(), written.as_str()));
         }
@@ -219,6 +214,17 @@ fn write_stub(
         file_importer::place_stub_of(&source, &settings.0, python, observer)
     })?;
     Ok((source.name, stub.into_os_string(), written.as_str()))
+}
+
+/// Why a project gets no stub: it is not a pyo3 project.
+fn no_project_stub(project: &project_importer::Project) -> crate::error::Error {
+    crate::error::Error::NoStub {
+        path: project.root.clone(),
+        kind: format!(
+            "a maturin project with {} bindings (maturin generates what Python sees of it; only pyo3 projects get stubs from rusthook)",
+            project.bindings.name()
+        ),
+    }
 }
 
 /// The editable maturin project installed in this environment from the folder `path`.
@@ -241,8 +247,29 @@ fn stub_text(
     path: PathBuf,
     settings: &PySettings,
 ) -> PyResult<(String, OsString, String)> {
-    let source = finder::source_from_path(&path).map_err(|e| path_error(py, e, &path))?;
     let python = &core(py)?.python;
+    let source = match finder::source_from_path(&path) {
+        Ok(source) => source,
+        Err(error) => {
+            let Some(project) = editable_project_at(py, &path) else {
+                return Err(path_error(py, error, &path));
+            };
+            let settings = crate::settings::Settings {
+                stubs: true,
+                ..settings.0.clone()
+            };
+            let request = project_importer::StubRequest::Read;
+            let made = run_detached(py, &project.import_name, &project.root, |observer| {
+                project_importer::ensure_project_built(
+                    &project, &settings, python, observer, request,
+                )
+            })?;
+            let Some(project_importer::ProjectStub::Text(dest, text)) = made else {
+                return Err(to_python_error(no_project_stub(&project)));
+            };
+            return Ok((project.import_name, dest.into_os_string(), text));
+        }
+    };
     let (dest, text) = run_detached(py, &source.name, &source.path, |observer| {
         file_importer::stub_of(&source, &settings.0, python, observer)
     })?;
