@@ -32,15 +32,29 @@ pub fn generate(
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| source.display().to_string());
-    match pyo3_introspection::introspect_cdylib(library, module) {
-        Ok(model) => from_model(model, &from),
-        Err(error) => {
+    // The reader is pyo3's and young: should it panic on some library, the import still
+    // succeeds, with a sketch.
+    let introspected = std::panic::catch_unwind(|| {
+        pyo3_introspection::introspect_cdylib(library, module).map(|model| from_model(model, &from))
+    });
+    match introspected {
+        Ok(Ok(stub)) => stub,
+        Ok(Err(error)) => {
             log::debug!(target: "rusthook.stubs", "no introspection data in {}: {error:#}", library.display());
             let text = sketch();
             from_source(
                 text.as_deref().unwrap_or(""),
                 &from,
                 NO_INTROSPECTION,
+                option_defaults,
+            )
+        }
+        Err(_) => {
+            log::warn!(target: "rusthook.stubs", "pyo3-introspection could not read {}; the stub of {module} is sketched from its source", library.display());
+            from_source(
+                sketch().as_deref().unwrap_or(""),
+                &from,
+                "pyo3-introspection could not read the library",
                 option_defaults,
             )
         }
