@@ -138,8 +138,14 @@ def eject(
     """Writes a maturin project for the single-file module `source` into `dest` (with
     `settings`, also its stub, from a build of `source`)."""
 
-def eject_cell(code: str, dest: str | os.PathLike[str], name: str | None = None) -> str:
-    """Writes a maturin project for a notebook cell's code into `dest`."""
+def eject_cell(
+    code: str,
+    dest: str | os.PathLike[str],
+    name: str | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Writes a maturin project for a notebook cell's code into `dest` (with `settings`,
+    also its stub, from a build of the new project)."""
 
 def find_sources(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Every importable Rust source below `root`: [(module name, path)]."""

@@ -327,13 +327,39 @@ fn eject(
 }
 
 /// Writes a maturin project for a notebook cell's code into `dest`; the module is
-/// called `name`, or after `dest`'s folder.
+/// called `name`, or after `dest`'s folder. With `settings`, also its stub beside the
+/// project's Cargo.toml, from a build of the new project itself (a cell's own build
+/// makes no stub).
 #[pyfunction]
-#[pyo3(signature = (code, dest, name=None))]
-fn eject_cell(code: &str, dest: PathBuf, name: Option<&str>) -> PyResult<OsString> {
-    scaffold::eject_cell(code, name, &dest)
-        .map(PathBuf::into_os_string)
-        .map_err(to_python_error)
+#[pyo3(signature = (code, dest, name=None, settings=None))]
+fn eject_cell(
+    py: Python<'_>,
+    code: &str,
+    dest: PathBuf,
+    name: Option<&str>,
+    settings: Option<&PySettings>,
+) -> PyResult<OsString> {
+    let project = scaffold::eject_cell(code, name, &dest).map_err(to_python_error)?;
+    if let Some(settings) = settings {
+        let module = Source {
+            name: match name {
+                Some(name) => name.to_string(),
+                None => project
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            },
+            kind: file_importer::SourceKind::Crate,
+            path: project.clone(),
+        };
+        let python = &core(py)?.python;
+        let (_, text) = run_detached(py, &module.name, &module.path, |observer| {
+            file_importer::stub_of(&module, &settings.0, python, observer)
+        })?;
+        let stub = project.join(format!("{}.pyi", module.name));
+        crate::stubs::write(&stub, &text).map_err(to_python_error)?;
+    }
+    Ok(project.into_os_string())
 }
 
 /// Every importable Rust source below `root`: `[(module name, path)]`.
