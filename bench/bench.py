@@ -29,7 +29,7 @@ from report import print_report
 from scenarios import Bench
 
 TOOLS = ("rusthook", "rustimport", "maturin_import_hook")
-SCENARIOS = tuple(range(1, 15))
+SCENARIOS = tuple(range(1, 16))
 
 
 def main() -> int:
@@ -112,6 +112,7 @@ def main() -> int:
         12: bench.after_warm,
         13: bench.other_python,
         14: bench.sccache,
+        15: bench.stubs,
     }
     rows: list[Row] = []
     try:

@@ -52,11 +52,12 @@ from harness import (
     run_timed,
 )
 from report import target_ratio, target_time
+from stub_scenarios import StubScenarios
 
 
-class Bench(CacheScenarios):
-    """The scenarios, 1 to 10 here and 11 to 14 in `CacheScenarios`; each returns its
-    row(s) of the table."""
+class Bench(CacheScenarios, StubScenarios):
+    """The scenarios, 1 to 10 here, 11 to 14 in `CacheScenarios` and 15 in
+    `StubScenarios`; each returns its row(s) of the table."""
 
     def __init__(self, tools: dict[str, Tool], pyo3: str, repeat: int, build_repeat: int) -> None:
         super().__init__(tools, pyo3)

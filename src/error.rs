@@ -67,6 +67,10 @@ pub enum Error {
     #[error("{path} is a C-ABI (cffi) module: its library is not a Python extension module, so it cannot be written beside the source for imports without rusthook; build it without in_place", path = .path.display())]
     NotAnExtension { path: PathBuf },
 
+    /// A stub was asked for a library pyo3 did not build: `kind` says what it is.
+    #[error("{path} is {kind}, so rusthook writes no .pyi stub for it", path = .path.display())]
+    NoStub { path: PathBuf, kind: String },
+
     /// A source file that is not UTF-8 text.
     #[error("{path}:{line}: the file is not valid UTF-8; save it as UTF-8", path = .path.display())]
     NotUtf8 { path: PathBuf, line: usize },

@@ -99,6 +99,21 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace_atomically(path, |temp| fs::write(temp, bytes))
 }
 
+/// Writes `bytes` to `path` atomically as a file for people to read (a stub beside a
+/// user's source, which a deployment ships): readable by all, as an editor would write
+/// it, where a temporary file starts private.
+pub fn write_readable_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace_atomically(path, |temp| {
+        fs::write(temp, bytes)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(temp, fs::Permissions::from_mode(0o644))?;
+        }
+        Ok(())
+    })
+}
+
 /// Copies `from` to `to` atomically, keeping the mode and mtime of `from`.
 pub fn copy_atomically(from: &Path, to: &Path) -> io::Result<()> {
     replace_atomically(to, |temp| {

@@ -14,6 +14,7 @@ pub mod file_importer;
 pub mod fsutil;
 pub mod project_importer;
 pub mod settings;
+pub mod stubs;
 
 #[cfg(feature = "python")]
 mod python;

@@ -71,6 +71,8 @@ pub struct Settings {
     pub cargo_args: Vec<String>,
     pub file_importer: bool,
     pub project_importer: bool,
+    /// Write a `.pyi` stub beside each module's source whenever it is built.
+    pub stubs: bool,
 }
 
 /// What a caller passed explicitly; `None` means "environment variable, else default".
@@ -86,11 +88,12 @@ pub struct SettingsRequest {
     pub cargo_args: Vec<String>,
     pub file_importer: Option<bool>,
     pub project_importer: Option<bool>,
+    pub stubs: Option<bool>,
 }
 
 impl Settings {
     /// Resolves a request against the environment (`RUSTHOOK_RELEASE`, `RUSTHOOK_FORCE_REBUILD`,
-    /// `RUSTHOOK_BUILD_DIR`). `env` reads an environment variable
+    /// `RUSTHOOK_BUILD_DIR`, `RUSTHOOK_STUBS`). `env` reads an environment variable
     /// (`std::env::var(name).ok()` outside tests). rustimport's own variables count
     /// where rusthook's are not set: `RUSTIMPORT_RELEASE_BINARIES` for release builds,
     /// `RUSTIMPORT_FORCE_REBUILD` for forced ones.
@@ -122,6 +125,10 @@ impl Settings {
             Some(force) => force,
             None => flag("RUSTHOOK_FORCE_REBUILD", "RUSTIMPORT_FORCE_REBUILD")?,
         };
+        let stubs = match request.stubs {
+            Some(stubs) => stubs,
+            None => switch_variable(&env, "RUSTHOOK_STUBS")? == Some(true),
+        };
         Ok(Settings {
             release: release_requested.unwrap_or(false),
             release_requested,
@@ -134,6 +141,7 @@ impl Settings {
             cargo_args: request.cargo_args,
             file_importer: request.file_importer.unwrap_or(true),
             project_importer: request.project_importer.unwrap_or(true),
+            stubs,
         })
     }
 
@@ -152,6 +160,13 @@ impl Settings {
         } else {
             "debug"
         }
+    }
+
+    /// Whether builds of single files and crates carry pyo3's introspection data, from
+    /// which their stubs are made: when stubs are asked for, and for in-place builds
+    /// (a deployment ships the stub beside the library).
+    pub fn introspect(&self) -> bool {
+        self.stubs || self.in_place
     }
 
     /// The part of the settings a build with this profile and these features depends

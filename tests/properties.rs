@@ -44,6 +44,7 @@ fn layout() -> CrateLayout<'static> {
         lib_name: "fast_0000",
         wrapper_path: Path::new("/cache/wrapper.rs"),
         body_path: Path::new("/cache/fast.rs"),
+        introspect: false,
     }
 }
 

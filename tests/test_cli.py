@@ -20,6 +20,7 @@ COMMANDS = [
     ["cache", "info"],
     ["cache", "clear"],
     ["build"],
+    ["stubs"],
     ["new"],
     ["version"],
 ]

@@ -868,6 +868,23 @@ def test_cffi_project_is_rebuilt_through_maturin(env: Env, project: Project) -> 
     source.write_text(source.read_text().replace("1 // value", "2 // value"))
     assert run() == ("2", True)
 
+    # Only pyo3 projects get stubs: the stubs command says so and writes nothing.
+    stubs = subprocess.run(
+        [str(env.python), "-m", "rusthook", "stubs", str(root)],
+        cwd=project.root.parent,
+        env=unactivated_offline(project),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert stubs.returncode == 1
+    assert stubs.stderr == (
+        f"rusthook: error: {root} is a maturin project with cffi bindings (maturin generates "
+        "what Python sees of it; only pyo3 projects get stubs from rusthook), so rusthook "
+        "writes no .pyi stub for it\n"
+    )
+    assert not list(root.rglob("*.pyi"))
+
 
 def test_project_importer_can_be_switched_off(env: Env, project: Project) -> None:
     root = project.root / "off_proj"
@@ -958,3 +975,120 @@ def test_bin_project_with_python_package_is_rebuilt_through_maturin(
     source = root / "src/main.rs"
     source.write_text(source.read_text().replace('"1"); // value', '"2"); // value'))
     assert run_in(env, project, code, "bin_proj", **shared) == ("2", True)
+
+
+def test_stubs_of_an_editable_project_go_beside_its_extension(env: Env, project: Project) -> None:
+    root = project.root / "stub_proj"
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject(
+                "stub_proj", 'python-source = "python"\nmodule-name = "stub_proj._native"\n'
+            ),
+            "Cargo.toml": cargo_toml("stub_proj"),
+            "src/lib.rs": """\
+                use pyo3::prelude::*;
+
+                #[pymodule]
+                mod _native {
+                    use pyo3::prelude::*;
+
+                    /// The value.
+                    #[pyfunction]
+                    #[pyo3(signature = (scale = 1))]
+                    fn value(scale: i64) -> i64 {
+                        scale // value
+                    }
+                }
+                """,
+            "python/stub_proj/__init__.py": "from stub_proj._native import value\n",
+        },
+    )
+    env.install_editable(root)
+    stub = root / "python/stub_proj/_native.pyi"
+    code = "import sys; from rusthook.cli import main; sys.exit(main(['stubs', sys.argv[1]]))"
+    asked = subprocess.run(
+        [str(env.python), "-c", code, str(root)],
+        cwd=project.root.parent,
+        env=unactivated_offline(project),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout == f"{stub}: written\n"
+    assert "def value(scale: SupportsIndex = 1) -> int:" in stub.read_text()
+    stubtest = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "stub_proj._native"],
+        cwd=root,
+        env=dict(project.env(), PYTHONPATH=str(root / "python"), MYPYPATH=str(root / "python")),
+        capture_output=True,
+        text=True,
+    )
+    assert stubtest.returncode == 0, stubtest.stdout + stubtest.stderr
+    (root / "use.py").write_text(
+        "from stub_proj._native import value\nreveal_type(value(scale=2))\nvalue('2')\n"
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "use.py"],
+        cwd=root,
+        env=dict(project.env(), MYPYPATH=str(root / "python")),
+        capture_output=True,
+        text=True,
+    )
+    assert checked.stdout.splitlines()[0] == 'use.py:2: note: Revealed type is "int"'
+    assert checked.stdout.splitlines()[1].startswith(
+        'use.py:3: error: Argument 1 to "value" has incompatible type "str"'
+    )
+    from test_stubs import pyright
+
+    right = pyright(Project(root, project.build_dir), "use.py", extra_paths=("python",))
+    assert 'use.py:2:13 - information: Type of "value(scale=2)" is "int"' in right.stdout
+    assert "use.py:3:7 - error: Argument of type" in right.stdout
+
+    # With stubs on, an edit that changes the signature changes the stub in that import.
+    source = root / "src/lib.rs"
+    source.write_text(source.read_text().replace("(scale = 1)", "(scale = 3)"))
+    code = (
+        "import rusthook; rusthook.install(stubs=True); import stub_proj; print(stub_proj.value())"
+    )
+    assert run_in(env, project, code, "stub_proj") == ("3", True)
+    assert "def value(scale: SupportsIndex = 3) -> int:" in stub.read_text()
+    # Without stubs asked for, builds leave it alone.
+    source.write_text(source.read_text().replace("(scale = 3)", "(scale = 4)"))
+    code = "import rusthook; rusthook.install(); import stub_proj; print(stub_proj.value())"
+    assert run_in(env, project, code, "stub_proj") == ("4", True)
+    assert "def value(scale: SupportsIndex = 3) -> int:" in stub.read_text()
+
+    # A stub someone wrote is left; `stubs --diff` on the project shows the difference.
+    stub.write_text("def value(scale: int = 4) -> int: ...\n")
+    code = (
+        "import rusthook; rusthook.install(stubs=True); import stub_proj; print(stub_proj.value())"
+    )
+    source.write_text(source.read_text().replace("(scale = 4)", "(scale = 5)"))
+    completed = subprocess.run(
+        [str(env.python), "-c", code],
+        cwd=project.root.parent,
+        env=unactivated_offline(project),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert completed.stdout == "5\n", completed.stderr
+    assert (
+        f"rusthook: {stub} was not written by rusthook, so it is left as it is (rusthook "
+        "replaces only stubs whose first line starts with `# Generated by rusthook`); "
+        f"`python -m rusthook stubs --diff {root}` shows how it differs from the module"
+    ) in completed.stderr.splitlines()
+    diff = subprocess.run(
+        [str(env.python), "-m", "rusthook", "stubs", "--diff", str(root)],
+        cwd=project.root.parent,
+        env=unactivated_offline(project),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert diff.returncode == 1, diff.stderr
+    assert "-def value(scale: int = 4) -> int: ...\n" in diff.stdout
+    assert "+def value(scale: SupportsIndex = 5) -> int:\n" in diff.stdout
+    assert stub.read_text() == "def value(scale: int = 4) -> int: ...\n"

@@ -486,7 +486,7 @@ def test_settings_errors_say_what_is_accepted(project: Project) -> None:
         "features takes a list of strings, e.g. features=['simd'], not the string 'extra'",
         "unknown setting `relase` (did you mean `release`?); the settings are release, "
         "force_rebuild, in_place, quiet, lock_timeout, build_dir, features, cargo_args, "
-        "enable_file_importer, enable_project_importer",
+        "enable_file_importer, enable_project_importer, stubs",
     ]
     bad_env = project.run(
         "import rusthook\ntry:\n    rusthook.install()\nexcept ValueError as e:\n    print(e)",

@@ -25,8 +25,10 @@ __all__ = [
     "new_crate",
     "refresh_project",
     "source_name",
+    "stub_text",
     "tool_versions",
     "warm",
+    "write_stub",
 ]
 
 __version__: str
@@ -58,6 +60,7 @@ class Settings:
         cargo_args: Sequence[str] | None = None,
         enable_file_importer: bool | None = None,
         enable_project_importer: bool | None = None,
+        stubs: bool | None = None,
     ) -> Settings: ...
     @property
     def release(self) -> bool: ...
@@ -79,6 +82,8 @@ class Settings:
     def enable_file_importer(self) -> bool: ...
     @property
     def enable_project_importer(self) -> bool: ...
+    @property
+    def stubs(self) -> bool: ...
 
 def find_and_build(
     fullname: str,
@@ -109,6 +114,14 @@ def build_path(
     """Builds a `.rs` file or crate directory: (module name, library, C declarations of a
     cffi library, in-place library)."""
 
+def write_stub(path: str | os.PathLike[str], settings: Settings) -> tuple[str, str, str]:
+    """Builds a `.rs` file or crate directory with its introspection data and writes its
+    stub beside it: (module name, stub, "written", "unchanged" or "kept")."""
+
+def stub_text(path: str | os.PathLike[str], settings: Settings) -> tuple[str, str, str]:
+    """The stub of a `.rs` file or crate directory without writing it: (module name,
+    where it goes, text)."""
+
 def build_cell(
     code: str,
     directory: str | os.PathLike[str],
@@ -119,11 +132,20 @@ def build_cell(
     """Builds a notebook cell's code as `_rusthook_cell_<hash>` (source saved in
     `directory`): (module name, library); `rustimport=True` with rustimport's pyo3."""
 
-def eject(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> str:
-    """Writes a maturin project for the single-file module `source` into `dest`."""
+def eject(
+    source: str | os.PathLike[str], dest: str | os.PathLike[str], settings: Settings | None = None
+) -> str:
+    """Writes a maturin project for the single-file module `source` into `dest` (with
+    `settings`, also its stub, from a build of `source`)."""
 
-def eject_cell(code: str, dest: str | os.PathLike[str], name: str | None = None) -> str:
-    """Writes a maturin project for a notebook cell's code into `dest`."""
+def eject_cell(
+    code: str,
+    dest: str | os.PathLike[str],
+    name: str | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Writes a maturin project for a notebook cell's code into `dest` (with `settings`,
+    also its stub, from a build of the new project)."""
 
 def find_sources(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Every importable Rust source below `root`: [(module name, path)]."""

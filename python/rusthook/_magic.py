@@ -124,7 +124,8 @@ class RustMagics(Magics):
         if args.name is not None and not args.eject:
             raise UsageError("%%rust: --name names the module of --eject DEST; add --eject")
         if args.eject:
-            dest = _core.eject_cell(cell, args.eject, args.name)
+            settings = _core.Settings(quiet=True if args.quiet else None)
+            dest = _core.eject_cell(cell, args.eject, args.name, settings)
             if not args.quiet:
                 print(
                     f"wrote a maturin project to {dest}: `pip install {as_path(args.eject)}` "

@@ -28,6 +28,8 @@ class BuildSettings(TypedDict):
     - ``enable_file_importer``: import ``.rs`` files and marked crates (default True).
     - ``enable_project_importer``: rebuild stale editable maturin projects before they
       are imported (default True).
+    - ``stubs``: write a ``name.pyi`` stub beside each module's source whenever it is
+      built (default False, or ``RUSTHOOK_STUBS=1``); in-place builds always write one.
     """
 
     release: NotRequired[bool | None]
@@ -40,3 +42,4 @@ class BuildSettings(TypedDict):
     cargo_args: NotRequired[list[str] | None]
     enable_file_importer: NotRequired[bool | None]
     enable_project_importer: NotRequired[bool | None]
+    stubs: NotRequired[bool | None]

@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also write each library beside its source, for use without rusthook",
     )
     site_install.add_argument(
+        "--stubs",
+        action="store_true",
+        default=None,
+        help="write a name.pyi stub beside each module's source whenever it is built",
+    )
+    site_install.add_argument(
         "--no-file-importer",
         dest="enable_file_importer",
         action="store_false",
@@ -151,6 +157,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_settings(build)
     build.set_defaults(command=_build)
+
+    stubs = commands.add_parser(
+        "stubs",
+        help="write a .pyi stub beside .rs files and crates (or every module below a folder)",
+        description="Builds each PATH (default: the current folder) with pyo3's "
+        "introspection data and writes name.pyi beside the .rs file or crate folder, where "
+        "editors and type checkers find it. A stub is rewritten only when the module's "
+        "interface changed; a name.pyi that rusthook did not write is left as it is.",
+    )
+    stubs.add_argument("paths", nargs="*", metavar="PATH", default=["."])
+    stubs.add_argument(
+        "--diff",
+        action="store_true",
+        help="write nothing; show how each stub on disk differs from the module",
+    )
+    _add_settings(stubs)
+    stubs.set_defaults(command=_stubs)
 
     new = commands.add_parser(
         "new",
@@ -248,6 +271,7 @@ _SETTING_NAMES = (
     "in_place",
     "enable_file_importer",
     "enable_project_importer",
+    "stubs",
 )
 
 
@@ -392,6 +416,63 @@ def _build_folder(folder: str, settings: dict[str, object]) -> int:
     return failed
 
 
+def _stubs(args: argparse.Namespace) -> int:
+    """Writes (or with --diff, compares) the stub of each module; returns the exit status."""
+    settings = _core.Settings(**_settings(args))  # type: ignore[arg-type]
+    failed = different = 0
+    for path in args.paths:
+        sources = (
+            [source for _, source in _core.find_sources(path)]
+            if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "Cargo.toml"))
+            else []
+        )
+        # A file, a crate, or a folder holding no module (an editable maturin project's
+        # root, say): the core tells which, or says why it is none.
+        for source in sources or [path]:
+            try:
+                if args.diff:
+                    different += _diff_stub(source, settings)
+                else:
+                    _, stub, written = _core.write_stub(source, settings)
+                    print(f"{stub}: {_WRITTEN[written]}")
+            except _core.RusthookError as error:
+                print(f"rusthook: error: {error}", file=sys.stderr)
+                failed += 1
+    return 1 if failed or different else 0
+
+
+_WRITTEN = {
+    "written": "written",
+    "unchanged": "up to date",
+    "kept": "not written by rusthook, left as it is (--diff shows how it differs)",
+}
+
+
+def _diff_stub(source: str, settings: _core.Settings) -> int:
+    """Prints how the stub on disk differs from the module's; 1 if it does."""
+    import difflib
+
+    _, stub, text = _core.stub_text(source, settings)
+    try:
+        with open(stub, encoding="utf-8") as file:
+            old = file.read()
+    except FileNotFoundError:
+        old = ""
+    diff = list(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            fromfile=stub,
+            tofile=f"{stub} (from {source})",
+        )
+    )
+    if diff:
+        sys.stdout.writelines(diff)
+    else:
+        print(f"{stub}: up to date")
+    return 1 if diff else 0
+
+
 def _warm(args: argparse.Namespace) -> int:
     settings = _settings(args)
     library = _core.warm(_core.Settings(**settings))  # type: ignore[arg-type]
@@ -414,7 +495,7 @@ def _new(args: argparse.Namespace) -> None:
 
 
 def _eject(args: argparse.Namespace) -> None:
-    dest = _core.eject(args.source, args.dest)
+    dest = _core.eject(args.source, args.dest, _core.Settings())
     print(
         f"wrote a maturin project to {dest}: `pip install {as_path(args.dest)}` installs "
         "it, `maturin build` in it makes a wheel"

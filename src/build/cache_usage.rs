@@ -322,6 +322,7 @@ mod tests {
             profile: "dev".into(),
             artifact: format!("{name}.so"),
             declarations: None,
+            stub: None,
             files: Vec::new(),
             globs: Vec::new(),
         };

@@ -51,6 +51,9 @@ pub struct BuildRecord {
     /// `None` for a Python extension module (records older than the cffi template too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declarations: Option<String>,
+    /// The `.pyi` stub made from the library, beside it (builds with stubs asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stub: Option<String>,
     pub files: Vec<TrackedFile>,
     /// Absolute `//d:` globs: a new file matching one makes the build stale.
     pub globs: Vec<String>,
@@ -92,6 +95,7 @@ impl BuildRecord {
     pub fn artifact_names(&self) -> Vec<&str> {
         let mut names = vec![self.artifact.as_str()];
         names.extend(self.declarations.as_deref());
+        names.extend(self.stub.as_deref());
         names
     }
 
@@ -230,6 +234,7 @@ mod tests {
             profile: "dev".into(),
             artifact: "fast.so".into(),
             declarations: None,
+            stub: None,
             files: track_all(files.iter().map(|p| p.to_path_buf())).unwrap(),
             globs: Vec::new(),
         }

@@ -55,6 +55,8 @@ pub struct Outcome {
     pub artifact: String,
     /// A cffi library's declarations file, beside it.
     pub declarations: Option<String>,
+    /// The library's `.pyi` stub, beside it.
+    pub stub: Option<String>,
     /// Every file the build read.
     pub files: Vec<TrackedFile>,
     /// Absolute `//d:` globs: a new file matching one makes the build stale.
@@ -114,6 +116,7 @@ pub fn fresh_or_build(
         profile: ctx.profile.clone(),
         artifact: outcome.artifact,
         declarations: outcome.declarations,
+        stub: outcome.stub,
         files: outcome.files,
         globs: outcome.globs,
     };

@@ -21,6 +21,7 @@ use crate::fsutil::{
     check_private, create_private_dir, mtime_ns, read_utf8, write_atomically, write_if_changed,
 };
 use crate::settings::{PythonEnv, Settings};
+use crate::stubs;
 
 /// Where a fresh build of a module is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,9 @@ pub struct Built {
     pub declarations: Option<PathBuf>,
     /// `name.<EXT_SUFFIX>` beside the source, when `in_place` was asked for.
     pub in_place: Option<PathBuf>,
+    /// `name.pyi` beside the source and what writing it did, when stubs were asked for
+    /// (or the build was in place).
+    pub stub: Option<(PathBuf, stubs::Written)>,
 }
 
 /// Returns a fresh library for `source`, building it first if needed.
@@ -41,10 +45,91 @@ pub fn ensure_built(
     python: &PythonEnv,
     observer: &dyn BuildObserver,
 ) -> Result<Built> {
+    build_module(source, settings, python, observer, StubUse::Place).map(|(built, _)| built)
+}
+
+/// Builds `source` with its introspection data if needed and puts its stub beside it
+/// (the `stubs` command): where, and what writing did, a stub left in place included.
+pub fn place_stub_of(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<(PathBuf, stubs::Written)> {
+    let settings = Settings {
+        stubs: true,
+        ..settings.clone()
+    };
+    let (built, _) = build_module(source, &settings, python, observer, StubUse::Report)?;
+    built.stub.ok_or_else(|| Error::NoStub {
+        path: source.path.clone(),
+        kind: CFFI_KIND.to_string(),
+    })
+}
+
+/// The stub of `source`, built with its introspection data if needed, without writing
+/// it anywhere: `(where it goes, its text)` (for `stubs --diff`).
+pub fn stub_of(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+) -> Result<(PathBuf, String)> {
+    let settings = Settings {
+        stubs: true,
+        in_place: false,
+        ..settings.clone()
+    };
+    let (built, text) = build_module(source, &settings, python, observer, StubUse::Read)?;
+    if built.declarations.is_some() {
+        return Err(Error::NoStub {
+            path: source.path.clone(),
+            kind: CFFI_KIND.to_string(),
+        });
+    }
+    let dest = stubs::path_beside(&source.path, &source.name);
+    Ok((dest, text.unwrap_or_default()))
+}
+
+/// Whether this build of `source` carries pyo3's introspection data and makes a stub. A
+/// notebook cell's source lives in IPython's cache, where no editor reads a stub: its
+/// functions show their signatures through pyo3's `__text_signature__` instead.
+fn introspects(settings: &Settings, source: &Source) -> bool {
+    settings.introspect() && !matches!(source.kind, SourceKind::Cell(_))
+}
+
+/// What a cffi module is, for the message refusing its stub.
+const CFFI_KIND: &str = "a C-ABI (cffi) module: Python sees it through cffi's `ffi` and `lib`, which take their types from its C declarations";
+
+/// What a build does with its stub (when it makes one).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StubUse {
+    /// Write it beside the source (an import: what writing did is not asked for, so a
+    /// stub already there when nothing was built is not even opened).
+    Place,
+    /// Write it beside the source and say what writing did.
+    Report,
+    /// Return its text.
+    Read,
+}
+
+fn build_module(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    observer: &dyn BuildObserver,
+    stub_use: StubUse,
+) -> Result<(Built, Option<String>)> {
     check_module_name(&source.name, &source.path)?;
     let cache = BuildCache::open(settings, python)?;
     let profile = settings.cargo_profile().to_string();
-    let fingerprint = settings.fingerprint(&profile, &settings.features, python);
+    let mut fingerprint = settings.fingerprint(&profile, &settings.features, python);
+    // A library with introspection data is another build (another pyo3 feature), kept
+    // beside the one without as release is beside debug: switching stubs on and off
+    // rebuilds nothing that is fresh.
+    if introspects(settings, source) {
+        fingerprint.push_str(" | introspection");
+    }
     let module = cache.entry(Bucket::Modules, &source.name, &source.path, &fingerprint);
     // The library is loaded from here: nobody else may have been able to put it there.
     check_private(&module.dir)?;
@@ -61,6 +146,7 @@ pub fn ensure_built(
         module,
     };
     let last = ctx.module.read_record();
+    let last_artifact = last.as_ref().map(|record| record.artifact.clone());
     let describe = format!("{} ({})", source.name, settings.profile_name());
     let record = fresh_or_build(&ctx, last, &describe, |previous| {
         build(&ctx, source, previous)
@@ -89,14 +175,89 @@ pub fn ensure_built(
         remember_in_place(&ctx.cache, source, &written);
         Some(written)
     };
-    Ok(Built {
+    let mut text = None;
+    let stub = if !introspects(settings, source) || declarations.is_some() {
+        None
+    } else if stub_use == StubUse::Read {
+        text = Some(cached_stub(&ctx, source, &record));
+        None
+    } else {
+        let built_now = last_artifact.as_deref() != Some(record.artifact.as_str());
+        place_stub(
+            &ctx,
+            source,
+            &record,
+            built_now,
+            stub_use == StubUse::Report,
+        )?
+    };
+    let built = Built {
         artifact,
         declarations,
         in_place,
-    })
+        stub,
+    };
+    Ok((built, text))
+}
+
+/// The stub the build made, kept beside its library; made again from the library if
+/// it is gone (a half-deleted cache).
+fn cached_stub(ctx: &BuildContext, source: &Source, record: &BuildRecord) -> String {
+    record
+        .stub
+        .as_deref()
+        .map(|name| ctx.module.artifact_path(name))
+        .and_then(|path| fs::read_to_string(path).ok())
+        .unwrap_or_else(|| {
+            // The pyo3 version is not in the record: the sketch assumes the template's.
+            stub_text(source, &ctx.module.artifact_path(&record.artifact), None)
+        })
+}
+
+/// Writes the build's stub beside the source: after a build (when its text changed), or
+/// when none is there. An up-to-date import with a stub in place costs one `stat`.
+fn place_stub(
+    ctx: &BuildContext,
+    source: &Source,
+    record: &BuildRecord,
+    built_now: bool,
+    report: bool,
+) -> Result<Option<(PathBuf, stubs::Written)>> {
+    let dest = stubs::path_beside(&source.path, &source.name);
+    let written = stubs::place(
+        &dest,
+        &source.path,
+        &ctx.module.dir,
+        built_now,
+        report,
+        || cached_stub(ctx, source, record),
+    )?;
+    Ok(Some((dest, written)))
+}
+
+/// The stub of `source`'s library: introspected, else sketched from the library root
+/// (as pyo3 `pyo3_version` reads it).
+fn stub_text(source: &Source, library: &Path, pyo3_version: Option<&str>) -> String {
+    let option_defaults = template::implicit_option_defaults(pyo3_version);
+    let sketch = || {
+        let root = match source.kind {
+            SourceKind::File | SourceKind::Cell(_) => source.path.clone(),
+            SourceKind::Crate => fs::read_to_string(source.path.join("Cargo.toml"))
+                .ok()
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .and_then(|manifest| {
+                    let path = manifest.get("lib")?.get("path")?.as_str()?.to_string();
+                    Some(source.path.join(path))
+                })
+                .unwrap_or_else(|| source.path.join("src/lib.rs")),
+        };
+        fs::read_to_string(root).ok()
+    };
+    stubs::generate(library, &source.name, &source.path, sketch, option_defaults)
 }
 
 fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) -> Result<Outcome> {
+    let introspect = introspects(ctx.settings, source);
     let Prepared {
         manifest_path,
         globs,
@@ -106,12 +267,18 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         aliases,
         seed,
         compile,
+        introspectable,
+        pyo3_version,
     } = match source.kind {
         SourceKind::File | SourceKind::Cell(_) => {
-            prepare_single_file(source, &ctx.cache, &ctx.module)?
+            prepare_single_file(source, &ctx.cache, &ctx.module, introspect)?
         }
-        SourceKind::Crate => prepare_crate(source, &ctx.cache, &ctx.module)?,
+        SourceKind::Crate => prepare_crate(source, &ctx.cache, &ctx.module, introspect)?,
     };
+    let mut features = ctx.features.clone();
+    if introspectable {
+        features.push("pyo3/experimental-inspect".to_string());
+    }
     let mut primary = vec![source_entry_file(source)];
     primary.extend(inputs);
     primary.extend(preprocess::expand_globs(&globs));
@@ -141,7 +308,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         working_dir: source.base_dir(),
         pyo3: &compile.pyo3,
         profile: &ctx.profile,
-        features: &ctx.features,
+        features: &features,
         extra_args: &ctx.settings.cargo_args,
         diagnostics_aliases: aliases,
     };
@@ -177,9 +344,26 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     if let Some(seed) = seed {
         seed_lockfile(&seed, &ctx.module);
     }
+    // Made once per build, kept beside the library: imports that find the build fresh
+    // copy it, never introspect again.
+    let stub = if introspect && installed.declarations.is_none() {
+        let name = format!("{}.pyi", installed.library);
+        let path = ctx.module.artifact_path(&name);
+        let text = stub_text(
+            source,
+            &ctx.module.artifact_path(&installed.library),
+            pyo3_version.as_deref(),
+        );
+        write_atomically(&path, text.as_bytes())
+            .map_err(Error::io("cannot write the stub", &path))?;
+        Some(name)
+    } else {
+        None
+    };
     Ok(Outcome {
         artifact: installed.library,
         declarations: installed.declarations,
+        stub,
         files,
         globs,
     })
@@ -293,11 +477,20 @@ struct Prepared {
     seed: Option<PathBuf>,
     /// Where cargo compiles it.
     compile: CompilePartition,
+    /// Built with pyo3's introspection data.
+    introspectable: bool,
+    /// The pyo3 version requirement it was built with, if known.
+    pyo3_version: Option<String>,
 }
 
 /// A marked crate builds from its own Cargo.toml, or from one merged with the template's.
-fn prepare_crate(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Result<Prepared> {
-    let prepared = crates::prepare(source, cache, module)?;
+fn prepare_crate(
+    source: &Source,
+    cache: &BuildCache,
+    module: &ModuleCache,
+    introspect: bool,
+) -> Result<Prepared> {
+    let prepared = crates::prepare(source, cache, module, introspect)?;
     let mut inputs = prepared.inputs;
     // The marker file names the template: editing it changes what is built.
     inputs.extend(
@@ -315,6 +508,8 @@ fn prepare_crate(source: &Source, cache: &BuildCache, module: &ModuleCache) -> R
         aliases: prepared.aliases,
         seed: None,
         compile: prepared.compile,
+        introspectable: prepared.introspectable,
+        pyo3_version: prepared.pyo3_version,
     })
 }
 
@@ -323,6 +518,7 @@ fn prepare_single_file(
     source: &Source,
     cache: &BuildCache,
     module: &ModuleCache,
+    introspect: bool,
 ) -> Result<Prepared> {
     let text = read_utf8(&source.path)?;
     let header = match source.kind {
@@ -342,6 +538,7 @@ fn prepare_single_file(
             lib_name: &module.lib_name,
             wrapper_path: &wrapper_path,
             body_path: &body_path,
+            introspect,
         },
     )?;
     let manifest_path = crate_dir.join("Cargo.toml");
@@ -374,6 +571,8 @@ fn prepare_single_file(
         )],
         seed: Some(seed),
         compile,
+        introspectable: generated.introspectable,
+        pyo3_version: generated.pyo3_version,
     })
 }
 

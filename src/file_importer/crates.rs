@@ -56,11 +56,20 @@ pub struct PreparedCrate {
     pub globs: Vec<String>,
     /// Where cargo compiles it (the stable-ABI partition when its pyo3 asks for that).
     pub compile: CompilePartition,
+    /// Built with pyo3's introspection data (stubs were asked for, and its pyo3 has it).
+    pub introspectable: bool,
+    /// The pyo3 version requirement of the merged manifest.
+    pub pyo3_version: Option<String>,
 }
 
 /// Writes a marked crate's merged manifest (and, for a `// rustimport:pyo3` library
 /// root, its generated crate root) into the cache; returns what cargo builds.
-pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Result<PreparedCrate> {
+pub fn prepare(
+    source: &Source,
+    cache: &BuildCache,
+    module: &ModuleCache,
+    introspect: bool,
+) -> Result<PreparedCrate> {
     let dir = &source.path;
     let manifest_path = dir.join("Cargo.toml");
     let marker = preprocess::crate_template(dir)?;
@@ -74,6 +83,8 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
             aliases: Vec::new(),
             globs: Vec::new(),
             compile: cache.compile_partition(None)?,
+            introspectable: false,
+            pyo3_version: None,
         });
     };
     let crate_root = dir.join(
@@ -133,6 +144,19 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
     create_private_dir(&member_dir)?;
     mirror_entries(dir, &member_dir);
 
+    let mut user = lines;
+    merge(&mut user, manifest.clone());
+    let from_graph = graph::pyo3_requirement(&user, dir);
+    let pyo3 = dialect.pyo3_dependency(from_graph.as_deref());
+    // The pyo3 the crate gets: its own dependency's, else the template's.
+    let introspectable = introspect
+        && template == Template::Pyo3
+        && template::introspectable(
+            preprocess::pyo3_version(&user)
+                .as_deref()
+                .or(pyo3.get("version").and_then(Value::as_str)),
+        );
+
     let mut inputs = vec![crate_root.clone()];
     let mut aliases = Vec::new();
     let lib_path = if generate_module {
@@ -155,6 +179,7 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
             &source.name,
             &exports,
             false,
+            introspectable,
         );
         write_if_changed(&wrapper_path, &wrapper)?;
         // The wrapper sits among the library root's neighbours, so its `mod` items
@@ -171,14 +196,11 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
         crate_root.clone()
     };
 
-    let mut user = lines;
-    merge(&mut user, manifest.clone());
-    let from_graph = graph::pyo3_requirement(&user, dir);
     let merged = merged_manifest(
         &user,
         dir,
         template,
-        dialect.pyo3_dependency(from_graph.as_deref()),
+        pyo3,
         &module.lib_name,
         &lib_path,
         workspace.is_some(),
@@ -226,6 +248,8 @@ pub fn prepare(source: &Source, cache: &BuildCache, module: &ModuleCache) -> Res
         aliases,
         globs,
         compile,
+        introspectable,
+        pyo3_version,
     })
 }
 

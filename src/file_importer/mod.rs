@@ -14,5 +14,5 @@ pub mod preprocess;
 pub mod scaffold;
 pub mod template;
 
-pub use build::{ensure_built, is_own_in_place_build, warm, Built};
+pub use build::{ensure_built, is_own_in_place_build, place_stub_of, stub_of, warm, Built};
 pub use finder::{Source, SourceKind};

@@ -188,6 +188,9 @@ pub struct GeneratedCrate {
     /// The stable-ABI floor its pyo3 asks for (see `stable_abi::stable_abi_floor`):
     /// which partition compiles it.
     pub stable_abi_floor: Option<u32>,
+    /// Built with pyo3's introspection data: asked for, and its pyo3 has it (the
+    /// generated `#[pymodule]` is then declarative, the form introspection reads).
+    pub introspectable: bool,
 }
 
 /// Where the generated crate's files go and what it is called.
@@ -198,6 +201,8 @@ pub struct CrateLayout<'a> {
     pub lib_name: &'a str,
     pub wrapper_path: &'a Path,
     pub body_path: &'a Path,
+    /// Build it with pyo3's introspection data (stubs were asked for).
+    pub introspect: bool,
 }
 
 /// Generates Cargo.toml (and a `#[pymodule]` wrapper if needed) for `source_path`.
@@ -212,6 +217,9 @@ pub fn generate_crate(
         layout.module.trim_start_matches('_').replace('_', "-")
     );
     let mut manifest = merged_manifest(source_path, header, &package_name)?;
+    let introspectable = layout.introspect
+        && header.template == Some(Template::Pyo3)
+        && template::introspectable(pyo3_version(&manifest).as_deref());
 
     let mut body = None;
     let wrapper = match header.template {
@@ -246,6 +254,7 @@ pub fn generate_crate(
                     layout.module,
                     &exports,
                     header.cell,
+                    introspectable,
                 )
             })
         }
@@ -295,6 +304,7 @@ pub fn generate_crate(
         body,
         pyo3_version,
         stable_abi_floor,
+        introspectable,
     })
 }
 
@@ -511,6 +521,7 @@ mod tests {
             lib_name: "fast_0123abcd",
             wrapper_path: Path::new("/cache/fast/wrapper.rs"),
             body_path: Path::new("/cache/fast/fast.rs"),
+            introspect: false,
         }
     }
 

@@ -236,7 +236,7 @@ fn ejected_lib_rs(job: &Ejected) -> String {
     if !exports.has_pymodule {
         lib.push_str(&format!(
             "\n/// The Python module `{name}`: the #[pyfunction]s and #[pyclass]es above.\n{}",
-            template::pymodule_function(job.name, &exports),
+            template::pymodule_declarative(job.name, &exports),
             name = job.name
         ));
     }
@@ -314,8 +314,13 @@ mod tests {
         assert!(!lib.contains("rusthook:pyo3") && !lib.contains("//:") && !lib.contains("//d:"));
         assert!(!lib.contains("include!"));
         assert!(lib.contains("#[pyo3(name = \"fast\")]"), "{lib}");
-        assert!(lib.contains("wrap_pyfunction!(double, m)"));
-        assert!(lib.contains("add_class::<Point>()"));
+        // The declarative form: what pyo3's introspection (maturin's stubs) can read.
+        assert!(lib.contains("mod __rusthook_pymodule {"), "{lib}");
+        assert!(
+            lib.contains("    #[pymodule_export]\n    use super::{"),
+            "{lib}"
+        );
+        assert!(lib.contains("double") && lib.contains("Point"), "{lib}");
         assert_eq!(
             fs::read_to_string(dest.join("src/data/table.txt")).unwrap(),
             "1 2 3"

@@ -174,6 +174,27 @@ fn pyo3_manifest(package_name: &str, pyo3: Table) -> Table {
     manifest
 }
 
+/// Whether a source depending on this pyo3 requirement (`None`: the template's own) can
+/// be built with pyo3's introspection data that `pyo3-introspection` reads: the 0.30
+/// series, whose data format the reader knows.
+pub fn introspectable(pyo3_requirement: Option<&str>) -> bool {
+    same_series(
+        pyo3_requirement.unwrap_or(PYO3_REQUIREMENT),
+        PYO3_REQUIREMENT,
+    )
+}
+
+/// Whether this pyo3 requirement (`None`: the template's own) gives trailing `Option`
+/// parameters an implicit default of `None`, as pyo3 did before 0.24.
+pub fn implicit_option_defaults(pyo3_requirement: Option<&str>) -> bool {
+    let series = series(pyo3_requirement.unwrap_or(PYO3_REQUIREMENT));
+    let mut parts = series.split('.');
+    match (parts.next(), parts.next().map(str::parse::<u32>)) {
+        (Some("0"), Some(Ok(minor))) => minor < 24,
+        _ => false,
+    }
+}
+
 /// The Python-visible items of a file, found by parsing it: what the generated
 /// `#[pymodule]` registers.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -249,6 +270,32 @@ fn __rusthook_pymodule(m: &::pyo3::Bound<'_, ::pyo3::types::PyModule>) -> ::pyo3
     )
 }
 
+/// The same module in pyo3's declarative form (`#[pymodule] mod`), the only form pyo3's
+/// introspection can read: generated when a build's stub is wanted.
+pub fn pymodule_declarative(module: &str, exports: &Exports) -> String {
+    let names: Vec<&str> = exports
+        .functions
+        .iter()
+        .chain(&exports.classes)
+        .map(String::as_str)
+        .collect();
+    let export = if names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "    #[pymodule_export]\n    use super::{{{}}};\n",
+            names.join(", ")
+        )
+    };
+    format!(
+        r#"#[::pyo3::pymodule]
+#[pyo3(name = "{module}")]
+mod __rusthook_pymodule {{
+{export}}}
+"#
+    )
+}
+
 /// A crate root that includes the user's file (`included_path`) and registers its
 /// functions and classes. `inner_attributes` are the file's own `//!` and `#![...]`
 /// lines, which `include!` cannot take; `implied_prelude` adds a notebook cell's
@@ -260,6 +307,7 @@ pub fn pymodule_wrapper(
     module: &str,
     exports: &Exports,
     implied_prelude: bool,
+    declarative: bool,
 ) -> String {
     // A cell's implied `use`: the included items see the wrapper's imports, so the
     // cell's own line numbers stay as the user wrote them.
@@ -275,7 +323,11 @@ pub fn pymodule_wrapper(
 {module_function}"#,
         display = source_path.display(),
         literal = included_path.to_string_lossy(),
-        module_function = pymodule_function(module, exports),
+        module_function = if declarative {
+            pymodule_declarative(module, exports)
+        } else {
+            pymodule_function(module, exports)
+        },
     )
 }
 
@@ -430,6 +482,15 @@ mod tests {
         assert!(!same_series("0.22", "0.23"));
         assert_eq!(Dialect::of_marker("rustimport"), Dialect::Rustimport);
         assert_eq!(Dialect::of_marker("rusthook"), Dialect::Rusthook);
+    }
+
+    #[test]
+    fn implicit_option_defaults_end_with_pyo3_0_24() {
+        assert!(implicit_option_defaults(Some("0.23.4")));
+        assert!(implicit_option_defaults(Some("^0.20")));
+        assert!(!implicit_option_defaults(Some("0.24")));
+        assert!(!implicit_option_defaults(None));
+        assert!(!implicit_option_defaults(Some("1.0")));
     }
 
     #[test]

@@ -14,38 +14,72 @@ use crate::build::progress::{BuildObserver, Progress};
 use crate::build::stable_abi;
 use crate::build::{fresh_or_build, BuildContext, Outcome};
 use crate::error::{Error, Result};
-use crate::fsutil::{copy_atomically, read_toml};
+use crate::fsutil::{copy_atomically, read_toml, write_atomically};
 use crate::project_importer::develop::{maturin_dep_info, maturin_develop};
 use crate::project_importer::metadata::check_installed_metadata;
 use crate::project_importer::project::{Bindings, Project};
 use crate::settings::{PythonEnv, Settings};
+use crate::stubs;
 
 /// In a project's cache folder: what its installed metadata was made from.
 const METADATA_FILE: &str = "installed-metadata.json";
+/// In a project's cache folder: the stub its last build made.
+const STUB_FILE: &str = "stub.pyi";
+
+/// What a project build with stubs asked for does with its stub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StubRequest {
+    /// Put it beside the installed extension (an import).
+    Place,
+    /// The same, telling a stub left in place from one up to date (the `stubs` command).
+    Report,
+    /// Only return its text (`stubs --diff`).
+    Read,
+}
+
+/// The stub of a project build: where it goes, and what writing did or its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectStub {
+    Placed(PathBuf, stubs::Written),
+    Text(PathBuf, String),
+}
 
 /// Makes an editable maturin project's installed library fresh, rebuilding it if not.
+/// With stubs asked for (a pyo3 project), also makes its stub, which goes beside the
+/// installed extension, where maturin's layout puts one (see [`StubRequest`]).
 pub fn ensure_project_built(
     project: &Project,
     settings: &Settings,
     python: &PythonEnv,
     observer: &dyn BuildObserver,
-) -> Result<()> {
+    request: StubRequest,
+) -> Result<Option<ProjectStub>> {
     let cache = BuildCache::open(settings, python)?;
     // One record per project: its installed library is one, whatever the settings.
     let module = cache.entry(Bucket::Projects, &project.import_name, &project.root, "");
     let last = module.read_record();
+    // The installed library keeps its path across builds: a new record tells a build.
+    let before = last.clone();
     let profile = project_profile(project, settings, last.as_ref());
-    let features = if settings.features.is_empty() {
+    let mut features = if settings.features.is_empty() {
         project.features.clone()
     } else {
         settings.features.clone()
     };
+    let introspect = settings.stubs && project.bindings == Bindings::Pyo3;
+    if introspect && project_pyo3(project).is_some_and(|v| stubs::introspectable(&v)) {
+        features.push("pyo3/experimental-inspect".to_string());
+    }
+    let mut fingerprint = settings.fingerprint(&profile, &features, python);
+    if introspect {
+        fingerprint.push_str(" | introspection");
+    }
     let ctx = BuildContext {
         name: &project.import_name,
         origin: &project.root,
         settings,
         python,
-        fingerprint: settings.fingerprint(&profile, &features, python),
+        fingerprint,
         profile,
         features,
         cache,
@@ -58,10 +92,66 @@ pub fn ensure_project_built(
         ctx.profile,
         project.bindings.name()
     );
-    fresh_or_build(&ctx, last, &describe, |previous| {
+    let record = fresh_or_build(&ctx, last, &describe, |previous| {
         build_project(&ctx, project, previous)
     })?;
-    Ok(())
+    if !introspect || record.artifact.is_empty() {
+        return Ok(None);
+    }
+    let library = PathBuf::from(&record.artifact);
+    let dest = library.with_file_name(format!("{}.pyi", project.extension_name()));
+    let built_now = before.as_ref() != Some(&record);
+    let text = || {
+        record
+            .stub
+            .as_deref()
+            .and_then(|name| fs::read_to_string(ctx.module.artifact_path(name)).ok())
+            .unwrap_or_else(|| project_stub(project, &library))
+    };
+    if request == StubRequest::Read {
+        return Ok(Some(ProjectStub::Text(dest, text())));
+    }
+    let report = request == StubRequest::Report;
+    let written = stubs::place(
+        &dest,
+        &project.root,
+        &ctx.module.dir,
+        built_now,
+        report,
+        text,
+    )?;
+    Ok(Some(ProjectStub::Placed(dest, written)))
+}
+
+/// The version requirement of the project crate's own pyo3 dependency, if it names one.
+fn project_pyo3(project: &Project) -> Option<String> {
+    let manifest = read_toml(&project.manifest_path)?;
+    match manifest.get("dependencies")?.get("pyo3")? {
+        toml::Value::String(version) => Some(version.clone()),
+        toml::Value::Table(table) => table.get("version")?.as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The stub of a project's extension: introspected, else sketched from its library root.
+fn project_stub(project: &Project, library: &Path) -> String {
+    let crate_dir = project.manifest_path.parent().unwrap_or(&project.root);
+    let sketch = || {
+        let root = read_toml(&project.manifest_path)
+            .and_then(|manifest| {
+                let path = manifest.get("lib")?.get("path")?.as_str()?.to_string();
+                Some(crate_dir.join(path))
+            })
+            .unwrap_or_else(|| crate_dir.join("src/lib.rs"));
+        fs::read_to_string(root).ok()
+    };
+    stubs::generate(
+        library,
+        project.extension_name(),
+        &project.root,
+        sketch,
+        false,
+    )
 }
 
 fn build_project(
@@ -75,6 +165,7 @@ fn build_project(
     ];
     let stamps = InputStamps::before_build(&primary, previous)?;
 
+    let mut stub = None;
     let (artifact, dep_info, local_manifests) = if project.bindings == Bindings::Pyo3 {
         // As `maturin develop` would, without its fixed costs: cargo, then the library
         // copied over the installed one. A stable-ABI project compiles where every
@@ -126,6 +217,14 @@ fn build_project(
                 expected: project.expected_library(),
             })?;
         replace_library(&output.library, &installed)?;
+        if ctx.settings.stubs {
+            // Made once per build and kept in the cache, as for files and crates.
+            let path = ctx.module.artifact_path(STUB_FILE);
+            let text = project_stub(project, &output.library);
+            write_atomically(&path, text.as_bytes())
+                .map_err(Error::io("cannot write the stub", &path))?;
+            stub = Some(STUB_FILE.to_string());
+        }
         copy_out_dir_includes(project, &output.out_dirs)?;
         (
             installed.to_string_lossy().into_owned(),
@@ -155,6 +254,7 @@ fn build_project(
         &ctx.cache,
     )?;
     Ok(Outcome {
+        stub,
         artifact,
         declarations: None,
         files,

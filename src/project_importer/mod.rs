@@ -9,6 +9,6 @@ pub mod index;
 pub mod metadata;
 pub mod project;
 
-pub use build::ensure_project_built;
+pub use build::{ensure_project_built, ProjectStub, StubRequest};
 pub use index::ProjectIndex;
 pub use project::Project;

@@ -44,6 +44,7 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::CellPymodule { .. } => BuildError::new_err(message),
         Error::EjectTemplate { .. }
         | Error::NotAnExtension { .. }
+        | Error::NoStub { .. }
         | Error::NotASource { .. }
         | Error::ToolMissing { .. }
         | Error::LockTimeout { .. }

@@ -85,8 +85,10 @@ fn refresh_project(py: Python<'_>, name: &str, settings: &PySettings) -> PyResul
         return Ok(());
     };
     run_detached(py, &project.import_name, &project.root, |observer| {
-        project_importer::ensure_project_built(&project, settings, &core.python, observer)
+        let request = project_importer::StubRequest::Place;
+        project_importer::ensure_project_built(&project, settings, &core.python, observer, request)
     })
+    .map(|_| ())
 }
 
 /// The Rust source `fullname` would be imported from, without building it (the
@@ -170,6 +172,110 @@ fn build_path(py: Python<'_>, path: PathBuf, settings: &PySettings) -> PyResult<
     ))
 }
 
+/// Builds the `.rs` file or crate directory at `path` with its introspection data and
+/// writes its stub beside it. Returns `(module name, stub, what writing did:
+/// "written", "unchanged" or "kept" for a stub rusthook did not write)`.
+#[pyfunction]
+fn write_stub(
+    py: Python<'_>,
+    path: PathBuf,
+    settings: &PySettings,
+) -> PyResult<(String, OsString, &'static str)> {
+    let settings = PySettings(crate::settings::Settings {
+        stubs: true,
+        ..settings.0.clone()
+    });
+    let source = match finder::source_from_path(&path) {
+        Ok(source) => source,
+        Err(error) => {
+            // Not a `.rs` file or marked crate: maybe an editable maturin project's root.
+            let Some(project) = editable_project_at(py, &path) else {
+                return Err(path_error(py, error, &path));
+            };
+            let python = &core(py)?.python;
+            let request = project_importer::StubRequest::Report;
+            let placed = run_detached(py, &project.import_name, &project.root, |observer| {
+                project_importer::ensure_project_built(
+                    &project,
+                    &settings.0,
+                    python,
+                    observer,
+                    request,
+                )
+            })?;
+            let Some(project_importer::ProjectStub::Placed(stub, written)) = placed else {
+                return Err(to_python_error(no_project_stub(&project)));
+            };
+            return Ok((project.import_name, stub.into_os_string(), written.as_str()));
+        }
+    };
+    let python = &core(py)?.python;
+    let (stub, written) = run_detached(py, &source.name, &source.path, |observer| {
+        file_importer::place_stub_of(&source, &settings.0, python, observer)
+    })?;
+    Ok((source.name, stub.into_os_string(), written.as_str()))
+}
+
+/// Why a project gets no stub: it is not a pyo3 project.
+fn no_project_stub(project: &project_importer::Project) -> crate::error::Error {
+    crate::error::Error::NoStub {
+        path: project.root.clone(),
+        kind: format!(
+            "a maturin project with {} bindings (maturin generates what Python sees of it; only pyo3 projects get stubs from rusthook)",
+            project.bindings.name()
+        ),
+    }
+}
+
+/// The editable maturin project installed in this environment from the folder `path`.
+fn editable_project_at(
+    py: Python<'_>,
+    path: &std::path::Path,
+) -> Option<project_importer::Project> {
+    let root = std::fs::canonicalize(path).ok()?;
+    project_importer::index::discover(&site_dirs(py), None)
+        .into_values()
+        .find(|project| std::fs::canonicalize(&project.root).is_ok_and(|r| r == root))
+}
+
+/// The stub of the `.rs` file or crate directory at `path` (built with its
+/// introspection data if needed), without writing it: `(module name, where it goes,
+/// text)`.
+#[pyfunction]
+fn stub_text(
+    py: Python<'_>,
+    path: PathBuf,
+    settings: &PySettings,
+) -> PyResult<(String, OsString, String)> {
+    let python = &core(py)?.python;
+    let source = match finder::source_from_path(&path) {
+        Ok(source) => source,
+        Err(error) => {
+            let Some(project) = editable_project_at(py, &path) else {
+                return Err(path_error(py, error, &path));
+            };
+            let settings = crate::settings::Settings {
+                stubs: true,
+                ..settings.0.clone()
+            };
+            let request = project_importer::StubRequest::Read;
+            let made = run_detached(py, &project.import_name, &project.root, |observer| {
+                project_importer::ensure_project_built(
+                    &project, &settings, python, observer, request,
+                )
+            })?;
+            let Some(project_importer::ProjectStub::Text(dest, text)) = made else {
+                return Err(to_python_error(no_project_stub(&project)));
+            };
+            return Ok((project.import_name, dest.into_os_string(), text));
+        }
+    };
+    let (dest, text) = run_detached(py, &source.name, &source.path, |observer| {
+        file_importer::stub_of(&source, &settings.0, python, observer)
+    })?;
+    Ok((source.name, dest.into_os_string(), text))
+}
+
 /// Builds the code of a notebook cell as the module `_rusthook_cell_<hash>` (its
 /// source saved in `directory`); returns `(module name, library)`. A non-empty `salt`
 /// gives the same code a new name (a forced rebuild loads under a new name).
@@ -196,22 +302,64 @@ fn build_cell(
     Ok((source.name, built.artifact.into_os_string()))
 }
 
-/// Writes a maturin project for the single-file module `source` into `dest`.
+/// Writes a maturin project for the single-file module `source` into `dest`; with
+/// `settings`, also its stub (`<name>.pyi` beside Cargo.toml, where maturin takes a pure
+/// Rust project's stub from), from a build of `source` with those settings.
 #[pyfunction]
-fn eject(source: PathBuf, dest: PathBuf) -> PyResult<OsString> {
-    scaffold::eject_file(&source, &dest)
-        .map(PathBuf::into_os_string)
-        .map_err(to_python_error)
+#[pyo3(signature = (source, dest, settings=None))]
+fn eject(
+    py: Python<'_>,
+    source: PathBuf,
+    dest: PathBuf,
+    settings: Option<&PySettings>,
+) -> PyResult<OsString> {
+    let project = scaffold::eject_file(&source, &dest).map_err(to_python_error)?;
+    if let Some(settings) = settings {
+        let module = finder::source_from_path(&source).map_err(|e| path_error(py, e, &source))?;
+        let python = &core(py)?.python;
+        let (_, text) = run_detached(py, &module.name, &module.path, |observer| {
+            file_importer::stub_of(&module, &settings.0, python, observer)
+        })?;
+        let stub = project.join(format!("{}.pyi", module.name));
+        crate::stubs::write(&stub, &text).map_err(to_python_error)?;
+    }
+    Ok(project.into_os_string())
 }
 
 /// Writes a maturin project for a notebook cell's code into `dest`; the module is
-/// called `name`, or after `dest`'s folder.
+/// called `name`, or after `dest`'s folder. With `settings`, also its stub beside the
+/// project's Cargo.toml, from a build of the new project itself (a cell's own build
+/// makes no stub).
 #[pyfunction]
-#[pyo3(signature = (code, dest, name=None))]
-fn eject_cell(code: &str, dest: PathBuf, name: Option<&str>) -> PyResult<OsString> {
-    scaffold::eject_cell(code, name, &dest)
-        .map(PathBuf::into_os_string)
-        .map_err(to_python_error)
+#[pyo3(signature = (code, dest, name=None, settings=None))]
+fn eject_cell(
+    py: Python<'_>,
+    code: &str,
+    dest: PathBuf,
+    name: Option<&str>,
+    settings: Option<&PySettings>,
+) -> PyResult<OsString> {
+    let project = scaffold::eject_cell(code, name, &dest).map_err(to_python_error)?;
+    if let Some(settings) = settings {
+        let module = Source {
+            name: match name {
+                Some(name) => name.to_string(),
+                None => project
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            },
+            kind: file_importer::SourceKind::Crate,
+            path: project.clone(),
+        };
+        let python = &core(py)?.python;
+        let (_, text) = run_detached(py, &module.name, &module.path, |observer| {
+            file_importer::stub_of(&module, &settings.0, python, observer)
+        })?;
+        let stub = project.join(format!("{}.pyi", module.name));
+        crate::stubs::write(&stub, &text).map_err(to_python_error)?;
+    }
+    Ok(project.into_os_string())
 }
 
 /// Every importable Rust source below `root`: `[(module name, path)]`.
@@ -339,7 +487,7 @@ mod _core {
     use super::{
         build_cell, build_path, cache_clear, cache_prune, cache_summary, eject, eject_cell,
         find_and_build, find_source, find_sources, hook_enabled, invalidate_caches, new_crate,
-        refresh_project, source_name, tool_versions, warm, PySettings,
+        refresh_project, source_name, stub_text, tool_versions, warm, write_stub, PySettings,
     };
 
     use pyo3::prelude::*;

@@ -21,7 +21,8 @@ impl PySettings {
     #[new]
     #[pyo3(signature = (*, release=None, force_rebuild=None, in_place=None, quiet=None,
                         lock_timeout=None, build_dir=None, features=None, cargo_args=None,
-                        enable_file_importer=None, enable_project_importer=None, **unknown))]
+                        enable_file_importer=None, enable_project_importer=None, stubs=None,
+                        **unknown))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         release: Option<bool>,
@@ -34,6 +35,7 @@ impl PySettings {
         cargo_args: Option<Bound<'_, PyAny>>,
         enable_file_importer: Option<bool>,
         enable_project_importer: Option<bool>,
+        stubs: Option<bool>,
         unknown: Option<Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         if let Some((name, _)) = unknown.and_then(|u| u.iter().next()) {
@@ -61,6 +63,7 @@ impl PySettings {
             cargo_args,
             file_importer: enable_file_importer,
             project_importer: enable_project_importer,
+            stubs,
         };
         Settings::resolve(request, |name| std::env::var(name).ok())
             .map(PySettings)
@@ -107,11 +110,15 @@ impl PySettings {
     fn enable_project_importer(&self) -> bool {
         self.0.project_importer
     }
+    #[getter]
+    fn stubs(&self) -> bool {
+        self.0.stubs
+    }
 
     fn __repr__(&self) -> String {
         let s = &self.0;
         format!(
-            "Settings(release={}, force_rebuild={}, in_place={}, quiet={}, lock_timeout={}, build_dir={:?}, features={:?}, cargo_args={:?}, enable_file_importer={}, enable_project_importer={})",
+            "Settings(release={}, force_rebuild={}, in_place={}, quiet={}, lock_timeout={}, build_dir={:?}, features={:?}, cargo_args={:?}, enable_file_importer={}, enable_project_importer={}, stubs={})",
             py_bool(s.release),
             py_bool(s.force_rebuild),
             py_bool(s.in_place),
@@ -122,12 +129,13 @@ impl PySettings {
             s.cargo_args,
             py_bool(s.file_importer),
             py_bool(s.project_importer),
+            py_bool(s.stubs),
         )
     }
 }
 
 /// The keywords `Settings` takes, for the message about one it does not.
-const SETTING_NAMES: [&str; 10] = [
+const SETTING_NAMES: [&str; 11] = [
     "release",
     "force_rebuild",
     "in_place",
@@ -138,6 +146,7 @@ const SETTING_NAMES: [&str; 10] = [
     "cargo_args",
     "enable_file_importer",
     "enable_project_importer",
+    "stubs",
 ];
 
 fn unknown_setting(name: &str) -> String {
