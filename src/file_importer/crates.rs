@@ -30,9 +30,9 @@ use toml::{Table, Value};
 use crate::build::cache::{BuildCache, CompilePartition, ModuleCache};
 use crate::build::stable_abi;
 use crate::error::{Error, Result};
-use crate::file_importer::build::mirror_siblings;
 use crate::file_importer::finder::Source;
 use crate::file_importer::graph::{self, Workspace};
+use crate::file_importer::prepare::mirror_siblings;
 use crate::file_importer::preprocess::{
     self, absolutize_path_dependencies, merge, path_str, split_inner_attributes, table_entry,
 };

@@ -10,6 +10,7 @@ pub mod cell;
 pub mod crates;
 pub mod finder;
 pub mod graph;
+pub mod prepare;
 pub mod preprocess;
 pub mod scaffold;
 pub mod template;
