@@ -19,7 +19,7 @@ use crate::file_importer::prepare::{prepare_crate, prepare_single_file, seed_loc
 use crate::file_importer::preprocess;
 use crate::file_importer::template::{self, Template};
 use crate::fsutil::{
-    check_private, create_private_dir, mtime_ns, write_atomically, write_if_changed,
+    check_private, create_private_dir, mtime_ns, read_toml, write_atomically, write_if_changed,
 };
 use crate::settings::{PythonEnv, Settings};
 use crate::stubs;
@@ -243,9 +243,7 @@ fn stub_text(source: &Source, library: &Path, pyo3_version: Option<&str>) -> Str
     let sketch = || {
         let root = match source.kind {
             SourceKind::File | SourceKind::Cell(_) => source.path.clone(),
-            SourceKind::Crate => fs::read_to_string(source.path.join("Cargo.toml"))
-                .ok()
-                .and_then(|text| text.parse::<toml::Table>().ok())
+            SourceKind::Crate => read_toml(&source.path.join("Cargo.toml"))
                 .and_then(|manifest| {
                     let path = manifest.get("lib")?.get("path")?.as_str()?.to_string();
                     Some(source.path.join(path))
