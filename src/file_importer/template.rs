@@ -178,10 +178,7 @@ fn pyo3_manifest(package_name: &str, pyo3: Table) -> Table {
 /// be built with pyo3's introspection data that `pyo3-introspection` reads: the 0.30
 /// series, whose data format the reader knows.
 pub fn introspectable(pyo3_requirement: Option<&str>) -> bool {
-    same_series(
-        pyo3_requirement.unwrap_or(PYO3_REQUIREMENT),
-        PYO3_REQUIREMENT,
-    )
+    crate::stubs::introspectable(pyo3_requirement.unwrap_or(PYO3_REQUIREMENT))
 }
 
 /// Whether this pyo3 requirement (`None`: the template's own) gives trailing `Option`
