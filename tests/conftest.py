@@ -8,12 +8,14 @@ keys every module on its absolute source path, so tests never see each other's b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,26 @@ STABLE_ABI_TAG = "cpython-abi3-" + ABI_TAG.split("-", 2)[2]
 def template_target(build_dir: Path) -> Path:
     """The target directory where the pyo3 template's dependencies are compiled."""
     return build_dir / STABLE_ABI_TAG / "target"
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str, why: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted on `folder` (made here) for the test's duration: a disk
+    the test can fill or make read-only. Needs root (CI runs as root); without it the
+    test fails saying `why` it needs one, rather than skip."""
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.fail(f"cannot mount a tmpfs for {why} ({mounted.stderr.strip()}); it needs root")
+    try:
+        yield folder
+    finally:
+        # Lazily: a build the test started may still hold a file open for a moment.
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 # A module that needs no #[pymodule]: the pyo3 template generates one.

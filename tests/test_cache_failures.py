@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import rusthook
-from conftest import ABI_TAG, DOUBLE_RS, STABLE_ABI_TAG, Project, template_target
+from conftest import ABI_TAG, DOUBLE_RS, STABLE_ABI_TAG, Project, template_target, tmpfs
 
 CODE = "import fast; print(fast.double(21))"
 
@@ -55,20 +55,9 @@ def test_a_build_from_another_toolchain_is_rebuilt_never_loaded(
 
 @pytest.fixture
 def read_only_disk(tmp_path: Path) -> Iterator[Path]:
-    """A small tmpfs that the test remounts read-only (needs root, as CI runs)."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64M,mode=0700", "tmpfs", str(disk)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs ({mounted.stderr.strip()}); the test needs root")
-    try:
+    """A small tmpfs that the test remounts read-only."""
+    with tmpfs(tmp_path / "disk", "64M", "the read-only build folder test") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "--lazy", str(disk)], check=True)
 
 
 def remount(disk: Path, mode: str) -> None:

@@ -15,30 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DOUBLE_RS, Project, template_target
+from conftest import DOUBLE_RS, Project, template_target, tmpfs
 from test_site import make_venv
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 512 MiB tmpfs: room for pyo3's debug build, and quick to fill."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=512M,mode=0700", "tmpfs", str(disk)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.fail(
-            f"cannot mount a tmpfs for the full-disk tests ({mounted.stderr.strip()}); "
-            "they need root (CI runs as root)"
-        )
-    try:
+    with tmpfs(tmp_path / "disk", "512M", "the full-disk tests") as disk:
         yield disk
-    finally:
-        # Lazily: a build the test started may still hold a file open for a moment.
-        subprocess.run(["umount", "--lazy", str(disk)], check=True)
 
 
 def fill(disk: Path) -> Path:

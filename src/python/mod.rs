@@ -316,14 +316,26 @@ fn eject(
     let project = scaffold::eject_file(&source, &dest).map_err(to_python_error)?;
     if let Some(settings) = settings {
         let module = finder::source_from_path(&source).map_err(|e| path_error(py, e, &source))?;
-        let python = &core(py)?.python;
-        let (_, text) = run_detached(py, &module.name, &module.path, |observer| {
-            file_importer::stub_of(&module, &settings.0, python, observer)
-        })?;
-        let stub = project.join(format!("{}.pyi", module.name));
-        crate::stubs::write(&stub, &text).map_err(to_python_error)?;
+        write_stub_into(py, &project, &module, settings)?;
     }
     Ok(project.into_os_string())
+}
+
+/// Builds `module` (with its introspection data) and writes its stub into the ejected
+/// `project`, beside its Cargo.toml.
+fn write_stub_into(
+    py: Python<'_>,
+    project: &std::path::Path,
+    module: &Source,
+    settings: &PySettings,
+) -> PyResult<()> {
+    let python = &core(py)?.python;
+    let (_, text) = run_detached(py, &module.name, &module.path, |observer| {
+        file_importer::stub_of(module, &settings.0, python, observer)
+    })?;
+    let stub = project.join(format!("{}.pyi", module.name));
+    crate::stubs::write(&stub, &text).map_err(to_python_error)?;
+    Ok(())
 }
 
 /// Writes a maturin project for a notebook cell's code into `dest`; the module is
@@ -352,12 +364,7 @@ fn eject_cell(
             kind: file_importer::SourceKind::Crate,
             path: project.clone(),
         };
-        let python = &core(py)?.python;
-        let (_, text) = run_detached(py, &module.name, &module.path, |observer| {
-            file_importer::stub_of(&module, &settings.0, python, observer)
-        })?;
-        let stub = project.join(format!("{}.pyi", module.name));
-        crate::stubs::write(&stub, &text).map_err(to_python_error)?;
+        write_stub_into(py, &project, &module, settings)?;
     }
     Ok(project.into_os_string())
 }
