@@ -8,6 +8,9 @@
 //! environment reuses the pyo3 a 3.9 one compiled. Nothing else in the environment reaches
 //! pyo3's configuration then (it reads `VIRTUAL_ENV` or `PATH` only to find an
 //! interpreter), so environments never make each other recompile it.
+//!
+//! What a manifest's own pyo3 dependency asks for (its version, its stable-ABI floor) is
+//! read here too, for both importers.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -66,6 +69,15 @@ pub struct StableAbiSupport {
     pub partition: String,
     /// The interpreter's CPython 3 minor version: a floor above it is not met.
     pub minor: u32,
+}
+
+/// The version requirement of a manifest's own pyo3 dependency.
+pub fn pyo3_version(manifest: &Table) -> Option<String> {
+    match manifest.get("dependencies")?.get("pyo3")? {
+        Value::String(version) => Some(version.clone()),
+        Value::Table(table) => table.get("version")?.as_str().map(str::to_string),
+        _ => None,
+    }
 }
 
 /// The lowest CPython 3 minor version the manifest's own pyo3 dependency targets with

@@ -61,15 +61,12 @@ pub fn ensure_project_built(
     // The installed library keeps its path across builds: a new record tells a build.
     let before = last.clone();
     let profile = project_profile(project, settings, last.as_ref());
-    let mut features = if settings.features.is_empty() {
+    let features = if settings.features.is_empty() {
         project.features.clone()
     } else {
         settings.features.clone()
     };
-    let introspect = settings.stubs && project.bindings == Bindings::Pyo3;
-    if introspect && project_pyo3(project).is_some_and(|v| stubs::introspectable(&v)) {
-        features.push("pyo3/experimental-inspect".to_string());
-    }
+    let introspect = introspects(settings, project);
     let mut fingerprint = settings.fingerprint(&profile, &features, python);
     if introspect {
         fingerprint.push_str(" | introspection");
@@ -123,14 +120,11 @@ pub fn ensure_project_built(
     Ok(Some(ProjectStub::Placed(dest, written)))
 }
 
-/// The version requirement of the project crate's own pyo3 dependency, if it names one.
-fn project_pyo3(project: &Project) -> Option<String> {
-    let manifest = read_toml(&project.manifest_path)?;
-    match manifest.get("dependencies")?.get("pyo3")? {
-        toml::Value::String(version) => Some(version.clone()),
-        toml::Value::Table(table) => table.get("version")?.as_str().map(str::to_string),
-        _ => None,
-    }
+/// Whether a build of the project carries pyo3's introspection data and makes a stub:
+/// stubs asked for, a pyo3 project. (Whether its pyo3 can carry the data is read from
+/// its manifest when it builds; a changed manifest rebuilds it.)
+fn introspects(settings: &Settings, project: &Project) -> bool {
+    settings.stubs && project.bindings == Bindings::Pyo3
 }
 
 /// The stub of a project's extension: introspected, else sketched from its library root.
@@ -170,10 +164,15 @@ fn build_project(
         // As `maturin develop` would, without its fixed costs: cargo, then the library
         // copied over the installed one. A stable-ABI project compiles where every
         // CPython's stable-ABI builds do.
-        let floor = read_toml(&project.manifest_path)
-            .as_ref()
-            .and_then(stable_abi::stable_abi_floor);
+        let manifest = read_toml(&project.manifest_path);
+        let floor = manifest.as_ref().and_then(stable_abi::stable_abi_floor);
         let compile = ctx.cache.compile_partition(floor)?;
+        let mut features = ctx.features.clone();
+        let version = manifest.as_ref().and_then(stable_abi::pyo3_version);
+        if introspects(ctx.settings, project) && version.is_some_and(|v| stubs::introspectable(&v))
+        {
+            features.push("pyo3/experimental-inspect".to_string());
+        }
         let output = cargo::run(
             &CargoBuild {
                 module: &project.import_name,
@@ -183,7 +182,7 @@ fn build_project(
                 working_dir: &project.root,
                 pyo3: &compile.pyo3,
                 profile: &ctx.profile,
-                features: &ctx.features,
+                features: &features,
                 extra_args: &ctx.settings.cargo_args,
                 diagnostics_aliases: Vec::new(),
             },
