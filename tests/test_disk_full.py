@@ -51,6 +51,20 @@ def import_fails(project: Project, env: dict[str, str]) -> str:
     return run.stderr
 
 
+def cargo_disk_full_detail(stderr: str, target: Path) -> str:
+    """The system's words in the error `cargo could not build fast in <target>: the disk
+    is full (...)`, which must be what the import raised."""
+    message = re.search(
+        r"^rusthook\.RusthookError: cargo could not build fast in (\S+): the disk is full "
+        r"\((.*)\)\.$",
+        stderr,
+        re.M,
+    )
+    assert message, stderr
+    assert message.group(1) == str(target)
+    return message.group(2)
+
+
 def test_rustc_or_the_linker_out_of_space_keeps_the_last_build_and_recovers(
     project: Project, small_disk: Path, tmp_path: Path
 ) -> None:
@@ -82,15 +96,8 @@ def test_rustc_or_the_linker_out_of_space_keeps_the_last_build_and_recovers(
     filler = fill(small_disk)
     source.write_text(DOUBLE_RS.replace("x * 2", "x * 3"))
     stderr = import_fails(project, env)
-    message = re.search(
-        r"^rusthook\.RusthookError: cargo could not build fast in (\S+): the disk is full "
-        r"\((.*)\)\.$",
-        stderr,
-        re.M,
-    )
-    assert message, stderr
-    assert message.group(1) == str(target)
-    assert "No space left on device" in message.group(2)
+    detail = cargo_disk_full_detail(stderr, target)
+    assert "No space left on device" in detail
     assert stderr.rstrip().endswith(
         "Free some space (or set RUSTHOOK_BUILD_DIR / build_dir= to a folder on another "
         "disk) and import again: the last good build is kept, and the next import builds "
@@ -102,19 +109,12 @@ def test_rustc_or_the_linker_out_of_space_keeps_the_last_build_and_recovers(
     # about space; rusthook tells it from the space left.
     os.truncate(filler, filler.stat().st_size - (5 << 20))
     stderr = import_fails(project, env)
-    message = re.search(
-        r"^rusthook\.RusthookError: cargo could not build fast in (\S+): the disk is full "
-        r"\((.*)\)\.$",
-        stderr,
-        re.M,
-    )
-    assert message, stderr
-    assert message.group(1) == str(target)
+    detail = cargo_disk_full_detail(stderr, target)
     assert re.match(
         r"the linker was killed writing the library, with \d+ KiB left on that disk: .*"
         r"signal 7|.*No space left on device",
-        message.group(2),
-    ), message.group(2)
+        detail,
+    ), detail
 
     # The last good build is kept: with the edit undone, it loads without a build; the
     # other environment's module loads as it was, the disk still full.
