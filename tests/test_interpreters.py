@@ -101,7 +101,8 @@ def venv_with(python: Path, wheel: Path, folder: Path) -> Path:
     return venv_python
 
 
-def run(python: Path, project: Project, code: str) -> tuple[str, bool]:
+def run_ok(python: Path, project: Project, code: str) -> subprocess.CompletedProcess[str]:
+    """`python -c code` in the project folder with the tests' build cache; it must succeed."""
     completed = subprocess.run(
         [str(python), "-c", code],
         cwd=project.root,
@@ -111,6 +112,11 @@ def run(python: Path, project: Project, code: str) -> tuple[str, bool]:
         stdin=subprocess.DEVNULL,
     )
     assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+def run(python: Path, project: Project, code: str) -> tuple[str, bool]:
+    completed = run_ok(python, project, code)
     return completed.stdout.strip(), "rusthook: building " in completed.stderr
 
 
@@ -156,20 +162,12 @@ def test_every_cpython_shares_the_stable_abi_dependencies(
     for index, minor in enumerate(order):
         name = f"shared{index}"
         project.write(f"{name}.rs", DOUBLE_RS.replace("x * 2", f"x * {index + 2}"))
-        completed = subprocess.run(
-            [
-                str(pythons[minor]),
-                "-c",
-                f"import rusthook; rusthook.install(); import {name}; "
-                f"print({name}.double(10), {name}.__file__)",
-            ],
-            cwd=project.root,
-            env=project.env(),
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
+        completed = run_ok(
+            pythons[minor],
+            project,
+            f"import rusthook; rusthook.install(); import {name}; "
+            f"print({name}.double(10), {name}.__file__)",
         )
-        assert completed.returncode == 0, completed.stderr
         value, library = completed.stdout.split()
         assert value == str(10 * (index + 2))
         assert f"Compiling rusthook-{name} " in completed.stderr, completed.stderr
