@@ -14,8 +14,9 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
-from fixtures import FIRST_OFFSET, Fixtures, Project
+from fixtures import FIRST_OFFSET, Fixtures, Project, Tool
 from harness import (
     REPO,
     RUNS,
@@ -60,33 +61,54 @@ class CacheScenarios(Fixtures):
     targets: list[str]
     build_repeat: int
 
+    def new_module_with_warm_cache(
+        self,
+        title: str,
+        folder: str,
+        module: str,
+        offset: int,
+        limit: float,
+        tool_for: Callable[[str, Path], Tool],
+    ) -> Row:
+        """The shape of scenarios 2, 11 and 13: each run imports a new .rs file `module`
+        (in a folder of its own under RUNS/`folder`) with the build cache scenario 1
+        filled, through the tool `tool_for(tool, run folder)` gives (the tool itself, or
+        it in another environment). Target for rusthook: at most `limit` seconds."""
+        series = {tool: Series() for tool in self.tools}
+        warm = {tool: self.warm_project(tool) for tool in self.tools}
+
+        def one(tool: str, i: int) -> Run:
+            base = RUNS / folder / tool / f"run{i}"
+            project = Project(tool_for(tool, base), base / "src", warm[tool].cache)
+            project.write(module, offset)
+            run = project.import_(module)
+            series[tool].add(run, self.tools[tool].built(run))
+            return run
+
+        label = f"[{title.split('.')[0]} {module}]"
+        repeat_runs(self.tools, lambda t, r: self.build_repeat, one, series, label)
+        if "rusthook" in self.tools:
+            target_time(self.targets, f"{title}, rusthook", series["rusthook"].median, limit)
+        return Row(title, True, series)
+
     # 11 --------------------------------------------------------------------------------
     def new_environment(self) -> Row:
         """First import of a new .rs file from a new virtual environment of the same
         interpreter, with the build cache scenario 1 filled (each tool's own variable
         names it): what every new environment pays."""
-        series = {tool: Series() for tool in self.tools}
-        warm = {tool: self.warm_project(tool) for tool in self.tools}
 
-        def one(tool: str, i: int) -> Run:
-            base = RUNS / "s11-new-env" / tool / f"run{i}"
+        def in_new_env(tool: str, base: Path) -> Tool:
             venv = child_venv(self.tools[tool].venv, base / "venv")
-            in_new_env = dataclasses.replace(self.tools[tool], venv=venv)
-            project = Project(in_new_env, base / "src", warm[tool].cache)
-            project.write("newenv", FIRST_OFFSET + 11)
-            run = project.import_("newenv")
-            series[tool].add(run, self.tools[tool].built(run))
-            return run
+            return dataclasses.replace(self.tools[tool], venv=venv)
 
-        repeat_runs(self.tools, lambda t, r: self.build_repeat, one, series, "[11 new env]")
-        if "rusthook" in self.tools:
-            target_time(
-                self.targets,
-                "11. new environment, first import, rusthook",
-                series["rusthook"].median,
-                1.0,
-            )
-        return Row("11. new environment, first import of a new module", True, series)
+        return self.new_module_with_warm_cache(
+            "11. new environment, first import of a new module",
+            "s11-new-env",
+            "newenv",
+            FIRST_OFFSET + 11,
+            1.0,
+            in_new_env,
+        )
 
     # 12 --------------------------------------------------------------------------------
     def after_warm(self) -> Row:
@@ -133,29 +155,18 @@ class CacheScenarios(Fixtures):
                 series[tool].skipped = f"no other CPython ({', '.join(OTHER_MINORS)}) found"
             return Row("13. another CPython version, first import of a new module", True, series)
         minor, python = interpreter
-        warm = {tool: self.warm_project(tool) for tool in self.tools}
         tools = {
             name: dataclasses.replace(tool, venv=venv_for(name, python, minor))
             for name, tool in self.tools.items()
         }
-
-        def one(tool: str, i: int) -> Run:
-            base = RUNS / "s13-other-python" / tool / f"run{i}"
-            project = Project(tools[tool], base / "src", warm[tool].cache)
-            project.write("otherpy", FIRST_OFFSET + 13)
-            run = project.import_("otherpy")
-            series[tool].add(run, self.tools[tool].built(run))
-            return run
-
-        repeat_runs(self.tools, lambda t, r: self.build_repeat, one, series, "[13 other python]")
-        if "rusthook" in self.tools:
-            target_time(
-                self.targets,
-                f"13. CPython {minor} environment, first import, rusthook",
-                series["rusthook"].median,
-                1.0,
-            )
-        return Row(f"13. CPython {minor} env., first import of a new module", True, series)
+        return self.new_module_with_warm_cache(
+            f"13. CPython {minor} env., first import of a new module",
+            "s13-other-python",
+            "otherpy",
+            FIRST_OFFSET + 13,
+            1.0,
+            lambda tool, base: tools[tool],
+        )
 
     # 14 --------------------------------------------------------------------------------
     def sccache(self) -> Row:

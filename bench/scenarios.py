@@ -51,7 +51,7 @@ from harness import (
     repeat_runs,
     run_timed,
 )
-from report import target_ratio, target_time
+from report import target_ratio
 from stub_scenarios import StubScenarios
 
 
@@ -97,22 +97,14 @@ class Bench(CacheScenarios, StubScenarios):
     def second_module(self) -> Row:
         """A second, different .rs file imported into a cache that already built `fast`.
         Each run puts `second.rs` in a new folder, so it is a new module every time."""
-        series = {tool: Series() for tool in self.tools}
-        warm = {tool: self.warm_project(tool) for tool in self.tools}
-
-        def one(tool: str, i: int) -> Run:
-            project = Project(
-                self.tools[tool], RUNS / "s2-second" / tool / f"run{i}", warm[tool].cache
-            )
-            project.write("second", FIRST_OFFSET + 7)
-            run = project.import_("second")
-            series[tool].add(run, self.tools[tool].built(run))
-            return run
-
-        repeat_runs(self.tools, lambda t, r: self.build_repeat, one, series, "[2 second module]")
-        if "rusthook" in self.tools:
-            target_time(self.targets, "2. second module, rusthook", series["rusthook"].median, 1.5)
-        return Row("2. second module, same cache", True, series)
+        return self.new_module_with_warm_cache(
+            "2. second module, same cache",
+            "s2-second",
+            "second",
+            FIRST_OFFSET + 7,
+            1.5,
+            lambda tool, base: self.tools[tool],
+        )
 
     # 3 ---------------------------------------------------------------------------------
     def up_to_date(self) -> Row:
