@@ -1,6 +1,6 @@
 //! rusthook's core: Python imports Rust the way it imports Python.
 //!
-//! - [`build`]: the build machinery both importers share (cache, locks, freshness,
+//! - [`machinery`]: the build machinery both importers share (cache, locks, freshness,
 //!   toolchain, cargo, progress, verified install).
 //! - [`file_importer`]: `import fast` from a marked `fast.rs` or crate folder (finder,
 //!   preprocessor, templates, C declarations, notebook cells, `new` and `eject`).
@@ -8,10 +8,10 @@
 //! - `python`: the `#[pymodule]` boundary, `rusthook._core` (the `python` feature);
 //!   every other module is plain Rust, tested without an interpreter.
 
-pub mod build;
 pub mod error;
 pub mod file_importer;
 pub mod fsutil;
+pub mod machinery;
 pub mod project_importer;
 pub mod settings;
 pub mod stubs;

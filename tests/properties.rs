@@ -6,13 +6,13 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use rusthook::build::freshness::{BuildRecord, Expected};
-use rusthook::build::inputs::read_dep_info;
 use rusthook::error::Error;
 use rusthook::file_importer::preprocess::{
     generate_crate, parse_header, split_inner_attributes, CrateLayout,
 };
 use rusthook::file_importer::template::find_exports;
+use rusthook::machinery::freshness::{BuildRecord, Expected};
+use rusthook::machinery::inputs::read_dep_info;
 
 /// Text shaped like a single-file module: marker lines, `//:` and `//d:` lines,
 /// attributes and Rust-ish fragments, mixed with arbitrary strings.

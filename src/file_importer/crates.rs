@@ -27,8 +27,6 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use crate::build::cache::{BuildCache, CompilePartition, ModuleCache};
-use crate::build::stable_abi;
 use crate::error::Result;
 use crate::file_importer::finder::Source;
 use crate::file_importer::graph::{self, Workspace};
@@ -38,6 +36,8 @@ use crate::file_importer::preprocess::{
 };
 use crate::file_importer::template::{self, Dialect, Template};
 use crate::fsutil::{create_private_dir, read_toml, read_utf8, write_atomically, write_if_changed};
+use crate::machinery::cache::{BuildCache, CompilePartition, ModuleCache};
+use crate::machinery::stable_abi;
 
 /// What cargo builds for a crate, and what else the build must track.
 pub struct PreparedCrate {

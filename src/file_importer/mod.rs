@@ -4,9 +4,9 @@
 //! reading the user's dependency graph), declares a C-ABI library's functions to cffi, builds notebook
 //! cells, and scaffolds new crates and ejected projects.
 
-pub mod build;
 pub mod cdecl;
 pub mod cell;
+pub mod compile;
 pub mod crates;
 pub mod finder;
 pub mod graph;
@@ -15,5 +15,5 @@ pub mod preprocess;
 pub mod scaffold;
 pub mod template;
 
-pub use build::{ensure_built, is_own_in_place_build, place_stub_of, stub_of, warm, Built};
+pub use compile::{ensure_built, is_own_in_place_build, place_stub_of, stub_of, warm, Built};
 pub use finder::{Source, SourceKind};

@@ -6,13 +6,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::build::cache::{BuildCache, CompilePartition, ModuleCache};
 use crate::error::Result;
 use crate::file_importer::crates;
 use crate::file_importer::finder::{Source, SourceKind, MARKERS};
 use crate::file_importer::preprocess::{self, CrateLayout};
 use crate::file_importer::template::Template;
 use crate::fsutil::{create_private_dir, read_utf8, write_atomically, write_if_changed};
+use crate::machinery::cache::{BuildCache, CompilePartition, ModuleCache};
 
 /// What a build needs to know before cargo runs.
 pub(super) struct Prepared {

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use crate::build::stable_abi;
 use crate::error::{Error, Result};
 use crate::file_importer::finder::MARKERS;
 use crate::file_importer::graph;
 use crate::file_importer::template::{self, Dialect, Exports, Template};
+use crate::machinery::stable_abi;
 
 /// What a crate's markers ask for: its template, and whose marker it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::build::cargo;
-use crate::build::progress::Progress;
 use crate::error::{disk_full_line, Error, Result};
+use crate::machinery::cargo;
+use crate::machinery::progress::Progress;
 use crate::project_importer::project::{Bindings, Project};
 use crate::settings::PythonEnv;
 

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::build::cache::editable_scan_path;
 use crate::fsutil::{
     check_private, create_private_dir, mtime_ns, now_ns, short_hash, write_atomically,
 };
+use crate::machinery::cache::editable_scan_path;
 use crate::project_importer::project::{read_project, Project};
 
 #[derive(Deserialize)]

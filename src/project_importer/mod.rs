@@ -3,12 +3,12 @@
 //! names to projects, the project module reads each project's layout, and the build
 //! brings its installed library up to date.
 
-pub mod build;
 pub mod develop;
 pub mod index;
 pub mod metadata;
 pub mod project;
+pub mod rebuild;
 
-pub use build::{ensure_project_built, ProjectStub, StubRequest};
 pub use index::ProjectIndex;
 pub use project::Project;
+pub use rebuild::{ensure_project_built, ProjectStub, StubRequest};

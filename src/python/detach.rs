@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 
-use crate::build::progress::BuildObserver;
 use crate::error::Error;
+use crate::machinery::progress::BuildObserver;
 use crate::python::errors::{import_error, internal_error};
 use crate::python::interpreter::write_stderr;
 use crate::python::log_bridge;

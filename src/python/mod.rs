@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
-use crate::build::cache_usage;
 use crate::file_importer::template::Dialect;
 use crate::file_importer::{self, cell, finder, scaffold, Built, Source};
+use crate::machinery::cache_usage;
 use crate::project_importer;
 use detach::run_detached;
 use errors::{import_error, to_python_error, BuildError, RusthookError};
@@ -450,7 +450,7 @@ fn cache_prune(
 /// `[(tool, version or the error running it)]` for rustc and cargo.
 #[pyfunction]
 fn tool_versions(py: Python<'_>) -> Vec<(String, String)> {
-    py.detach(crate::build::toolchain::tool_versions)
+    py.detach(crate::machinery::toolchain::tool_versions)
 }
 
 /// Compiles the dependencies of the pyo3 template for these settings ahead of time;

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::build::cache::ModuleCache;
 use crate::error::{Error, Result};
 use crate::fsutil::{copy_atomically, hex, link_or_copy, mtime_ns, write_atomically};
+use crate::machinery::cache::ModuleCache;
 
 /// Refuses a library that Python could not import as `module` (`name` and `origin` say
 /// which source it came from).

@@ -22,10 +22,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::build::freshness::BuildRecord;
-use crate::build::stable_abi::{self, Pyo3Config, StableAbiSupport};
 use crate::error::Result;
 use crate::fsutil::{check_private, create_private_dir, short_hash};
+use crate::machinery::freshness::BuildRecord;
+use crate::machinery::stable_abi::{self, Pyo3Config, StableAbiSupport};
 use crate::settings::{PythonEnv, Settings};
 
 /// The kinds of entry the cache holds, each in a folder of its own.

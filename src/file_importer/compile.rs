@@ -5,13 +5,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::build::cache::{Bucket, BuildCache};
-use crate::build::cargo::{self, CargoBuild};
-use crate::build::freshness::BuildRecord;
-use crate::build::inputs::InputStamps;
-use crate::build::install::{self, check_module_export};
-use crate::build::progress::{BuildObserver, Progress};
-use crate::build::{fresh_or_build, BuildContext, Outcome};
 use crate::error::{Error, Result};
 use crate::file_importer::cdecl;
 use crate::file_importer::finder::{check_module_name, Source, SourceKind};
@@ -21,6 +14,13 @@ use crate::file_importer::template::{self, Template};
 use crate::fsutil::{
     check_private, create_private_dir, mtime_ns, read_toml, write_atomically, write_if_changed,
 };
+use crate::machinery::cache::{Bucket, BuildCache};
+use crate::machinery::cargo::{self, CargoBuild};
+use crate::machinery::freshness::BuildRecord;
+use crate::machinery::inputs::InputStamps;
+use crate::machinery::install::{self, check_module_export};
+use crate::machinery::progress::{BuildObserver, Progress};
+use crate::machinery::{fresh_or_build, BuildContext, Outcome};
 use crate::settings::{PythonEnv, Settings};
 use crate::stubs;
 

@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::build::cache::BuildCache;
-use crate::build::freshness::{track_all, BuildRecord, TrackedFile};
 use crate::error::Result;
+use crate::machinery::cache::BuildCache;
+use crate::machinery::freshness::{track_all, BuildRecord, TrackedFile};
 
 /// Stamps of the inputs known before a build.
 pub struct InputStamps(HashMap<PathBuf, TrackedFile>);

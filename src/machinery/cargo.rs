@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use cargo_metadata::{CrateType, Message};
 
-use crate::build::progress::Progress;
-use crate::build::stable_abi::Pyo3Config;
-use crate::build::toolchain::cargo_program;
 use crate::error::{disk_full_line, Error, Result};
 use crate::fsutil::available_space;
+use crate::machinery::progress::Progress;
+use crate::machinery::stable_abi::Pyo3Config;
+use crate::machinery::toolchain::cargo_program;
 
 /// One cargo invocation.
 pub struct CargoBuild<'a> {

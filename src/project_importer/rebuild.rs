@@ -5,16 +5,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::build::cache::{Bucket, BuildCache};
-use crate::build::cargo::{self, CargoBuild};
-use crate::build::freshness::BuildRecord;
-use crate::build::inputs::InputStamps;
-use crate::build::install::{check_module_export, replace_library};
-use crate::build::progress::{BuildObserver, Progress};
-use crate::build::stable_abi;
-use crate::build::{fresh_or_build, BuildContext, Outcome};
 use crate::error::{Error, Result};
 use crate::fsutil::{copy_atomically, read_toml, write_atomically};
+use crate::machinery::cache::{Bucket, BuildCache};
+use crate::machinery::cargo::{self, CargoBuild};
+use crate::machinery::freshness::BuildRecord;
+use crate::machinery::inputs::InputStamps;
+use crate::machinery::install::{check_module_export, replace_library};
+use crate::machinery::progress::{BuildObserver, Progress};
+use crate::machinery::stable_abi;
+use crate::machinery::{fresh_or_build, BuildContext, Outcome};
 use crate::project_importer::develop::{maturin_dep_info, maturin_develop};
 use crate::project_importer::metadata::check_installed_metadata;
 use crate::project_importer::project::{Bindings, Project};

@@ -7,10 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::build::cache::{abi_dirs, entry_dirs, is_editable_scan, Bucket, IN_PLACE_FOLDER};
-use crate::build::freshness::BuildRecord;
-use crate::build::lock;
 use crate::error::{Error, Result};
+use crate::machinery::cache::{abi_dirs, entry_dirs, is_editable_scan, Bucket, IN_PLACE_FOLDER};
+use crate::machinery::freshness::BuildRecord;
+use crate::machinery::lock;
 
 /// One module's folder in the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,8 +302,8 @@ fn loaded_files(root: &Path) -> HashSet<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::freshness::{ToolchainId, RECORD_FORMAT};
     use crate::fsutil::create_private_dir;
+    use crate::machinery::freshness::{ToolchainId, RECORD_FORMAT};
 
     fn module(root: &Path, name: &str, source: &Path, bytes: usize, days_ago: u64) -> PathBuf {
         let dir = root
@@ -438,7 +438,7 @@ mod tests {
         create_private_dir(&root.path().join("cpython-311/target/debug")).unwrap();
         std::fs::write(root.path().join("unrelated.txt"), "keep me").unwrap();
         std::fs::create_dir(root.path().join("other-folder")).unwrap();
-        let scan = crate::build::cache::editable_scan_path(root.path(), "0123456789abcdef");
+        let scan = crate::machinery::cache::editable_scan_path(root.path(), "0123456789abcdef");
         std::fs::write(&scan, "{}").unwrap();
 
         let summary = summarize(root.path());
@@ -446,7 +446,7 @@ mod tests {
         assert_eq!(summary[0].modules.len(), 1);
         assert!(summary[0].bytes >= 1000);
 
-        let building = crate::build::lock::try_acquire(&module.join("build.lock"))
+        let building = crate::machinery::lock::try_acquire(&module.join("build.lock"))
             .unwrap()
             .unwrap();
         let err = clear(root.path()).unwrap_err();
