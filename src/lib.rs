@@ -12,6 +12,7 @@ pub mod error;
 pub mod file_importer;
 pub mod fsutil;
 pub mod machinery;
+pub mod platform;
 pub mod project_importer;
 pub mod settings;
 pub mod stubs;

@@ -485,16 +485,18 @@ itoa = "1"
         assert_eq!(merged["package"]["version"].as_str(), Some("0.2.0"));
         assert!(merged["package"].get("workspace").is_none());
         assert_eq!(
-            merged["package"]["build"].as_str(),
-            Some("/ws/crate_a/build.rs")
+            merged["package"]["build"].as_str().map(Path::new),
+            Some(Path::new("/ws/crate_a/build.rs"))
         );
         assert_eq!(
             merged["dependencies"]["pyo3"]["version"].as_str(),
             Some("0.23.4")
         );
         assert_eq!(
-            merged["dependencies"]["crate_b"]["path"].as_str(),
-            Some("/ws/crate_a/../crate_b")
+            merged["dependencies"]["crate_b"]["path"]
+                .as_str()
+                .map(Path::new),
+            Some(Path::new("/ws/crate_a/../crate_b"))
         );
         assert_eq!(merged["lib"]["name"].as_str(), Some("crate_a_0123"));
         assert_eq!(
@@ -568,8 +570,10 @@ opt-level = 1
         assert!(root["workspace"].get("default-members").is_none());
         assert_eq!(root["workspace"]["resolver"].as_str(), Some("2"));
         assert_eq!(
-            root["workspace"]["dependencies"]["b"]["path"].as_str(),
-            Some("/ws/crates/b")
+            root["workspace"]["dependencies"]["b"]["path"]
+                .as_str()
+                .map(Path::new),
+            Some(Path::new("/ws/crates/b"))
         );
         assert_eq!(root["profile"]["dev"]["opt-level"].as_integer(), Some(1));
         // The template's dependency profile joins the workspace's own.

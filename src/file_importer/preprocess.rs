@@ -13,6 +13,7 @@ use crate::file_importer::finder::MARKERS;
 use crate::file_importer::graph;
 use crate::file_importer::template::{self, Dialect, Exports, Template};
 use crate::machinery::stable_abi;
+use crate::platform;
 
 /// What a crate's markers ask for: its template, and whose marker it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -387,7 +388,7 @@ pub fn absolutize_path_dependencies(manifest: &mut Table, base_dir: &Path) {
                 // Resolved where it exists (no `..` left over); kept as written otherwise,
                 // so cargo's error names the path the user wrote.
                 let joined = base_dir.join(path.as_str());
-                let absolute = joined.canonicalize().unwrap_or(joined);
+                let absolute = platform::canonicalize(&joined).unwrap_or(joined);
                 *path = absolute.to_string_lossy().into_owned();
             }
         }
@@ -604,8 +605,10 @@ mod tests {
         let manifest: Table = generated.manifest.parse().unwrap();
         assert_eq!(manifest["dependencies"]["pyo3"].as_str(), Some("0.29"));
         assert_eq!(
-            manifest["dependencies"]["helper"]["path"].as_str(),
-            Some("/src/../helper")
+            manifest["dependencies"]["helper"]["path"]
+                .as_str()
+                .map(Path::new),
+            Some(Path::new("/src/../helper"))
         );
         assert_eq!(manifest["package"]["edition"].as_str(), Some("2024"));
     }
