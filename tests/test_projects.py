@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import rusthook
-from conftest import Project
+from conftest import Project, venv_python
 
 PYO3 = 'pyo3 = { version = "0.30", features = ["abi3-py39"] }'
 
@@ -23,7 +23,7 @@ class Env:
         self.root = root
         self.pip_target = pip_target
         subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
-        self.python = root / "bin" / "python"
+        self.python = venv_python(root)
         # uniffi-bindgen must match the uniffi crate of the uniffi fixture (0.31).
         self.pip("install", "--quiet", "maturin>=1.9.4,<2", "cffi", "uniffi-bindgen==0.31.0")
         site_packages = subprocess.run(

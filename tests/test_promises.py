@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import (
     DOUBLE_RS,
     EXT_SUFFIX,
@@ -296,6 +297,7 @@ def test_diagnostics_stream_on_a_terminal_and_the_error_points_to_them(project: 
 # 7. A build folder others can write to is refused at every level.
 
 
+@pytest.mark.unix_only
 def test_a_build_folder_others_can_write_to_or_own_is_refused(
     project: Project, tmp_path: Path
 ) -> None:
