@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::fsutil::{hex, link_or_copy, mtime_ns, write_atomically};
 use crate::machinery::cache::ModuleCache;
-use crate::platform;
+use crate::platform::{self, Target};
 
 /// Refuses a library that Python could not import as `module` (`name` and `origin` say
 /// which source it came from).
@@ -100,6 +100,16 @@ pub fn install_library(
         }
     };
     let destination = module.artifact_path(&file_name);
+    if Target::HOST.path_too_long(&destination) {
+        return Err(Error::Io {
+            action: "cannot install the built library where Windows can load it (set RUSTHOOK_BUILD_DIR to a shorter folder, such as C:\\rh):",
+            path: destination,
+            source: io::Error::new(
+                io::ErrorKind::InvalidFilename,
+                "the path is longer than 259 characters",
+            ),
+        });
+    }
     if !destination.is_file() {
         link_or_copy(library, &destination).map_err(Error::io(
             "cannot install the built library as",

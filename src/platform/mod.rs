@@ -155,10 +155,19 @@ impl Target {
         }
     }
 
-    /// The longest path below the build folder that rusthook writes, for the check
-    /// against Windows' 260-character limit on loading a library (`MAX_PATH`).
+    /// The longest path of a library the interpreter can load: Windows' `MAX_PATH`
+    /// (260 characters with the final NUL) unless long paths are enabled machine-wide,
+    /// which rusthook does not assume. `None`: no limit that matters.
     pub fn max_path(&self) -> Option<usize> {
         (self.os == Os::Windows).then_some(259)
+    }
+
+    /// Whether a library at `path` is too long a path to load here (see [`max_path`]).
+    ///
+    /// [`max_path`]: Target::max_path
+    pub fn path_too_long(&self, path: &Path) -> bool {
+        self.max_path()
+            .is_some_and(|max| path.as_os_str().len() > max)
     }
 }
 
@@ -277,6 +286,50 @@ pub enum Linked {
     /// user's file must be tracked by its own path, and the copy refreshed when it
     /// changes.
     Copy,
+}
+
+/// Whether a Mach-O library (macOS) binds its symbols with chained fixups
+/// (`LC_DYLD_CHAINED_FIXUPS`, what the linker writes for a deployment target of macOS
+/// 12 or later), which pyo3's introspection reader does not follow. Reads the header
+/// and load commands only; `false` for anything else.
+pub fn uses_chained_fixups(library: &Path) -> bool {
+    use std::io::Read;
+    const HEADER: usize = 32;
+    let mut head = Vec::new();
+    let read = fs::File::open(library).and_then(|file| file.take(64 * 1024).read_to_end(&mut head));
+    if read.is_err() {
+        return false;
+    }
+    mach_o_has_chained_fixups(&head, HEADER)
+}
+
+/// [`uses_chained_fixups`] on the first bytes of a thin 64-bit little-endian Mach-O file.
+fn mach_o_has_chained_fixups(bytes: &[u8], header: usize) -> bool {
+    const MH_MAGIC_64: u32 = 0xfeed_facf;
+    const LC_DYLD_CHAINED_FIXUPS: u32 = 0x8000_0034;
+    let word = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if word(0) != Some(MH_MAGIC_64) {
+        return false;
+    }
+    let commands = word(16).unwrap_or(0);
+    let mut at = header;
+    for _ in 0..commands {
+        let (Some(command), Some(size)) = (word(at), word(at + 4)) else {
+            return false;
+        };
+        if command == LC_DYLD_CHAINED_FIXUPS {
+            return true;
+        }
+        if size < 8 {
+            return false;
+        }
+        at += size as usize;
+    }
+    false
 }
 
 /// Suffix of a file set aside by [`replace_loaded_file`].

@@ -160,6 +160,59 @@ fn only_windows_checks_the_path_length() {
     assert_eq!(WINDOWS.max_path(), Some(259));
     assert_eq!(LINUX.max_path(), None);
     assert_eq!(MAC_ARM.max_path(), None);
+    let long = Path::new("C:\\").join("x".repeat(260));
+    assert!(WINDOWS.path_too_long(&long));
+    assert!(!LINUX.path_too_long(&long));
+    // The deepest library path of a module with a 30-character name, in the default
+    // build folder of a user with a 20-character name, leaves room to spare.
+    let name = "a".repeat(30);
+    let deepest = format!(
+        "C:\\Users\\{}\\AppData\\Local\\rusthook\\cp313-win_amd64\\modules\\{name}-0123456789abcdef\\{name}.0123456789ab.cp313-win_amd64.pyd",
+        "u".repeat(20)
+    );
+    assert!(deepest.len() < 200, "{}", deepest.len());
+    assert!(!WINDOWS.path_too_long(Path::new(&deepest)));
+}
+
+#[test]
+fn chained_fixups_are_found_among_the_load_commands() {
+    let mach_o = |commands: &[(u32, u32)]| {
+        let mut bytes = Vec::new();
+        for word in [
+            0xfeed_facf_u32,
+            0x0100_000c,
+            0,
+            6,
+            commands.len() as u32,
+            0,
+            0,
+            0,
+        ] {
+            bytes.extend(word.to_le_bytes());
+        }
+        for &(command, size) in commands {
+            bytes.extend(command.to_le_bytes());
+            bytes.extend(size.to_le_bytes());
+            bytes.extend(vec![0; (size as usize).saturating_sub(8)]);
+        }
+        bytes
+    };
+    let segment = (0x19, 72);
+    assert!(mach_o_has_chained_fixups(
+        &mach_o(&[segment, (0x8000_0034, 16)]),
+        32
+    ));
+    assert!(!mach_o_has_chained_fixups(
+        &mach_o(&[segment, (0x8000_0022, 48)]),
+        32
+    ));
+    assert!(!mach_o_has_chained_fixups(b"\x7fELF\x02\x01\x01", 32));
+    assert!(!mach_o_has_chained_fixups(&mach_o(&[(0x19, 0)]), 32));
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("fast.so");
+    fs::write(&library, mach_o(&[(0x8000_0034, 16)])).unwrap();
+    assert!(uses_chained_fixups(&library));
+    assert!(!uses_chained_fixups(&dir.path().join("missing.so")));
 }
 
 #[test]
