@@ -105,5 +105,10 @@ pub fn maturin_dep_info(project: &Project, profile: &str) -> PathBuf {
                 .unwrap_or_else(|| project.import_name.clone())
         ),
     };
+    // With `--target` (macOS), cargo builds under `<target dir>/<triple>/`.
+    let target_dir = match Target::HOST.cargo_target() {
+        Some(triple) => target_dir.join(triple),
+        None => target_dir,
+    };
     target_dir.join(folder).join(format!("{name}.d"))
 }
