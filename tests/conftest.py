@@ -30,6 +30,11 @@ if sys.platform == "darwin":
     ABI_TAG += "-" + {"arm64": "aarch64"}.get(os.uname().machine, os.uname().machine)
 # `cp311-win_amd64` on Windows, `cpython-311-x86_64-linux-gnu` elsewhere.
 STABLE_ABI_TAG = "cpython-abi3-" + ABI_TAG.split("-", 1 if os.name == "nt" else 2)[-1]
+# The last suffix of an extension module's file (`.so`; `.pyd` on Windows), a stable-ABI
+# one's whole suffix, and a C-ABI library's (cffi modules keep the platform's own).
+EXTENSION_END = ".pyd" if os.name == "nt" else ".so"
+ABI3_SUFFIX = ".pyd" if os.name == "nt" else ".abi3.so"
+LIBRARY_SUFFIX = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
 
 
 def venv_python(venv: Path) -> Path:
