@@ -9,6 +9,7 @@ use toml::Value;
 
 use crate::error::{Error, Result};
 use crate::file_importer::finder::{check_module_name, has_marker};
+use crate::file_importer::manifest;
 use crate::file_importer::preprocess::{self, Header};
 use crate::file_importer::template::{self, Dialect, Template};
 use crate::fsutil::read_utf8;
@@ -155,7 +156,7 @@ fn eject(job: &Ejected) -> Result<PathBuf> {
         return Err(Error::AlreadyExists { path: dest });
     }
 
-    let mut manifest = preprocess::merged_manifest(job.origin, job.header, job.name)?;
+    let mut manifest = manifest::of_single_file(job.origin, job.header, job.name)?;
     let package = manifest
         .get_mut("package")
         .and_then(Value::as_table_mut)
