@@ -144,11 +144,15 @@ pub fn prepare(
     merge(&mut user, manifest.clone());
     let from_graph = graph::pyo3_requirement(&user, dir, &manifest_path)?;
     let pyo3 = dialect.pyo3_dependency(from_graph.as_deref());
-    // The pyo3 the crate gets: the one its graph asks for (its own first), else the
-    // template's.
+    // The pyo3 the crate gets: its own dependency (the user's keys win in the merge),
+    // else the template's, which follows the graph.
     let introspectable = introspect
         && template == Template::Pyo3
-        && template::introspectable(pyo3.get("version").and_then(Value::as_str));
+        && template::introspectable(
+            stable_abi::pyo3_version(&user)
+                .as_deref()
+                .or(pyo3.get("version").and_then(Value::as_str)),
+        );
 
     let mut inputs = vec![crate_root.clone()];
     let mut aliases = Vec::new();
