@@ -25,7 +25,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use toml::{Table, Value};
+use toml::Table;
 
 use crate::error::Result;
 use crate::file_importer::finder::Source;
@@ -144,20 +144,31 @@ pub fn prepare(
     merge(&mut user, manifest.clone());
     let from_graph = graph::pyo3_requirement(&user, dir, &manifest_path)?;
     let pyo3 = dialect.pyo3_dependency(from_graph.as_deref());
+    let view = module.dir.join("view");
+    let lib_path = if generate_module {
+        view.join("__rusthook_lib.rs")
+    } else {
+        crate_root.clone()
+    };
+    let merged = manifest::of_crate(
+        &user,
+        dir,
+        template,
+        pyo3,
+        &module.lib_name,
+        &lib_path,
+        workspace.is_some(),
+    )?;
     // The pyo3 the crate gets: its own dependency (the user's keys win in the merge),
     // else the template's, which follows the graph.
+    let pyo3_version = stable_abi::pyo3_version(&merged);
     let introspectable = introspect
         && template == Template::Pyo3
-        && template::introspectable(
-            stable_abi::pyo3_version(&user)
-                .as_deref()
-                .or(pyo3.get("version").and_then(Value::as_str)),
-        );
+        && template::introspectable(pyo3_version.as_deref());
 
     let mut inputs = vec![crate_root.clone()];
     let mut aliases = Vec::new();
-    let lib_path = if generate_module {
-        let view = module.dir.join("view");
+    if generate_module {
         create_private_dir(&view)?;
         let text = lib_text.unwrap_or_default();
         let (inner_attributes, blanked) = split_inner_attributes(&text);
@@ -168,7 +179,6 @@ pub fn prepare(
             write_if_changed(&copy, &blanked)?;
             copy
         };
-        let wrapper_path = view.join("__rusthook_lib.rs");
         let wrapper = template::pymodule_wrapper(
             &crate_root,
             &included,
@@ -178,7 +188,7 @@ pub fn prepare(
             false,
             introspectable,
         );
-        write_if_changed(&wrapper_path, &wrapper)?;
+        write_if_changed(&lib_path, &wrapper)?;
         // The wrapper sits among the library root's neighbours, so its `mod` items
         // find the user's files (diagnostics name them through the alias).
         mirror_siblings(&crate_root, &view);
@@ -188,21 +198,8 @@ pub fn prepare(
                 format!("{}/", folder.display()),
             ));
         }
-        wrapper_path
-    } else {
-        crate_root.clone()
-    };
+    }
 
-    let merged = manifest::of_crate(
-        &user,
-        dir,
-        template,
-        pyo3,
-        &module.lib_name,
-        &lib_path,
-        workspace.is_some(),
-    )?;
-    let pyo3_version = stable_abi::pyo3_version(&merged);
     let compile = cache.compile_partition(stable_abi::stable_abi_floor(&merged))?;
     let text = manifest::text(&merged, &manifest_path)?;
     let merged_path = member_dir.join("Cargo.toml");
