@@ -230,6 +230,42 @@ fn replacing_a_file_leaves_no_old_copies_behind() {
 }
 
 #[test]
+fn ending_a_process_tree_ends_the_tool() {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+    // A tool that starts a process of its own and waits for it, as cargo does rustc.
+    let mut command = if cfg!(windows) {
+        let mut command = Command::new("cmd");
+        command.args(["/c", "ping -n 60 127.0.0.1 > nul"]);
+        command
+    } else {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 60 & wait"]);
+        command
+    };
+    ProcessTree::prepare(&mut command);
+    let mut child = command.spawn().unwrap();
+    let tree = ProcessTree::adopt(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    tree.kill();
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    #[cfg(windows)]
+    assert_eq!(
+        status.code().map(|code| code as u32),
+        Some(sys::CONTROL_C_EXIT),
+        "ended by the Job Object"
+    );
+    #[cfg(unix)]
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "ended by SIGKILL to its process group"
+    );
+}
+
+#[test]
 fn the_host_is_what_rusthook_was_compiled_for() {
     assert_eq!(Target::HOST.arch, std::env::consts::ARCH);
     assert_eq!(Target::HOST.os == Os::Windows, cfg!(windows));

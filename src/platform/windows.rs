@@ -185,6 +185,9 @@ pub fn loaded_files(_root: &Path) -> Option<HashSet<PathBuf>> {
     Some(HashSet::new())
 }
 
+/// `STATUS_CONTROL_C_EXIT`: how a process ended by Ctrl-C exits.
+pub const CONTROL_C_EXIT: u32 = 0xC000_013A;
+
 /// A build tool and everything it started (rustc, build scripts, the linker), held in
 /// a Job Object: ending the job ends them all (`cargo.exe` alone would leave rustc and
 /// the linker running).
@@ -214,12 +217,13 @@ impl ProcessTree {
         ProcessTree { job }
     }
 
-    /// Ends every process of the tree.
+    /// Ends every process of the tree, with the exit code of a process ended by Ctrl-C
+    /// (`STATUS_CONTROL_C_EXIT`).
     pub fn kill(&self) {
         if !self.job.is_null() {
             // SAFETY: the job handle is open until drop.
             unsafe {
-                TerminateJobObject(self.job, 1);
+                TerminateJobObject(self.job, CONTROL_C_EXIT);
             }
         }
     }
