@@ -90,12 +90,13 @@ impl Target {
     }
 
     /// Whether a stable-ABI (abi3) build links without an interpreter library, given
-    /// the pyo3 version requirement of the crate (`None`: the template's own). On
-    /// Windows pyo3 links abi3 modules against `python3.dll` without an interpreter
-    /// from 0.29.3 on; older pyo3 needs one (and then builds for this interpreter).
+    /// the pyo3 version requirement of the crate (`None`: not known, as for a
+    /// workspace-inherited or git dependency). On Windows pyo3 links abi3 modules
+    /// against `python3.dll` without an interpreter from 0.29.3 on; older (or unknown)
+    /// pyo3 needs one, and then builds for this interpreter.
     pub fn stable_abi_without_interpreter(&self, pyo3_version: Option<&str>) -> bool {
-        match (self.os, pyo3_version) {
-            (Os::Windows, Some(version)) => at_least(version, (0, 29, 3)),
+        match self.os {
+            Os::Windows => pyo3_version.is_some_and(|version| at_least(version, (0, 29, 3))),
             _ => true,
         }
     }

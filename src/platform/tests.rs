@@ -59,7 +59,8 @@ fn macos_partitions_are_per_architecture() {
 
 #[test]
 fn windows_stable_abi_needs_no_interpreter_from_pyo3_0_29_3() {
-    assert!(WINDOWS.stable_abi_without_interpreter(None));
+    assert!(!WINDOWS.stable_abi_without_interpreter(None));
+    assert!(LINUX.stable_abi_without_interpreter(None));
     assert!(WINDOWS.stable_abi_without_interpreter(Some("0.30")));
     assert!(WINDOWS.stable_abi_without_interpreter(Some(">=0.29.3")));
     assert!(WINDOWS.stable_abi_without_interpreter(Some("^1")));
