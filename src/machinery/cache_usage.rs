@@ -74,15 +74,23 @@ fn target_last_used(target: &Path) -> Option<SystemTime> {
         .max()
 }
 
-/// `<target>/debug`, `<target>/release`, …: the folders cargo builds a profile in.
+/// `<target>/debug`, `<target>/release`, …: the folders cargo builds a profile in, and
+/// `<target>/<triple>/debug`, … where a build names its target (`--target`, on macOS).
 fn profile_dirs(target: &Path) -> Vec<PathBuf> {
-    fs::read_dir(target)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.join(".cargo-lock").is_file())
-        .collect()
+    let children = |dir: &Path| -> Vec<PathBuf> {
+        let entries = fs::read_dir(dir).into_iter().flatten().flatten();
+        entries.map(|entry| entry.path()).collect()
+    };
+    let is_profile = |path: &PathBuf| path.join(".cargo-lock").is_file();
+    let mut profiles = Vec::new();
+    for child in children(target) {
+        if is_profile(&child) {
+            profiles.push(child);
+        } else {
+            profiles.extend(children(&child).into_iter().filter(is_profile));
+        }
+    }
+    profiles
 }
 
 /// True while cargo builds in `target`: it holds a file lock on each profile's
@@ -381,6 +389,29 @@ mod tests {
         assert_eq!(removed[0].path, recent);
         assert_eq!(removed[1].path, root.path().join("cpython-311"));
         assert!(summarize(root.path()).is_empty());
+    }
+
+    #[test]
+    fn profiles_are_found_with_and_without_a_target_triple() {
+        let target = tempfile::tempdir().unwrap();
+        for profile in [
+            "debug",
+            "aarch64-apple-darwin/debug",
+            "aarch64-apple-darwin/release",
+        ] {
+            create_private_dir(&target.path().join(profile)).unwrap();
+            fs::write(target.path().join(profile).join(".cargo-lock"), "").unwrap();
+        }
+        create_private_dir(&target.path().join("tmp")).unwrap();
+        let mut found = profile_dirs(target.path());
+        found.sort();
+        let expected = [
+            "aarch64-apple-darwin/debug",
+            "aarch64-apple-darwin/release",
+            "debug",
+        ]
+        .map(|profile| target.path().join(profile));
+        assert_eq!(found, expected);
     }
 
     #[test]
