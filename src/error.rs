@@ -93,7 +93,7 @@ pub enum Error {
     ToolMissing { program: String, reason: String },
 
     /// Another process holds the build lock of this module for longer than allowed.
-    #[error("timed out after {seconds:.0} s waiting for the build lock {path}, held by {holder}.\nWait for that build to finish (or stop it), or raise the limit with `lock_timeout=` in rusthook.install() / the API.", path = .path.display())]
+    #[error("timed out after {seconds:.0} s waiting for the build lock {path}, held by {holder}.\nWait for that build to finish (or stop it), or raise the limit with `lock_timeout=` in rusthook.install() / the API or the RUSTHOOK_LOCK_TIMEOUT variable (seconds).", path = .path.display())]
     LockTimeout {
         path: PathBuf,
         seconds: f64,

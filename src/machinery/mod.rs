@@ -81,11 +81,13 @@ pub fn fresh_or_build(
         }
     }
     create_private_dir(&ctx.module.dir).map_err(|error| on_read_only(ctx, error))?;
-    let (_lock, waited) =
-        lock::acquire(&ctx.module.lock_path(), ctx.settings.lock_timeout, &|| {
-            ctx.progress.interrupted()
-        })
-        .map_err(|error| on_read_only(ctx, error))?;
+    let (_lock, waited) = lock::acquire(
+        &ctx.module.lock_path(),
+        ctx.name,
+        ctx.settings.lock_timeout,
+        &|| ctx.progress.interrupted(),
+    )
+    .map_err(|error| on_read_only(ctx, error))?;
     // Read again under the lock: whoever held it may have just built the module (then
     // even a forced rebuild need not build again).
     let previous = ctx.module.read_record();
