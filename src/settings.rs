@@ -175,13 +175,24 @@ impl Settings {
     /// The part of the settings a build with this profile and these features depends
     /// on: a change here makes old builds stale.
     pub fn fingerprint(&self, profile: &str, features: &[String], python: &PythonEnv) -> String {
+        self.fingerprint_for_suffix(profile, features, python.ext_suffix())
+    }
+
+    /// [`Settings::fingerprint`] of a library named with `ext_suffix`: `.abi3.so` for a
+    /// stable-ABI build, which every CPython shares.
+    pub fn fingerprint_for_suffix(
+        &self,
+        profile: &str,
+        features: &[String],
+        ext_suffix: &str,
+    ) -> String {
         format!(
             "rusthook {} | {} | features [{}] | args [{}] | {}",
             env!("CARGO_PKG_VERSION"),
             profile,
             features.join(","),
             self.cargo_args.join(" "),
-            python.ext_suffix(),
+            ext_suffix,
         )
     }
 }

@@ -19,6 +19,7 @@ use crate::machinery::cargo::{self, CargoBuild};
 use crate::machinery::freshness::BuildRecord;
 use crate::machinery::inputs::InputStamps;
 use crate::machinery::install::{self, check_module_export};
+use crate::machinery::placement::{self, Places, STABLE_ABI_SUFFIX};
 use crate::machinery::progress::{BuildObserver, Progress};
 use crate::machinery::{fresh_or_build, BuildContext, Outcome};
 use crate::settings::{PythonEnv, Settings};
@@ -124,34 +125,54 @@ fn build_module(
     check_module_name(&source.name, &source.path)?;
     let cache = BuildCache::open(settings, python)?;
     let profile = settings.cargo_profile().to_string();
-    let mut fingerprint = settings.fingerprint(&profile, &settings.features, python);
     // A library with introspection data is another build (another pyo3 feature), kept
     // beside the one without as release is beside debug: switching stubs on and off
     // rebuilds nothing that is fresh.
-    if introspects(settings, source) {
-        fingerprint.push_str(" | introspection");
-    }
-    let module = cache.entry(Bucket::Modules, &source.name, &source.path, &fingerprint);
+    let fingerprint = |ext_suffix: &str| {
+        let mut fingerprint =
+            settings.fingerprint_for_suffix(&profile, &settings.features, ext_suffix);
+        if introspects(settings, source) {
+            fingerprint.push_str(" | introspection");
+        }
+        fingerprint
+    };
+    let places = |cache: &BuildCache| {
+        Places::new(
+            cache,
+            Bucket::Modules,
+            &source.name,
+            &source.path,
+            fingerprint(python.ext_suffix()),
+            fingerprint(STABLE_ABI_SUFFIX),
+        )
+    };
+    let (place, last) = places(&cache).choose();
     // The library is loaded from here: nobody else may have been able to put it there.
-    check_private(&module.dir)?;
-    let ctx = BuildContext {
+    check_private(&place.module.dir)?;
+    let mut ctx = BuildContext {
         name: &source.name,
         origin: &source.path,
         settings,
         python,
-        fingerprint,
-        profile,
+        fingerprint: place.fingerprint.clone(),
+        profile: profile.clone(),
         features: settings.features.clone(),
         cache,
         progress: Progress::new(observer, settings.quiet),
-        module,
+        module: place.module.clone(),
     };
-    let last = ctx.module.read_record();
     let last_artifact = last.as_ref().map(|record| record.artifact.clone());
     let describe = format!("{} ({})", source.name, settings.profile_name());
-    let record = fresh_or_build(&ctx, last, &describe, |previous| {
+    let mut record = fresh_or_build(&ctx, last, &describe, |previous| {
         build(&ctx, source, previous)
     })?;
+    // A build that is not of the kind its place keeps (a stable-ABI library where
+    // version-specific ones are, or the reverse) moves where it belongs.
+    if let Some(to) = placement::belongs_elsewhere(places(&ctx.cache), &place, &record) {
+        let (settled, moved) = placement::settle(&place, &to, record, settings.lock_timeout)?;
+        record = moved;
+        ctx.module = settled.module.clone();
+    }
 
     let artifact = ctx.module.artifact_path(&record.artifact);
     let declarations = record
@@ -333,11 +354,15 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         &manifest_path,
         &ctx.cache,
     )?;
+    let ext_suffix = match compile.stable_abi_floor {
+        Some(_) => STABLE_ABI_SUFFIX,
+        None => ctx.python.ext_suffix(),
+    };
     let installed = install::install_library(
         &ctx.module,
         &source.name,
         &output.library,
-        ctx.python.ext_suffix(),
+        ext_suffix,
         declarations.as_ref().map(|d| d.text.as_str()),
     )?;
     if let Some(seed) = seed {
@@ -365,6 +390,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         stub,
         files,
         globs,
+        stable_abi_floor: compile.stable_abi_floor,
     })
 }
 

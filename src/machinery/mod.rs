@@ -14,6 +14,7 @@ pub mod freshness;
 pub mod inputs;
 pub mod install;
 pub mod lock;
+pub mod placement;
 pub mod progress;
 pub mod stable_abi;
 pub mod toolchain;
@@ -61,6 +62,8 @@ pub struct Outcome {
     pub files: Vec<TrackedFile>,
     /// Absolute `//d:` globs: a new file matching one makes the build stale.
     pub globs: Vec<String>,
+    /// The stable-ABI floor the library was built for, if it was (see [`BuildRecord`]).
+    pub stable_abi_floor: Option<u32>,
 }
 
 /// Returns the record of a fresh build: the last one if it is still fresh, else a new
@@ -121,6 +124,7 @@ pub fn fresh_or_build(
         stub: outcome.stub,
         files: outcome.files,
         globs: outcome.globs,
+        stable_abi_floor: outcome.stable_abi_floor,
     };
     record.write(&ctx.module.record_path())?;
     log::log!(
@@ -157,6 +161,12 @@ fn is_fresh(ctx: &BuildContext, record: Option<&BuildRecord>, explain: bool) -> 
         }
         return false;
     };
+    if let Some(reason) = placement::why_unloadable(record, &ctx.fingerprint, ctx.python) {
+        if explain {
+            log::debug!(target: "rusthook.freshness", "{name} must be built for this interpreter: {reason}");
+        }
+        return false;
+    }
     let version = || toolchain::version().ok();
     let expected = Expected {
         settings: &ctx.fingerprint,
