@@ -215,6 +215,13 @@ def _parser() -> argparse.ArgumentParser:
         "`site install`.",
     )
     warm.add_argument("paths", nargs="*", metavar="PATH")
+    warm.add_argument(
+        "--in-place",
+        dest="for_in_place",
+        action="store_true",
+        help="compile them as in-place builds (`build`) need them: with pyo3's "
+        "introspection data, from which their stubs are made",
+    )
     _add_settings(warm)
     warm.set_defaults(command=_warm)
 
@@ -475,7 +482,9 @@ def _diff_stub(source: str, settings: _core.Settings) -> int:
 
 def _warm(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    library = _core.warm(_core.Settings(**settings))  # type: ignore[arg-type]
+    # In-place builds carry pyo3's introspection data (another build of pyo3).
+    introspected = {"stubs": True} if args.for_in_place else {}
+    library = _core.warm(_core.Settings(**settings, **introspected))  # type: ignore[arg-type]
     print(f"warm: the pyo3 template's dependencies are compiled ({library})")
     # Warming builds into the cache only, never beside the sources.
     settings.setdefault("in_place", False)

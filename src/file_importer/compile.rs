@@ -12,7 +12,8 @@ use crate::file_importer::prepare::{prepare_crate, prepare_single_file, seed_loc
 use crate::file_importer::preprocess;
 use crate::file_importer::template::{self, Template};
 use crate::fsutil::{
-    check_private, create_private_dir, mtime_ns, read_toml, write_atomically, write_if_changed,
+    check_private_below, create_private_dir, mtime_ns, read_toml, write_atomically,
+    write_if_changed,
 };
 use crate::machinery::cache::{Bucket, BuildCache};
 use crate::machinery::cargo::{self, CargoBuild};
@@ -21,7 +22,7 @@ use crate::machinery::inputs::InputStamps;
 use crate::machinery::install::{self, check_module_export};
 use crate::machinery::placement::{self, Places, STABLE_ABI_SUFFIX};
 use crate::machinery::progress::{BuildObserver, Progress};
-use crate::machinery::{fresh_or_build, BuildContext, Outcome};
+use crate::machinery::{fresh_or_build, is_up_to_date, BuildContext, Outcome};
 use crate::settings::{PythonEnv, Settings};
 use crate::stubs;
 
@@ -128,27 +129,38 @@ fn build_module(
     // A library with introspection data is another build (another pyo3 feature), kept
     // beside the one without as release is beside debug: switching stubs on and off
     // rebuilds nothing that is fresh.
-    let fingerprint = |ext_suffix: &str| {
+    let fingerprint = |ext_suffix: &str, introspected: bool| {
         let mut fingerprint =
             settings.fingerprint_for_suffix(&profile, &settings.features, ext_suffix);
-        if introspects(settings, source) {
+        if introspected {
             fingerprint.push_str(" | introspection");
         }
         fingerprint
     };
-    let places = |cache: &BuildCache| {
+    let places = |cache: &BuildCache, introspected: bool| {
         Places::new(
             cache,
             Bucket::Modules,
             &source.name,
             &source.path,
-            fingerprint(python.ext_suffix()),
-            fingerprint(STABLE_ABI_SUFFIX),
+            fingerprint(python.ext_suffix(), introspected),
+            fingerprint(STABLE_ABI_SUFFIX, introspected),
         )
     };
-    let (place, last) = places(&cache).choose();
+    let introspect = introspects(settings, source);
+    let (mut place, mut last) = places(&cache, introspect).choose();
+    // An in-place build (with pyo3's introspection data, which changes nothing when the
+    // library runs: a container image's `build`) serves an import that asks for none,
+    // while it is fresh.
+    let mut serving = false;
+    if last.is_none() && !introspect {
+        let (other, other_last) = places(&cache, true).choose();
+        if other_last.is_some() {
+            (place, last, serving) = (other, other_last, true);
+        }
+    }
     // The library is loaded from here: nobody else may have been able to put it there.
-    check_private(&place.module.dir)?;
+    check_private_below(&settings.build_root, &place.module.dir)?;
     let mut ctx = BuildContext {
         name: &source.name,
         origin: &source.path,
@@ -161,6 +173,15 @@ fn build_module(
         progress: Progress::new(observer, settings.quiet),
         module: place.module.clone(),
     };
+    if serving
+        && !last
+            .as_ref()
+            .is_some_and(|record| is_up_to_date(&ctx, record))
+    {
+        (place, last, serving) = (places(&ctx.cache, false).choose().0, None, false);
+        ctx.fingerprint = place.fingerprint.clone();
+        ctx.module = place.module.clone();
+    }
     let last_artifact = last.as_ref().map(|record| record.artifact.clone());
     let describe = format!("{} ({})", source.name, settings.profile_name());
     let mut record = fresh_or_build(&ctx, last, &describe, |previous| {
@@ -168,7 +189,9 @@ fn build_module(
     })?;
     // A build that is not of the kind its place keeps (a stable-ABI library where
     // version-specific ones are, or the reverse) moves where it belongs.
-    if let Some(to) = placement::belongs_elsewhere(places(&ctx.cache), &place, &record) {
+    if let Some(to) =
+        placement::belongs_elsewhere(places(&ctx.cache, serving || introspect), &place, &record)
+    {
         let (settled, moved) = placement::settle(&place, &to, record, settings.lock_timeout)?;
         record = moved;
         ctx.module = settled.module.clone();

@@ -138,7 +138,8 @@ pub fn fresh_or_build(
 }
 
 /// A build folder on a read-only file system is said so, once, for the whole folder: the
-/// fresh check before needed no writes, so whatever it holds still loads.
+/// fresh check before needed no writes, so whatever it holds still loads. So is root's
+/// build folder used by another user (see `fsutil::check_private`).
 fn on_read_only(ctx: &BuildContext, error: Error) -> Error {
     match &error {
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
@@ -147,8 +148,26 @@ fn on_read_only(ctx: &BuildContext, error: Error) -> Error {
                 path: ctx.settings.build_root.clone(),
             }
         }
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            match crate::fsutil::owner_if_not_me(&ctx.settings.build_root) {
+                Some(owner) => Error::BuildFolderNotOurs {
+                    module: ctx.name.to_string(),
+                    source_path: ctx.origin.to_path_buf(),
+                    path: ctx.settings.build_root.clone(),
+                    owner,
+                    looked: ctx.module.record_path(),
+                },
+                None => error,
+            }
+        }
         _ => error,
     }
+}
+
+/// True when `record` (read from `ctx`'s module folder) describes a build that is still
+/// fresh: one another kind of build may serve (see `compile`).
+pub fn is_up_to_date(ctx: &BuildContext, record: &BuildRecord) -> bool {
+    is_fresh(ctx, Some(record), false)
 }
 
 /// True when `record` describes a build that is still fresh. `explain` logs why not
