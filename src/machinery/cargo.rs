@@ -47,6 +47,19 @@ pub struct CargoOutput {
     pub out_dirs: Vec<(String, PathBuf)>,
 }
 
+/// `CARGO_NET_OFFLINE` as cargo's own option (`--config net.offline=…`) instead of a
+/// variable the compiler inherits: sccache keys every compile on the `CARGO_*`
+/// variables rustc sees, so a machine that builds offline would miss every entry of a
+/// team's compiler cache filled by one that does not.
+fn offline_as_an_option(command: &mut Command) {
+    let value = std::env::var("CARGO_NET_OFFLINE").unwrap_or_default();
+    if let Some(offline) = crate::settings::switch(&value) {
+        command
+            .env_remove("CARGO_NET_OFFLINE")
+            .args(["--config", &format!("net.offline={offline}")]);
+    }
+}
+
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics.
 pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let program = cargo_program();
@@ -72,6 +85,7 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
             "term.progress.width=100",
         ]);
     command.args(["--profile", build.profile]);
+    offline_as_an_option(&mut command);
     if !build.features.is_empty() {
         command.arg("--features").arg(build.features.join(","));
     }
