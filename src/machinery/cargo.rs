@@ -60,49 +60,19 @@ fn offline_as_an_option(command: &mut Command) {
     }
 }
 
-/// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics.
+/// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics. A
+/// compiler wrapper that fails by itself (sccache whose cache server is unreachable)
+/// does not fail the build: it runs once more without the wrapper, and says so.
 pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let program = cargo_program();
-    let mut command = Command::new(&program);
-    command
-        .args(["rustc", "--lib", "--crate-type", "cdylib"])
-        .arg("--manifest-path")
-        .arg(build.manifest_path)
-        .arg("--target-dir")
-        .arg(build.target_dir)
-        .args([
-            "--message-format",
-            "json-render-diagnostics",
-            "--color",
-            "never",
-        ])
-        // Cargo draws its `Building [==>  ] k/n` bar only on a terminal; ask for it always
-        // and turn it into progress events (stderr is a pipe here).
-        .args([
-            "--config",
-            "term.progress.when='always'",
-            "--config",
-            "term.progress.width=100",
-        ]);
-    command.args(["--profile", build.profile]);
-    offline_as_an_option(&mut command);
-    if !build.features.is_empty() {
-        command.arg("--features").arg(build.features.join(","));
+    let mut outcome = attempt(build, progress, &program, false)?;
+    if !outcome.0.success() {
+        if let Some(failure) = wrapper_failure(&outcome.1) {
+            log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); building {} without it", build.module);
+            outcome = attempt(build, progress, &program, true)?;
+        }
     }
-    command
-        .args(build.extra_args)
-        .current_dir(build.working_dir)
-        // What maturin sets: build an extension module, do not link libpython.
-        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    build.pyo3.apply(&mut command);
-    let mut child = spawn(command, &program)?;
-    let stdout = child.stdout.take();
-    let messages = std::thread::spawn(move || read_messages(stdout));
-    let (status, diagnostics) = supervise(child, &program, progress, &build.diagnostics_aliases)?;
-    let (artifacts, scripts) = messages.join().unwrap_or_default();
+    let (status, diagnostics, (artifacts, scripts)) = outcome;
     if !status.success() {
         let full = disk_full_line(&diagnostics)
             .map(str::to_string)
@@ -161,6 +131,78 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
         local_manifests,
         out_dirs,
     })
+}
+
+/// One run of cargo: its exit status, diagnostics and JSON messages.
+fn attempt(
+    build: &CargoBuild,
+    progress: &Progress,
+    program: &str,
+    without_wrapper: bool,
+) -> Result<(ExitStatus, String, Messages)> {
+    let mut command = Command::new(program);
+    command
+        .args(["rustc", "--lib", "--crate-type", "cdylib"])
+        .arg("--manifest-path")
+        .arg(build.manifest_path)
+        .arg("--target-dir")
+        .arg(build.target_dir)
+        .args([
+            "--message-format",
+            "json-render-diagnostics",
+            "--color",
+            "never",
+        ])
+        // Cargo draws its `Building [==>  ] k/n` bar only on a terminal; ask for it always
+        // and turn it into progress events (stderr is a pipe here).
+        .args([
+            "--config",
+            "term.progress.when='always'",
+            "--config",
+            "term.progress.width=100",
+        ]);
+    command.args(["--profile", build.profile]);
+    offline_as_an_option(&mut command);
+    if !build.features.is_empty() {
+        command.arg("--features").arg(build.features.join(","));
+    }
+    if without_wrapper {
+        // An empty RUSTC_WRAPPER overrides any configured wrapper (cargo's rule).
+        command.env("RUSTC_WRAPPER", "");
+    }
+    command
+        .args(build.extra_args)
+        .current_dir(build.working_dir)
+        // What maturin sets: build an extension module, do not link libpython.
+        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    build.pyo3.apply(&mut command);
+    let mut child = spawn(command, program)?;
+    let stdout = child.stdout.take();
+    let messages = std::thread::spawn(move || read_messages(stdout));
+    let (status, diagnostics) = supervise(child, program, progress, &build.diagnostics_aliases)?;
+    let messages = messages.join().unwrap_or_default();
+    Ok((status, diagnostics, messages))
+}
+
+/// The compiler wrapper's own error in a failed build's output (`sccache: error: …`),
+/// as opposed to the compiler's: the wrapper named by `RUSTC_WRAPPER`.
+fn wrapper_failure(diagnostics: &str) -> Option<String> {
+    let wrapper = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty())?;
+    let name = Path::new(&wrapper)
+        .file_stem()?
+        .to_string_lossy()
+        .into_owned();
+    let prefix = format!("{name}: error");
+    let lines: Vec<&str> = diagnostics
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with(&prefix))
+        .collect();
+    let last = lines.last()?;
+    Some(last.to_string())
 }
 
 /// Linkers that write their output through a memory map (lld, mold, gold) are killed by
