@@ -150,14 +150,12 @@ fn build_module(
     };
     let introspect = introspects(settings, source);
     let (mut place, mut last) = places(&cache, introspect).choose();
-    // An in-place build (with pyo3's introspection data, which changes nothing when the
-    // library runs: a container image's `build`) serves an import that asks for none,
-    // while it is fresh.
+    // A fresh in-place build (pyo3's introspection data change nothing at run time: a
+    // container image's `build`) serves an import that asks for none.
     let mut serving = false;
     if last.is_none() && !introspect {
-        let (other, other_last) = places(&cache, true).choose();
-        if other_last.is_some() {
-            (place, last, serving) = (other, other_last, true);
+        if let (other, Some(record)) = places(&cache, true).choose() {
+            (place, last, serving) = (other, Some(record), true);
         }
     }
     // The library is loaded from here: nobody else may have been able to put it there.
@@ -188,8 +186,7 @@ fn build_module(
     let mut record = fresh_or_build(&ctx, last, &describe, |previous| {
         build(&ctx, source, previous)
     })?;
-    // A build that is not of the kind its place keeps (a stable-ABI library where
-    // version-specific ones are, or the reverse) moves where it belongs.
+    // A stable-ABI build where version-specific ones are (or the reverse) moves.
     if let Some(to) =
         placement::belongs_elsewhere(places(&ctx.cache, serving || introspect), &place, &record)
     {

@@ -13,6 +13,7 @@ use cargo_metadata::{CrateType, Message};
 
 use crate::error::{disk_full_line, Error, Result};
 use crate::fsutil::available_space;
+use crate::machinery::compiler_cache;
 use crate::machinery::progress::Progress;
 use crate::machinery::stable_abi::Pyo3Config;
 use crate::machinery::toolchain::cargo_program;
@@ -47,19 +48,6 @@ pub struct CargoOutput {
     pub out_dirs: Vec<(String, PathBuf)>,
 }
 
-/// `CARGO_NET_OFFLINE` as cargo's own option (`--config net.offline=…`) instead of a
-/// variable the compiler inherits: sccache keys every compile on the `CARGO_*`
-/// variables rustc sees, so a machine that builds offline would miss every entry of a
-/// team's compiler cache filled by one that does not.
-fn offline_as_an_option(command: &mut Command) {
-    let value = std::env::var("CARGO_NET_OFFLINE").unwrap_or_default();
-    if let Some(offline) = crate::settings::switch(&value) {
-        command
-            .env_remove("CARGO_NET_OFFLINE")
-            .args(["--config", &format!("net.offline={offline}")]);
-    }
-}
-
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics. A
 /// compiler wrapper that fails by itself (sccache whose cache server is unreachable)
 /// does not fail the build: it runs once more without the wrapper, and says so.
@@ -67,7 +55,7 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let program = cargo_program();
     let mut outcome = attempt(build, progress, &program, false)?;
     if !outcome.0.success() {
-        if let Some(failure) = wrapper_failure(&outcome.1) {
+        if let Some(failure) = compiler_cache::wrapper_failure(&outcome.1) {
             log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); building {} without it", build.module);
             outcome = attempt(build, progress, &program, true)?;
         }
@@ -162,7 +150,7 @@ fn attempt(
             "term.progress.width=100",
         ]);
     command.args(["--profile", build.profile]);
-    offline_as_an_option(&mut command);
+    compiler_cache::offline_as_an_option(&mut command);
     if !build.features.is_empty() {
         command.arg("--features").arg(build.features.join(","));
     }
@@ -185,24 +173,6 @@ fn attempt(
     let (status, diagnostics) = supervise(child, program, progress, &build.diagnostics_aliases)?;
     let messages = messages.join().unwrap_or_default();
     Ok((status, diagnostics, messages))
-}
-
-/// The compiler wrapper's own error in a failed build's output (`sccache: error: …`),
-/// as opposed to the compiler's: the wrapper named by `RUSTC_WRAPPER`.
-fn wrapper_failure(diagnostics: &str) -> Option<String> {
-    let wrapper = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty())?;
-    let name = Path::new(&wrapper)
-        .file_stem()?
-        .to_string_lossy()
-        .into_owned();
-    let prefix = format!("{name}: error");
-    let lines: Vec<&str> = diagnostics
-        .lines()
-        .map(str::trim)
-        .filter(|line| line.starts_with(&prefix))
-        .collect();
-    let last = lines.last()?;
-    Some(last.to_string())
 }
 
 /// Linkers that write their output through a memory map (lld, mold, gold) are killed by
@@ -455,91 +425,4 @@ pub fn library_root(crate_dir: &Path, manifest: Option<&toml::Table>) -> PathBuf
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn progress_bar_updates_are_parsed() {
-        assert_eq!(
-            parse_progress_bar("    Building [=====>      ] 12/28: pyo3, libc(build)   "),
-            Some((12, 28))
-        );
-        assert_eq!(
-            parse_progress_bar("    Building [   ] 0/3: a"),
-            Some((0, 3))
-        );
-        assert_eq!(parse_progress_bar("   Compiling pyo3 v0.30.1"), None);
-        assert_eq!(parse_progress_bar("error: Building [x] failed"), None);
-    }
-
-    #[test]
-    fn a_linker_killed_by_sigbus_is_out_of_space_only_when_the_disk_is_nearly_full() {
-        let dir = tempfile::tempdir().unwrap();
-        let crash = "= note: collect2: fatal error: ld terminated with signal 7 [Bus error]";
-        let plenty = available_space(dir.path()).unwrap() >= 64 << 20;
-        assert_eq!(linker_out_of_space(crash, dir.path()).is_none(), plenty);
-        assert_eq!(
-            linker_out_of_space("error[E0308]: mismatched types", dir.path()),
-            None
-        );
-    }
-
-    #[test]
-    fn package_names_from_package_ids() {
-        assert_eq!(
-            package_name("path+file:///src/dir#my-crate@0.1.0").as_deref(),
-            Some("my-crate")
-        );
-        assert_eq!(
-            package_name("path+file:///src/my-crate#0.1.0").as_deref(),
-            Some("my-crate")
-        );
-        assert_eq!(
-            package_name("registry+https://example.invalid/index#itoa@1.0.15").as_deref(),
-            Some("itoa")
-        );
-        assert_eq!(package_name("no fragment"), None);
-    }
-
-    #[test]
-    fn redrawn_statuses_are_told_from_lines() {
-        let line = |text: &str, redrawn: bool| StderrLine {
-            text: text.to_string(),
-            redrawn,
-        };
-        assert_eq!(
-            split_stderr_chunk(
-                "  Downloaded itoa v1.0.15\n  Downloading 2 crates    \r",
-                true
-            ),
-            [
-                line("  Downloaded itoa v1.0.15", false),
-                line("  Downloading 2 crates    ", true)
-            ]
-        );
-        // cargo clearing its bar: blanks between two `\r`.
-        assert_eq!(split_stderr_chunk("          \r", true), []);
-        assert_eq!(
-            split_stderr_chunk("error: x\n", false),
-            [line("error: x", false)]
-        );
-        assert_eq!(
-            split_stderr_chunk("warning: y\n\r", true),
-            [line("warning: y", false)]
-        );
-    }
-
-    #[test]
-    fn status_lines_are_not_diagnostics() {
-        assert!(is_status_line("   Compiling pyo3 v0.30.1"));
-        assert!(is_status_line(
-            "    Finished `dev` profile [unoptimized + debuginfo] target(s) in 0.41s"
-        ));
-        assert!(is_status_line(
-            "    Blocking waiting for file lock on build directory"
-        ));
-        assert!(!is_status_line("error[E0308]: mismatched types"));
-        assert!(!is_status_line(" --> /src/fast.rs:6:18"));
-        assert!(!is_status_line("6 |     let y: i64 = \"oops\";"));
-    }
-}
+mod tests;

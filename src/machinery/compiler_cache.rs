@@ -1,6 +1,8 @@
 //! The compiler cache builds run under (sccache, named by `RUSTC_WRAPPER`): what it
 //! served the last build, counted from its statistics before and after, and kept in the
-//! build folder for `cache info`.
+//! build folder for `cache info`; what keeps its keys the same on every machine
+//! (`CARGO_NET_OFFLINE` as cargo's option); the wrapper's own failures told from the
+//! compiler's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -92,6 +94,37 @@ pub fn remember(root: &Path, last: &LastBuild) {
 /// What the compiler cache served the last build in the build folder at `root`.
 pub fn last_build(root: &Path) -> Option<LastBuild> {
     serde_json::from_slice(&std::fs::read(file(root)).ok()?).ok()
+}
+
+/// `CARGO_NET_OFFLINE` as cargo's own option (`--config net.offline=…`) instead of a
+/// variable the compiler inherits: sccache keys every compile on the `CARGO_*`
+/// variables rustc sees, so a machine that builds offline would miss every entry of a
+/// team's compiler cache filled by one that does not.
+pub fn offline_as_an_option(command: &mut Command) {
+    let value = std::env::var("CARGO_NET_OFFLINE").unwrap_or_default();
+    if let Some(offline) = crate::settings::switch(&value) {
+        command
+            .env_remove("CARGO_NET_OFFLINE")
+            .args(["--config", &format!("net.offline={offline}")]);
+    }
+}
+
+/// The compiler wrapper's own error in a failed build's output (`sccache: error: …`),
+/// as opposed to the compiler's: the wrapper named by `RUSTC_WRAPPER`.
+pub fn wrapper_failure(diagnostics: &str) -> Option<String> {
+    let wrapper = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty())?;
+    let name = Path::new(&wrapper)
+        .file_stem()?
+        .to_string_lossy()
+        .into_owned();
+    let prefix = format!("{name}: error");
+    let lines: Vec<&str> = diagnostics
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with(&prefix))
+        .collect();
+    let last = lines.last()?;
+    Some(last.to_string())
 }
 
 #[cfg(test)]
