@@ -127,6 +127,18 @@ def test_a_shared_partition_others_can_write_to_is_refused(
         "so a library built there could be replaced by someone else." in run.stderr
     ), run.stderr
     assert os.listdir(partition) == [], "nothing was compiled there"
+    # A CARGO_TARGET_DIR from the environment goes through the same check.
+    shared_target = tmp_path / "shared-target"
+    shared_target.mkdir(mode=0o700)
+    shared_target.chmod(0o777)
+    partition.chmod(0o700)
+    env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(shared_target))
+    run = project.hook_import(CODE, env=env, check=False)
+    assert (
+        f"refusing to use the build folder {shared_target}: other users can write to it "
+        "(mode 777), so a library built there could be replaced by someone else." in run.stderr
+    ), run.stderr
+    assert os.listdir(shared_target) == [], "nothing was compiled there"
 
 
 def test_two_users_each_have_their_own_cache_and_neither_can_use_the_others(

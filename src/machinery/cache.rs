@@ -108,8 +108,12 @@ impl BuildCache {
                 None,
             ),
         };
+        let target_dir = target_dir_in(&dir);
+        // What compiles there is linked into libraries Python loads: a CARGO_TARGET_DIR
+        // from the environment must be as private as the cache.
+        check_private(&target_dir)?;
         Ok(CompilePartition {
-            target_dir: target_dir_in(&dir),
+            target_dir,
             dir,
             pyo3,
             stable_abi_floor,
