@@ -12,11 +12,11 @@ use std::time::Duration;
 use cargo_metadata::{CrateType, Message};
 
 use crate::error::{disk_full_line, Error, Result};
-use crate::fsutil::available_space;
 use crate::machinery::compiler_cache;
 use crate::machinery::progress::Progress;
 use crate::machinery::stable_abi::Pyo3Config;
 use crate::machinery::toolchain::cargo_program;
+use crate::platform::{self, available_space, ProcessTree, Target};
 
 /// One cargo invocation.
 pub struct CargoBuild<'a> {
@@ -53,11 +53,11 @@ pub struct CargoOutput {
 /// does not fail the build: it runs once more without the wrapper, and says so.
 pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let program = cargo_program();
-    let mut outcome = attempt(build, progress, &program, false)?;
+    let mut outcome = attempt(&program, build, progress, false)?;
     if !outcome.0.success() {
         if let Some(failure) = compiler_cache::wrapper_failure(&outcome.1) {
             log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); building {} without it", build.module);
-            outcome = attempt(build, progress, &program, true)?;
+            outcome = attempt(&program, build, progress, true)?;
         }
     }
     let (status, diagnostics, (artifacts, scripts)) = outcome;
@@ -80,7 +80,90 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
         });
     }
     progress.succeeded(&diagnostics);
+    artifacts_built(build, artifacts, scripts)
+}
 
+/// The cargo command of a build for `target` (the platform's `--target` and link
+/// arguments for an extension module, see `platform`).
+/// One run of cargo: its exit status, diagnostics and JSON messages.
+fn attempt(
+    program: &str,
+    build: &CargoBuild,
+    progress: &Progress,
+    without_wrapper: bool,
+) -> Result<(ExitStatus, String, Messages)> {
+    let mut command = cargo_command(program, build, Target::HOST);
+    if without_wrapper {
+        // An empty RUSTC_WRAPPER overrides any configured wrapper (cargo's rule).
+        command.env("RUSTC_WRAPPER", "");
+    }
+    let mut child = spawn(command, program)?;
+    let stdout = child.0.stdout.take();
+    let messages = std::thread::spawn(move || read_messages(stdout));
+    let (status, diagnostics) = supervise(child, program, progress, &build.diagnostics_aliases)?;
+    Ok((status, diagnostics, messages.join().unwrap_or_default()))
+}
+
+fn cargo_command(program: &str, build: &CargoBuild, target: Target) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(["rustc", "--lib", "--crate-type", "cdylib"])
+        .arg("--manifest-path")
+        .arg(build.manifest_path)
+        .arg("--target-dir")
+        .arg(build.target_dir)
+        .args([
+            "--message-format",
+            "json-render-diagnostics",
+            "--color",
+            "never",
+        ])
+        // Cargo draws its `Building [==>  ] k/n` bar only on a terminal; ask for it always
+        // and turn it into progress events (stderr is a pipe here).
+        .args([
+            "--config",
+            "term.progress.when='always'",
+            "--config",
+            "term.progress.width=100",
+        ]);
+    command.args(["--profile", build.profile]);
+    compiler_cache::offline_as_an_option(&mut command);
+    if !build.features.is_empty() {
+        command.arg("--features").arg(build.features.join(","));
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let user_args = build.extra_args;
+    if let Some(triple) = target.cargo_target() {
+        if !user_args.iter().any(|arg| arg.starts_with("--target")) {
+            command.args(["--target", &triple]);
+        }
+    }
+    command.args(user_args);
+    let link_args = target.extension_link_args();
+    if !link_args.is_empty() {
+        // After `--`, arguments go to the rustc of this crate only: its link.
+        if !user_args.iter().any(|arg| arg == "--") {
+            command.arg("--");
+        }
+        command.args(link_args);
+    }
+    command
+        .current_dir(build.working_dir)
+        // What maturin sets: build an extension module, do not link libpython.
+        .env("PYO3_BUILD_EXTENSION_MODULE", "1");
+    build.pyo3.apply(&mut command);
+    command
+}
+
+/// The library, local manifests and build-script output folders cargo reported.
+fn artifacts_built(
+    build: &CargoBuild,
+    artifacts: Vec<cargo_metadata::Artifact>,
+    scripts: Vec<cargo_metadata::BuildScript>,
+) -> Result<CargoOutput> {
     let manifest = canonical(build.manifest_path);
     let mut library = None;
     let mut local_manifests = Vec::new();
@@ -121,60 +204,6 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     })
 }
 
-/// One run of cargo: its exit status, diagnostics and JSON messages.
-fn attempt(
-    build: &CargoBuild,
-    progress: &Progress,
-    program: &str,
-    without_wrapper: bool,
-) -> Result<(ExitStatus, String, Messages)> {
-    let mut command = Command::new(program);
-    command
-        .args(["rustc", "--lib", "--crate-type", "cdylib"])
-        .arg("--manifest-path")
-        .arg(build.manifest_path)
-        .arg("--target-dir")
-        .arg(build.target_dir)
-        .args([
-            "--message-format",
-            "json-render-diagnostics",
-            "--color",
-            "never",
-        ])
-        // Cargo draws its `Building [==>  ] k/n` bar only on a terminal; ask for it always
-        // and turn it into progress events (stderr is a pipe here).
-        .args([
-            "--config",
-            "term.progress.when='always'",
-            "--config",
-            "term.progress.width=100",
-        ]);
-    command.args(["--profile", build.profile]);
-    compiler_cache::offline_as_an_option(&mut command);
-    if !build.features.is_empty() {
-        command.arg("--features").arg(build.features.join(","));
-    }
-    if without_wrapper {
-        // An empty RUSTC_WRAPPER overrides any configured wrapper (cargo's rule).
-        command.env("RUSTC_WRAPPER", "");
-    }
-    command
-        .args(build.extra_args)
-        .current_dir(build.working_dir)
-        // What maturin sets: build an extension module, do not link libpython.
-        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    build.pyo3.apply(&mut command);
-    let mut child = spawn(command, program)?;
-    let stdout = child.stdout.take();
-    let messages = std::thread::spawn(move || read_messages(stdout));
-    let (status, diagnostics) = supervise(child, program, progress, &build.diagnostics_aliases)?;
-    let messages = messages.join().unwrap_or_default();
-    Ok((status, diagnostics, messages))
-}
-
 /// Linkers that write their output through a memory map (lld, mold, gold) are killed by
 /// SIGBUS when the disk fills up under them, and say nothing of space. With little left
 /// on the target directory's disk, that is what happened.
@@ -206,22 +235,24 @@ pub fn run_tool(
     supervise(child, program, progress, &[])
 }
 
-/// Starts a build tool in its own process group, so that an interrupted build can be
-/// stopped whole: the tool and every rustc and build script it started.
-fn spawn(mut command: Command, program: &str) -> Result<Child> {
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+/// Starts a build tool as a process tree of its own (a process group, a Job Object on
+/// Windows), so that an interrupted build can be stopped whole: the tool and every
+/// rustc, build script and linker it started.
+fn spawn(mut command: Command, program: &str) -> Result<(Child, ProcessTree)> {
+    ProcessTree::prepare(&mut command);
     log::debug!(target: "rusthook.cargo", "running {command:?}");
-    command
+    let child = command
         .spawn()
-        .map_err(|error| Error::tool_missing(program, error))
+        .map_err(|error| Error::tool_missing(program, error))?;
+    let tree = ProcessTree::adopt(&child);
+    Ok((child, tree))
 }
 
 /// Shows a running tool's stderr as progress (cargo's bar as progress events), keeps
 /// its diagnostics (status lines left out), and kills it when the user interrupts.
 /// `aliases` rename generated copies to the user's files in every line.
 fn supervise(
-    mut child: Child,
+    (mut child, tree): (Child, ProcessTree),
     program: &str,
     progress: &Progress,
     aliases: &[(String, String)],
@@ -288,7 +319,9 @@ fn supervise(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if progress.interrupted() {
-            kill(&mut child);
+            tree.kill();
+            let _ = child.kill();
+            let _ = child.wait();
             return Err(Error::Interrupted);
         }
     }
@@ -355,21 +388,8 @@ fn package_name(id: &str) -> Option<String> {
     }
 }
 
-/// Stops cargo and everything it started (its process group, on Unix).
-fn kill(child: &mut Child) {
-    #[cfg(unix)]
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill(2) with a negative pid signals that process group; no memory is shared.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 fn canonical(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+    platform::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn is_shared_library(path: &Path) -> bool {

@@ -1,5 +1,78 @@
 use super::*;
 
+fn args_for(target: Target, extra_args: &[String]) -> Vec<String> {
+    let build = CargoBuild {
+        module: "fast",
+        origin: Path::new("/src/fast.rs"),
+        manifest_path: Path::new("/cache/crate/Cargo.toml"),
+        target_dir: Path::new("/cache/target"),
+        working_dir: Path::new("/src"),
+        pyo3: &Pyo3Config::StableAbi,
+        profile: "dev",
+        features: &[],
+        extra_args,
+        diagnostics_aliases: Vec::new(),
+    };
+    let command = cargo_command("cargo", &build, target);
+    let args = command.get_args().map(|a| a.to_string_lossy().into_owned());
+    args.collect()
+}
+
+#[test]
+fn macos_builds_target_the_interpreters_architecture_and_resolve_python_at_load() {
+    let mac = Target {
+        os: platform::Os::MacOs,
+        arch: "aarch64",
+    };
+    let args = args_for(mac, &[]);
+    let tail = [
+        "--",
+        "-C",
+        "link-arg=-undefined",
+        "-C",
+        "link-arg=dynamic_lookup",
+    ];
+    assert!(args.ends_with(&tail.map(String::from)), "{args:?}");
+    let at = args.iter().position(|a| a == "--target").unwrap();
+    assert_eq!(args[at + 1], "aarch64-apple-darwin");
+    // The user's own rustc arguments and target are kept.
+    let own = ["--target".to_string(), "x86_64-apple-darwin".to_string()];
+    let args = args_for(
+        mac,
+        &[
+            own[0].clone(),
+            own[1].clone(),
+            "--".into(),
+            "-Copt-level=1".into(),
+        ],
+    );
+    assert_eq!(args.iter().filter(|a| *a == "--target").count(), 1);
+    assert_eq!(args.iter().filter(|a| *a == "--").count(), 1);
+    assert!(
+        args.ends_with(
+            &[
+                "-Copt-level=1",
+                "-C",
+                "link-arg=-undefined",
+                "-C",
+                "link-arg=dynamic_lookup"
+            ]
+            .map(String::from)
+        ),
+        "{args:?}"
+    );
+    let linux = Target {
+        os: platform::Os::Linux,
+        arch: "x86_64",
+    };
+    let args = args_for(linux, &[]);
+    assert!(
+        !args.iter().any(|a| a == "--" || a == "--target"),
+        "{args:?}"
+    );
+    assert_eq!(args[..3], ["rustc", "--lib", "--crate-type"]);
+}
+
 #[test]
 fn progress_bar_updates_are_parsed() {
     assert_eq!(
