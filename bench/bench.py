@@ -29,7 +29,7 @@ from report import print_report
 from scenarios import Bench
 
 TOOLS = ("rusthook", "rustimport", "maturin_import_hook")
-SCENARIOS = tuple(range(1, 16))
+SCENARIOS = tuple(range(1, 17))
 
 
 def main() -> int:
@@ -113,6 +113,7 @@ def main() -> int:
         13: bench.other_python,
         14: bench.sccache,
         15: bench.stubs,
+        16: bench.xdist,
     }
     rows: list[Row] = []
     try:

@@ -53,11 +53,12 @@ from harness import (
 )
 from report import target_ratio
 from stub_scenarios import StubScenarios
+from xdist_scenarios import XdistScenarios
 
 
-class Bench(CacheScenarios, StubScenarios):
-    """The scenarios, 1 to 10 here, 11 to 14 in `CacheScenarios` and 15 in
-    `StubScenarios`; each returns its row(s) of the table."""
+class Bench(CacheScenarios, StubScenarios, XdistScenarios):
+    """The scenarios, 1 to 10 here, 11 to 14 in `CacheScenarios`, 15 in `StubScenarios`
+    and 16 in `XdistScenarios`; each returns its row(s) of the table."""
 
     def __init__(self, tools: dict[str, Tool], pyo3: str, repeat: int, build_repeat: int) -> None:
         super().__init__(tools, pyo3)

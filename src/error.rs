@@ -103,7 +103,7 @@ pub enum Error {
     ToolMissing { program: String, reason: String },
 
     /// Another process holds the build lock of this module for longer than allowed.
-    #[error("timed out after {seconds:.0} s waiting for the build lock {path}, held by {holder}.\nWait for that build to finish (or stop it), or raise the limit with `lock_timeout=` in rusthook.install() / the API.", path = .path.display())]
+    #[error("timed out after {seconds:.0} s waiting for the build lock {path}, held by {holder}.\nWait for that build to finish (or stop it), or raise the limit with `lock_timeout=` in rusthook.install() / the API or the RUSTHOOK_LOCK_TIMEOUT variable (seconds).", path = .path.display())]
     LockTimeout {
         path: PathBuf,
         seconds: f64,
@@ -144,6 +144,18 @@ pub enum Error {
     /// read-only mount): what it holds loads, nothing new can be built there.
     #[error("cannot build {module}: the build folder {path} is on a read-only file system (what it already holds still loads); to build, set RUSTHOOK_BUILD_DIR (or build_dir=) to a writable folder.", path = .path.display())]
     ReadOnlyBuildFolder { module: String, path: PathBuf },
+
+    /// Root's build folder used by another user (a container image's cache): what it
+    /// holds loads, but this module has no up-to-date build there.
+    #[error("cannot build {module}: the build folder {path} belongs to another user (uid {owner}), so this user only loads what it holds, and it holds no up-to-date build of {module} (looked for {looked}).\nBuild it there as that user (`python -m rusthook build {source}`, e.g. in the image's Dockerfile), or set RUSTHOOK_BUILD_DIR (or build_dir=) to a folder of your own.", path = .path.display(), looked = .looked.display(), source = .source_path.display())]
+    BuildFolderNotOurs {
+        module: String,
+        source_path: PathBuf,
+        path: PathBuf,
+        owner: u32,
+        /// The build record it looked for.
+        looked: PathBuf,
+    },
 
     /// A cache folder other users could have written a library into.
     #[error("refusing to use the build folder {path}: {reason}, so a library built there could be replaced by someone else.\n{fix}", path = .path.display())]

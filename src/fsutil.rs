@@ -38,7 +38,9 @@ pub fn create_private_dir(path: &Path) -> Result<()> {
 
 /// Refuses a folder that another user owns or that others may write to: a library in
 /// it could have been swapped for someone else's code. A missing folder is fine (it
-/// will be created privately).
+/// will be created privately). A folder of root's that only root can write to is safe
+/// too (a cache built into a container image as root, used by its unprivileged user):
+/// what it holds loads, and nothing can be built there ([`owner_if_not_me`]).
 pub fn check_private(path: &Path) -> Result<()> {
     let Ok(metadata) = fs::metadata(path) else {
         return Ok(());
@@ -50,6 +52,36 @@ pub fn check_private(path: &Path) -> Result<()> {
             fix,
         }),
         None => Ok(()),
+    }
+}
+
+/// [`check_private`] for `dir` and every folder above it up to `root` (excluded): a
+/// module's folder, its bucket and its partition.
+pub fn check_private_below(root: &Path, dir: &Path) -> Result<()> {
+    for folder in dir.ancestors().take_while(|folder| *folder != root) {
+        if !folder.starts_with(root) {
+            break;
+        }
+        check_private(folder)?;
+    }
+    Ok(())
+}
+
+/// The owner of `path` when it is not this process's user (root's build folder used by
+/// another user); `None` when it is, or cannot be told.
+pub fn owner_if_not_me(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let owner = fs::metadata(path).ok()?.uid();
+        // SAFETY: geteuid(2) has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        (owner != me).then_some(owner)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 

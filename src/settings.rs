@@ -94,7 +94,7 @@ pub struct SettingsRequest {
 
 impl Settings {
     /// Resolves a request against the environment (`RUSTHOOK_RELEASE`, `RUSTHOOK_FORCE_REBUILD`,
-    /// `RUSTHOOK_BUILD_DIR`, `RUSTHOOK_STUBS`). `env` reads an environment variable
+    /// `RUSTHOOK_BUILD_DIR`, `RUSTHOOK_STUBS`, `RUSTHOOK_LOCK_TIMEOUT`). `env` reads an environment variable
     /// (`std::env::var(name).ok()` outside tests). rustimport's own variables count
     /// where rusthook's are not set: `RUSTIMPORT_RELEASE_BINARIES` for release builds,
     /// `RUSTIMPORT_FORCE_REBUILD` for forced ones.
@@ -136,7 +136,10 @@ impl Settings {
             force_rebuild,
             in_place: request.in_place.unwrap_or(false),
             quiet: request.quiet.unwrap_or(false),
-            lock_timeout: request.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+            lock_timeout: match request.lock_timeout {
+                Some(timeout) => timeout,
+                None => lock_timeout_variable(&env)?.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+            },
             build_root,
             features: request.features,
             cargo_args: request.cargo_args,
@@ -173,13 +176,24 @@ impl Settings {
     /// The part of the settings a build with this profile and these features depends
     /// on: a change here makes old builds stale.
     pub fn fingerprint(&self, profile: &str, features: &[String], python: &PythonEnv) -> String {
+        self.fingerprint_for_suffix(profile, features, python.ext_suffix())
+    }
+
+    /// [`Settings::fingerprint`] of a library named with `ext_suffix`: `.abi3.so` for a
+    /// stable-ABI build, which every CPython shares.
+    pub fn fingerprint_for_suffix(
+        &self,
+        profile: &str,
+        features: &[String],
+        ext_suffix: &str,
+    ) -> String {
         format!(
             "rusthook {} | {} | features [{}] | args [{}] | {}",
             env!("CARGO_PKG_VERSION"),
             profile,
             features.join(","),
             self.cargo_args.join(" "),
-            python.ext_suffix(),
+            ext_suffix,
         )
     }
 }
@@ -209,6 +223,26 @@ fn switch_variable(env: &impl Fn(&str) -> Option<String>, name: &str) -> Result<
                  0, false, no or off to switch it off"
             ),
             }),
+    }
+}
+
+/// `RUSTHOOK_LOCK_TIMEOUT`: seconds (a non-negative number) an import waits for another
+/// process's build of the same module; `None` when unset or empty.
+fn lock_timeout_variable(env: &impl Fn(&str) -> Option<String>) -> Result<Option<Duration>> {
+    let Some(value) = env("RUSTHOOK_LOCK_TIMEOUT").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+            Ok(Some(Duration::from_secs_f64(seconds)))
+        }
+        _ => Err(Error::InvalidSetting {
+            message: format!(
+                "RUSTHOOK_LOCK_TIMEOUT={value} is not a number of seconds; use a non-negative \
+                 number such as 600 (how long an import waits for another process building \
+                 the same module)"
+            ),
+        }),
     }
 }
 
@@ -313,6 +347,36 @@ mod tests {
         let fingerprint = |s: &Settings| s.fingerprint(s.cargo_profile(), &s.features, &py);
         assert_ne!(fingerprint(&debug), fingerprint(&release));
         assert_ne!(fingerprint(&debug), fingerprint(&featured));
+    }
+
+    #[test]
+    fn the_lock_timeout_comes_from_the_keyword_then_the_variable() {
+        let env = |value: &'static str| {
+            move |name: &str| (name == "RUSTHOOK_LOCK_TIMEOUT").then(|| value.to_string())
+        };
+        let resolve = |value| Settings::resolve(SettingsRequest::default(), env(value));
+        assert_eq!(
+            resolve("2.5").unwrap().lock_timeout,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(resolve("").unwrap().lock_timeout, DEFAULT_LOCK_TIMEOUT);
+        let explicit = SettingsRequest {
+            lock_timeout: Some(Duration::from_secs(1)),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(explicit, env("60")).unwrap();
+        assert_eq!(settings.lock_timeout, Duration::from_secs(1));
+        for bad in ["soon", "-1", "inf"] {
+            let err = resolve(bad).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "RUSTHOOK_LOCK_TIMEOUT={bad} is not a number of seconds; use a non-negative \
+                     number such as 600 (how long an import waits for another process building \
+                     the same module)"
+                )
+            );
+        }
     }
 
     #[test]

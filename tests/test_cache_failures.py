@@ -32,7 +32,7 @@ def test_a_build_from_another_toolchain_is_rebuilt_never_loaded(
     # The partition as an older rusthook on another toolchain left it (a `rustup
     # update` since): the remembered `rustc -vV` and the module's record name another
     # rustc, whose library this process must not load.
-    (record_path,) = cache.glob(f"{ABI_TAG}/modules/fast-*/record.json")
+    (record_path,) = cache.glob(f"{STABLE_ABI_TAG}/modules/fast-*/record.json")
     record = json.loads(record_path.read_text())
     record["toolchain"] = {
         "fingerprint": "another",
@@ -40,6 +40,7 @@ def test_a_build_from_another_toolchain_is_rebuilt_never_loaded(
     }
     record_path.write_text(json.dumps(record))
     toolchain_file = cache / ABI_TAG / "toolchain.json"
+    assert toolchain_file.is_file(), "the remembered `rustc -vV`"
     toolchain_file.write_text(json.dumps({"fingerprint": "another", "version": "rustc 1.70.0"}))
     run = project.hook_import(CODE, env=env, cwd=project.root)
     assert (run.stdout.strip(), run.built) == ("42", True), run.stderr
@@ -128,6 +129,18 @@ def test_a_shared_partition_others_can_write_to_is_refused(
         "so a library built there could be replaced by someone else." in run.stderr
     ), run.stderr
     assert os.listdir(partition) == [], "nothing was compiled there"
+    # A CARGO_TARGET_DIR from the environment goes through the same check.
+    shared_target = tmp_path / "shared-target"
+    shared_target.mkdir(mode=0o700)
+    shared_target.chmod(0o777)
+    partition.chmod(0o700)
+    env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(shared_target))
+    run = project.hook_import(CODE, env=env, check=False)
+    assert (
+        f"refusing to use the build folder {shared_target}: other users can write to it "
+        "(mode 777), so a library built there could be replaced by someone else." in run.stderr
+    ), run.stderr
+    assert os.listdir(shared_target) == [], "nothing was compiled there"
 
 
 @pytest.mark.linux_only
@@ -183,7 +196,7 @@ def test_two_users_each_have_their_own_cache_and_neither_can_use_the_others(
         assert info.returncode == 0, info.stderr
         assert info.stdout.splitlines()[0] == f"build cache: {home}/.cache/rusthook"
 
-        # nobody cannot use root's cache (nor plant a library in it) …
+        # nobody can only load from root's cache (nor plant a library in it) …
         root_cache = shared_tmp / "root-cache"  # where nobody can see it is root's
         project.write("fast.rs", DOUBLE_RS)
         env = project.env(
@@ -196,8 +209,8 @@ def test_two_users_each_have_their_own_cache_and_neither_can_use_the_others(
         )
         assert planted.returncode == 1
         assert (
-            f"refusing to use the build folder {root_cache}: it belongs to another user (uid 0)"
-            in planted.stderr
+            f"cannot build fast: the build folder {root_cache} belongs to another user (uid 0), "
+            "so this user only loads what it holds" in planted.stderr
         ), planted.stderr
 
         # … and root does not use a cache nobody made.

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ABI_TAG, DOUBLE_RS, EXT_SUFFIX, Project, template_target
+from conftest import DOUBLE_RS, EXT_SUFFIX, STABLE_ABI_TAG, Project, template_target
 
 COMMANDS = [
     [],
@@ -105,7 +105,7 @@ def test_cache_info_and_clear(project: Project, tmp_path: Path, build_dir: Path)
     assert info[0] == f"build cache: {cache}"
     assert info[1].endswith("modules: 1")
 
-    module_dir = next((cache / ABI_TAG / "modules").iterdir())
+    module_dir = next((cache / STABLE_ABI_TAG / "modules").iterdir())
     with open(module_dir / "build.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # as a running build holds it
         busy = cli(project, "cache", "clear", env=env)

@@ -499,6 +499,14 @@ def test_settings_errors_say_what_is_accepted(project: Project) -> None:
         "RUSTHOOK_RELEASE=maybe is not a yes/no value; use 1, true, yes or on to switch it "
         "on, 0, false, no or off to switch it off\n"
     )
+    bad_timeout = project.run(
+        "import rusthook\ntry:\n    rusthook.install()\nexcept ValueError as e:\n    print(e)",
+        env=project.env(RUSTHOOK_LOCK_TIMEOUT="soon"),
+    )
+    assert bad_timeout.stdout == (
+        "RUSTHOOK_LOCK_TIMEOUT=soon is not a number of seconds; use a non-negative number such "
+        "as 600 (how long an import waits for another process building the same module)\n"
+    )
 
 
 def test_an_empty_module_is_said_and_warns_about_nothing_else(project: Project) -> None:

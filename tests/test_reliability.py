@@ -83,14 +83,17 @@ def test_lock_timeout_names_the_lock_and_its_holder(project: Project) -> None:
     try:
         wait_for(pid_file, holder)
         run = project.run(
-            "import rusthook\nrusthook.install(lock_timeout=1)\ntry:\n    import held\n"
-            "except rusthook.RusthookError as e:\n    print(e)"
+            "import rusthook\nrusthook.install()\ntry:\n    import held\n"
+            "except rusthook.RusthookError as e:\n    print(e)",
+            env=project.env(RUSTHOOK_LOCK_TIMEOUT="1"),
         )
         message = run.stdout
         assert message.startswith("timed out after 1 s waiting for the build lock "), message
-        assert "build.lock, held by process " in message
-        assert f"held by process {holder.pid}, for " in message
-        assert "raise the limit with `lock_timeout=`" in message
+        assert f"build.lock, held by process {holder.pid} (building held), for " in message
+        assert message.endswith(
+            "raise the limit with `lock_timeout=` in rusthook.install() / the API or the "
+            "RUSTHOOK_LOCK_TIMEOUT variable (seconds).\n"
+        ), message
     finally:
         holder.kill()
         holder.communicate()

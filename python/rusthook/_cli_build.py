@@ -111,7 +111,9 @@ def _diff_stub(source: str, settings: _core.Settings) -> int:
 
 def warm(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    library = _core.warm(_core.Settings(**settings))  # type: ignore[arg-type]
+    # In-place builds carry pyo3's introspection data (another build of pyo3).
+    introspected = {"stubs": True} if args.for_in_place else {}
+    library = _core.warm(_core.Settings(**settings, **introspected))  # type: ignore[arg-type]
     print(f"warm: the pyo3 template's dependencies are compiled ({library})")
     # Warming builds into the cache only, never beside the sources.
     settings.setdefault("in_place", False)

@@ -21,6 +21,16 @@ def cache_info(args: argparse.Namespace) -> None:
     modules = sum(len(entries) for _, _, entries in partitions)
     print(f"build cache: {root}")
     print(f"size: {_megabytes(total)}, modules: {modules}")
+    wrapper = os.environ.get("RUSTC_WRAPPER")
+    print(
+        f"compiler cache: {f'RUSTC_WRAPPER={wrapper}' if wrapper else 'none (RUSTC_WRAPPER is not set)'}"
+    )
+    last = _core.compiler_cache_last(root)
+    if last is not None:
+        used, module, hits, misses, errors = last
+        print(
+            f"  last build ({module}, under {used}): {hits} hits, {misses} misses, {errors} errors"
+        )
     now = time.time()
     for abi_dir, size, entries in partitions:
         # The stable-ABI partition holds only what every CPython's abi3 builds compiled.

@@ -15,6 +15,7 @@ __all__ = [
     "cache_clear",
     "cache_prune",
     "cache_summary",
+    "compiler_cache_last",
     "eject",
     "eject_cell",
     "find_and_build",
@@ -155,6 +156,10 @@ def cache_summary(
 ) -> list[tuple[str, int, list[tuple[str | None, str | None, bool, int, float]]]]:
     """[(ABI folder, bytes, [(module, source, source exists, bytes, last used)])] for each
     partition of the build cache at `root`."""
+
+def compiler_cache_last(root: str | os.PathLike[str]) -> tuple[str, str, int, int, int] | None:
+    """What the compiler cache (sccache) served the last build in the build folder at
+    `root`: (RUSTC_WRAPPER, module, hits, misses, errors)."""
 
 def cache_prune(
     root: str | os.PathLike[str], older_than_days: float | None = None, max_bytes: int | None = None

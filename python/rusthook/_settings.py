@@ -20,7 +20,7 @@ class BuildSettings(TypedDict):
       without rusthook (default False).
     - ``quiet``: hide cargo's progress and warnings; errors still raise (default False).
     - ``lock_timeout``: seconds to wait for another process building the same module
-      (default 300).
+      (default ``RUSTHOOK_LOCK_TIMEOUT``, else 300).
     - ``build_dir``: build cache root (default ``RUSTHOOK_BUILD_DIR``, else the user cache
       dir, ``~/.cache/rusthook``, shared by every environment).
     - ``features``: cargo features to enable.

@@ -217,6 +217,13 @@ def _parser() -> argparse.ArgumentParser:
         "`site install`.",
     )
     warm.add_argument("paths", nargs="*", metavar="PATH")
+    warm.add_argument(
+        "--in-place",
+        dest="for_in_place",
+        action="store_true",
+        help="compile them as in-place builds (`build`) need them: with pyo3's "
+        "introspection data, from which their stubs are made",
+    )
     add_settings(warm)
     warm.set_defaults(command=_cli_build.warm)
 

@@ -13,15 +13,17 @@ use crate::file_importer::prepare::{prepare, Prepared};
 use crate::file_importer::preprocess;
 use crate::file_importer::template::{self, Template};
 use crate::fsutil::{
-    check_private, create_private_dir, mtime_ns, read_toml, write_atomically, write_if_changed,
+    check_private_below, create_private_dir, mtime_ns, read_toml, write_atomically,
+    write_if_changed,
 };
 use crate::machinery::cache::{Bucket, BuildCache};
 use crate::machinery::cargo::{self, CargoBuild};
 use crate::machinery::freshness::BuildRecord;
 use crate::machinery::inputs::InputStamps;
 use crate::machinery::install::{self, check_module_export};
+use crate::machinery::placement::{self, Places, STABLE_ABI_SUFFIX};
 use crate::machinery::progress::{BuildObserver, Progress};
-use crate::machinery::{fresh_or_build, BuildContext, Outcome};
+use crate::machinery::{fresh_or_build, is_up_to_date, BuildContext, Outcome};
 use crate::settings::{PythonEnv, Settings};
 use crate::stubs;
 
@@ -125,34 +127,73 @@ fn build_module(
     check_module_name(&source.name, &source.path)?;
     let cache = BuildCache::open(settings, python)?;
     let profile = settings.cargo_profile().to_string();
-    let mut fingerprint = settings.fingerprint(&profile, &settings.features, python);
     // A library with introspection data is another build (another pyo3 feature), kept
     // beside the one without as release is beside debug: switching stubs on and off
     // rebuilds nothing that is fresh.
-    if introspects(settings, source) {
-        fingerprint.push_str(" | introspection");
+    let fingerprint = |ext_suffix: &str, introspected: bool| {
+        let mut fingerprint =
+            settings.fingerprint_for_suffix(&profile, &settings.features, ext_suffix);
+        if introspected {
+            fingerprint.push_str(" | introspection");
+        }
+        fingerprint
+    };
+    let places = |cache: &BuildCache, introspected: bool| {
+        Places::new(
+            cache,
+            Bucket::Modules,
+            &source.name,
+            &source.path,
+            fingerprint(python.ext_suffix(), introspected),
+            fingerprint(STABLE_ABI_SUFFIX, introspected),
+        )
+    };
+    let introspect = introspects(settings, source);
+    let (mut place, mut last) = places(&cache, introspect).choose();
+    // A fresh in-place build (pyo3's introspection data change nothing at run time: a
+    // container image's `build`) serves an import that asks for none.
+    let mut serving = false;
+    if last.is_none() && !introspect {
+        if let (other, Some(record)) = places(&cache, true).choose() {
+            (place, last, serving) = (other, Some(record), true);
+        }
     }
-    let module = cache.entry(Bucket::Modules, &source.name, &source.path, &fingerprint);
     // The library is loaded from here: nobody else may have been able to put it there.
-    check_private(&module.dir)?;
-    let ctx = BuildContext {
+    check_private_below(&settings.build_root, &place.module.dir)?;
+    let mut ctx = BuildContext {
         name: &source.name,
         origin: &source.path,
         settings,
         python,
-        fingerprint,
-        profile,
+        fingerprint: place.fingerprint.clone(),
+        profile: profile.clone(),
         features: settings.features.clone(),
         cache,
         progress: Progress::new(observer, settings.quiet),
-        module,
+        module: place.module.clone(),
     };
-    let last = ctx.module.read_record();
+    if serving
+        && !last
+            .as_ref()
+            .is_some_and(|record| is_up_to_date(&ctx, record))
+    {
+        (place, last, serving) = (places(&ctx.cache, false).choose().0, None, false);
+        ctx.fingerprint = place.fingerprint.clone();
+        ctx.module = place.module.clone();
+    }
     let last_artifact = last.as_ref().map(|record| record.artifact.clone());
     let describe = format!("{} ({})", source.name, settings.profile_name());
-    let record = fresh_or_build(&ctx, last, &describe, |previous| {
+    let mut record = fresh_or_build(&ctx, last, &describe, |previous| {
         build(&ctx, source, previous)
     })?;
+    // A stable-ABI build where version-specific ones are (or the reverse) moves.
+    if let Some(to) =
+        placement::belongs_elsewhere(places(&ctx.cache, serving || introspect), &place, &record)
+    {
+        let (settled, moved) = placement::settle(&place, &to, record, settings.lock_timeout)?;
+        record = moved;
+        ctx.module = settled.module.clone();
+    }
 
     let artifact = ctx.module.artifact_path(&record.artifact);
     let declarations = record
@@ -327,11 +368,15 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         &manifest_path,
         &ctx.cache,
     )?;
+    let ext_suffix = match compile.stable_abi_floor {
+        Some(_) => STABLE_ABI_SUFFIX,
+        None => ctx.python.ext_suffix(),
+    };
     let installed = install::install_library(
         &ctx.module,
         &source.name,
         &output.library,
-        ctx.python.ext_suffix(),
+        ext_suffix,
         declarations.as_ref().map(|d| d.text.as_str()),
     )?;
     if let Some(seed) = seed {
@@ -359,6 +404,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         stub,
         files,
         globs,
+        stable_abi_floor: compile.stable_abi_floor,
     })
 }
 

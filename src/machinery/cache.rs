@@ -14,6 +14,9 @@
 //! <build root>/<abi tag>/in-place/<name>-<key>.json   what was last written beside a source
 //! <build root>/cpython-abi3-<platform>/target/, Cargo.lock.seed
 //!                                           where stable-ABI builds of every CPython compile
+//! <build root>/cpython-abi3-<platform>/<bucket>/<name>-<key>/
+//!                                           stable-ABI modules, loaded by every CPython
+//!                                           from their floor on (see `placement`)
 //! <build root>/editable-<key>.json          the project index's remembered scan
 //! ```
 //!
@@ -67,6 +70,9 @@ pub struct CompilePartition {
     pub dir: PathBuf,
     pub target_dir: PathBuf,
     pub pyo3: Pyo3Config,
+    /// In the stable-ABI partition: the floor the library is built for (every CPython
+    /// from 3.<floor> on loads it). `None` in an interpreter's own partition.
+    pub stable_abi_floor: Option<u32>,
 }
 
 impl BuildCache {
@@ -90,22 +96,28 @@ impl BuildCache {
     /// [`stable_abi::stable_abi_floor`]), else this interpreter's partition. The shared
     /// one holds what is compiled into loaded libraries, so it must be private too.
     pub fn compile_partition(&self, floor: Option<u32>) -> Result<CompilePartition> {
-        let (dir, pyo3) = match (&self.stable_abi, floor) {
+        let (dir, pyo3, stable_abi_floor) = match (&self.stable_abi, floor) {
             (Some(support), Some(floor)) if floor <= support.minor => {
                 let dir = self.root.join(&support.partition);
                 check_private(&dir)?;
                 create_private_dir(&dir)?;
-                (dir, Pyo3Config::StableAbi)
+                (dir, Pyo3Config::StableAbi, Some(floor))
             }
             _ => (
                 self.abi_dir.clone(),
                 Pyo3Config::Interpreter(self.interpreter.clone()),
+                None,
             ),
         };
+        let target_dir = target_dir_in(&dir);
+        // What compiles there is linked into libraries Python loads: a CARGO_TARGET_DIR
+        // from the environment must be as private as the cache.
+        check_private(&target_dir)?;
         Ok(CompilePartition {
-            target_dir: target_dir_in(&dir),
+            target_dir,
             dir,
             pyo3,
+            stable_abi_floor,
         })
     }
 
@@ -141,6 +153,28 @@ impl BuildCache {
                 .join(format!("{name}-{key}")),
             lib_name: format!("{name}_{key}"),
         }
+    }
+
+    /// [`BuildCache::entry`] in the stable-ABI partition every CPython shares, with this
+    /// interpreter's minor version; `None` when it cannot load stable-ABI libraries.
+    pub fn stable_abi_entry(
+        &self,
+        bucket: Bucket,
+        name: &str,
+        source_path: &Path,
+        variant: &str,
+    ) -> Option<(ModuleCache, u32)> {
+        let support = self.stable_abi.as_ref()?;
+        let shared = BuildCache {
+            abi_dir: self.root.join(&support.partition),
+            root: self.root.clone(),
+            interpreter: self.interpreter.clone(),
+            stable_abi: None,
+        };
+        Some((
+            shared.entry(bucket, name, source_path, variant),
+            support.minor,
+        ))
     }
 
     /// What rusthook last wrote beside the source of `name` at `source_path` (an in-place
@@ -196,6 +230,7 @@ fn target_dir_in(partition: &Path) -> PathBuf {
 pub(crate) const IN_PLACE_FOLDER: &str = "in-place";
 
 /// The cache folder of one module.
+#[derive(Debug, Clone)]
 pub struct ModuleCache {
     pub dir: PathBuf,
     /// The cargo lib name of a generated crate: unique per source path.

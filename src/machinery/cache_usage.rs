@@ -328,6 +328,7 @@ mod tests {
             stub: None,
             files: Vec::new(),
             globs: Vec::new(),
+            stable_abi_floor: None,
         };
         record.write(&dir.join("record.json")).unwrap();
         fs::write(dir.join(format!("{name}.so")), vec![0u8; bytes]).unwrap();

@@ -12,6 +12,7 @@ use std::time::Duration;
 use cargo_metadata::{CrateType, Message};
 
 use crate::error::{disk_full_line, Error, Result};
+use crate::machinery::compiler_cache;
 use crate::machinery::progress::Progress;
 use crate::machinery::stable_abi::Pyo3Config;
 use crate::machinery::toolchain::cargo_program;
@@ -47,15 +48,19 @@ pub struct CargoOutput {
     pub out_dirs: Vec<(String, PathBuf)>,
 }
 
-/// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics.
+/// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics. A
+/// compiler wrapper that fails by itself (sccache whose cache server is unreachable)
+/// does not fail the build: it runs once more without the wrapper, and says so.
 pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let program = cargo_program();
-    let command = cargo_command(&program, build, Target::HOST);
-    let mut child = spawn(command, &program)?;
-    let stdout = child.0.stdout.take();
-    let messages = std::thread::spawn(move || read_messages(stdout));
-    let (status, diagnostics) = supervise(child, &program, progress, &build.diagnostics_aliases)?;
-    let (artifacts, scripts) = messages.join().unwrap_or_default();
+    let mut outcome = attempt(&program, build, progress, false)?;
+    if !outcome.0.success() {
+        if let Some(failure) = compiler_cache::wrapper_failure(&outcome.1) {
+            log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); building {} without it", build.module);
+            outcome = attempt(&program, build, progress, true)?;
+        }
+    }
+    let (status, diagnostics, (artifacts, scripts)) = outcome;
     if !status.success() {
         let full = disk_full_line(&diagnostics)
             .map(str::to_string)
@@ -80,6 +85,25 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
 
 /// The cargo command of a build for `target` (the platform's `--target` and link
 /// arguments for an extension module, see `platform`).
+/// One run of cargo: its exit status, diagnostics and JSON messages.
+fn attempt(
+    program: &str,
+    build: &CargoBuild,
+    progress: &Progress,
+    without_wrapper: bool,
+) -> Result<(ExitStatus, String, Messages)> {
+    let mut command = cargo_command(program, build, Target::HOST);
+    if without_wrapper {
+        // An empty RUSTC_WRAPPER overrides any configured wrapper (cargo's rule).
+        command.env("RUSTC_WRAPPER", "");
+    }
+    let mut child = spawn(command, program)?;
+    let stdout = child.0.stdout.take();
+    let messages = std::thread::spawn(move || read_messages(stdout));
+    let (status, diagnostics) = supervise(child, program, progress, &build.diagnostics_aliases)?;
+    Ok((status, diagnostics, messages.join().unwrap_or_default()))
+}
+
 fn cargo_command(program: &str, build: &CargoBuild, target: Target) -> Command {
     let mut command = Command::new(program);
     command
@@ -103,6 +127,7 @@ fn cargo_command(program: &str, build: &CargoBuild, target: Target) -> Command {
             "term.progress.width=100",
         ]);
     command.args(["--profile", build.profile]);
+    compiler_cache::offline_as_an_option(&mut command);
     if !build.features.is_empty() {
         command.arg("--features").arg(build.features.join(","));
     }
@@ -420,164 +445,4 @@ pub fn library_root(crate_dir: &Path, manifest: Option<&toml::Table>) -> PathBuf
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args_for(target: Target, extra_args: &[String]) -> Vec<String> {
-        let build = CargoBuild {
-            module: "fast",
-            origin: Path::new("/src/fast.rs"),
-            manifest_path: Path::new("/cache/crate/Cargo.toml"),
-            target_dir: Path::new("/cache/target"),
-            working_dir: Path::new("/src"),
-            pyo3: &Pyo3Config::StableAbi,
-            profile: "dev",
-            features: &[],
-            extra_args,
-            diagnostics_aliases: Vec::new(),
-        };
-        let command = cargo_command("cargo", &build, target);
-        let args = command.get_args().map(|a| a.to_string_lossy().into_owned());
-        args.collect()
-    }
-
-    #[test]
-    fn macos_builds_target_the_interpreters_architecture_and_resolve_python_at_load() {
-        let mac = Target {
-            os: platform::Os::MacOs,
-            arch: "aarch64",
-        };
-        let args = args_for(mac, &[]);
-        let tail = [
-            "--",
-            "-C",
-            "link-arg=-undefined",
-            "-C",
-            "link-arg=dynamic_lookup",
-        ];
-        assert!(args.ends_with(&tail.map(String::from)), "{args:?}");
-        let at = args.iter().position(|a| a == "--target").unwrap();
-        assert_eq!(args[at + 1], "aarch64-apple-darwin");
-        // The user's own rustc arguments and target are kept.
-        let own = ["--target".to_string(), "x86_64-apple-darwin".to_string()];
-        let args = args_for(
-            mac,
-            &[
-                own[0].clone(),
-                own[1].clone(),
-                "--".into(),
-                "-Copt-level=1".into(),
-            ],
-        );
-        assert_eq!(args.iter().filter(|a| *a == "--target").count(), 1);
-        assert_eq!(args.iter().filter(|a| *a == "--").count(), 1);
-        assert!(
-            args.ends_with(
-                &[
-                    "-Copt-level=1",
-                    "-C",
-                    "link-arg=-undefined",
-                    "-C",
-                    "link-arg=dynamic_lookup"
-                ]
-                .map(String::from)
-            ),
-            "{args:?}"
-        );
-        let linux = Target {
-            os: platform::Os::Linux,
-            arch: "x86_64",
-        };
-        let args = args_for(linux, &[]);
-        assert!(
-            !args.iter().any(|a| a == "--" || a == "--target"),
-            "{args:?}"
-        );
-        assert_eq!(args[..3], ["rustc", "--lib", "--crate-type"]);
-    }
-
-    #[test]
-    fn progress_bar_updates_are_parsed() {
-        assert_eq!(
-            parse_progress_bar("    Building [=====>      ] 12/28: pyo3, libc(build)   "),
-            Some((12, 28))
-        );
-        assert_eq!(
-            parse_progress_bar("    Building [   ] 0/3: a"),
-            Some((0, 3))
-        );
-        assert_eq!(parse_progress_bar("   Compiling pyo3 v0.30.1"), None);
-        assert_eq!(parse_progress_bar("error: Building [x] failed"), None);
-    }
-
-    #[test]
-    fn a_linker_killed_by_sigbus_is_out_of_space_only_when_the_disk_is_nearly_full() {
-        let dir = tempfile::tempdir().unwrap();
-        let crash = "= note: collect2: fatal error: ld terminated with signal 7 [Bus error]";
-        let plenty = available_space(dir.path()).unwrap() >= 64 << 20;
-        assert_eq!(linker_out_of_space(crash, dir.path()).is_none(), plenty);
-        assert_eq!(
-            linker_out_of_space("error[E0308]: mismatched types", dir.path()),
-            None
-        );
-    }
-
-    #[test]
-    fn package_names_from_package_ids() {
-        assert_eq!(
-            package_name("path+file:///src/dir#my-crate@0.1.0").as_deref(),
-            Some("my-crate")
-        );
-        assert_eq!(
-            package_name("path+file:///src/my-crate#0.1.0").as_deref(),
-            Some("my-crate")
-        );
-        assert_eq!(
-            package_name("registry+https://example.invalid/index#itoa@1.0.15").as_deref(),
-            Some("itoa")
-        );
-        assert_eq!(package_name("no fragment"), None);
-    }
-
-    #[test]
-    fn redrawn_statuses_are_told_from_lines() {
-        let line = |text: &str, redrawn: bool| StderrLine {
-            text: text.to_string(),
-            redrawn,
-        };
-        assert_eq!(
-            split_stderr_chunk(
-                "  Downloaded itoa v1.0.15\n  Downloading 2 crates    \r",
-                true
-            ),
-            [
-                line("  Downloaded itoa v1.0.15", false),
-                line("  Downloading 2 crates    ", true)
-            ]
-        );
-        // cargo clearing its bar: blanks between two `\r`.
-        assert_eq!(split_stderr_chunk("          \r", true), []);
-        assert_eq!(
-            split_stderr_chunk("error: x\n", false),
-            [line("error: x", false)]
-        );
-        assert_eq!(
-            split_stderr_chunk("warning: y\n\r", true),
-            [line("warning: y", false)]
-        );
-    }
-
-    #[test]
-    fn status_lines_are_not_diagnostics() {
-        assert!(is_status_line("   Compiling pyo3 v0.30.1"));
-        assert!(is_status_line(
-            "    Finished `dev` profile [unoptimized + debuginfo] target(s) in 0.41s"
-        ));
-        assert!(is_status_line(
-            "    Blocking waiting for file lock on build directory"
-        ));
-        assert!(!is_status_line("error[E0308]: mismatched types"));
-        assert!(!is_status_line(" --> /src/fast.rs:6:18"));
-        assert!(!is_status_line("6 |     let y: i64 = \"oops\";"));
-    }
-}
+mod tests;

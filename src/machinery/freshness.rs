@@ -57,6 +57,10 @@ pub struct BuildRecord {
     pub files: Vec<TrackedFile>,
     /// Absolute `//d:` globs: a new file matching one makes the build stale.
     pub globs: Vec<String>,
+    /// For a library built for the stable ABI: the CPython 3 minor version it needs at
+    /// least (every CPython from there loads it). `None` for a version-specific build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_abi_floor: Option<u32>,
 }
 
 /// The outcome of a freshness check.
@@ -237,6 +241,7 @@ mod tests {
             stub: None,
             files: track_all(files.iter().map(|p| p.to_path_buf())).unwrap(),
             globs: Vec::new(),
+            stable_abi_floor: None,
         }
     }
 

@@ -179,6 +179,8 @@ pub fn remove_old_artifacts(module: &ModuleCache, keep: &[&str]) {
         let is_library = entry.file_type().is_ok_and(|t| t.is_file())
             && name != "record.json"
             && name != "build.lock"
+            && name != "build.held"
+            && !name.starts_with("build.abandoned-")
             && !name.starts_with(".rusthook-");
         if is_library && !keep.contains(&name) {
             let _ = fs::remove_file(entry.path());

@@ -10,10 +10,12 @@
 pub mod cache;
 pub mod cache_usage;
 pub mod cargo;
+pub mod compiler_cache;
 pub mod freshness;
 pub mod inputs;
 pub mod install;
 pub mod lock;
+pub mod placement;
 pub mod progress;
 pub mod stable_abi;
 pub mod toolchain;
@@ -61,6 +63,8 @@ pub struct Outcome {
     pub files: Vec<TrackedFile>,
     /// Absolute `//d:` globs: a new file matching one makes the build stale.
     pub globs: Vec<String>,
+    /// The stable-ABI floor the library was built for, if it was (see [`BuildRecord`]).
+    pub stable_abi_floor: Option<u32>,
 }
 
 /// Returns the record of a fresh build: the last one if it is still fresh, else a new
@@ -81,11 +85,13 @@ pub fn fresh_or_build(
         }
     }
     create_private_dir(&ctx.module.dir).map_err(|error| on_read_only(ctx, error))?;
-    let (_lock, waited) =
-        lock::acquire(&ctx.module.lock_path(), ctx.settings.lock_timeout, &|| {
-            ctx.progress.interrupted()
-        })
-        .map_err(|error| on_read_only(ctx, error))?;
+    let (_lock, waited) = lock::acquire(
+        &ctx.module.lock_path(),
+        ctx.name,
+        ctx.settings.lock_timeout,
+        &|| ctx.progress.interrupted(),
+    )
+    .map_err(|error| on_read_only(ctx, error))?;
     // Read again under the lock: whoever held it may have just built the module (then
     // even a forced rebuild need not build again).
     let previous = ctx.module.read_record();
@@ -106,7 +112,15 @@ pub fn fresh_or_build(
         fingerprint: toolchain::fingerprint().to_string(),
         version: toolchain::cached_version(&ctx.cache.toolchain_file())?,
     };
+    let sccache = compiler_cache::sccache();
+    let before = sccache.as_deref().and_then(compiler_cache::counts);
     let outcome = build(previous.as_ref())?;
+    if let (Some(wrapper), Some(before)) = (&sccache, before) {
+        if let Some(after) = compiler_cache::counts(wrapper) {
+            let last = compiler_cache::between(wrapper, ctx.name, before, after);
+            compiler_cache::remember(&ctx.settings.build_root, &last);
+        }
+    }
     let record = BuildRecord {
         format: RECORD_FORMAT,
         module: ctx.name.to_string(),
@@ -119,6 +133,7 @@ pub fn fresh_or_build(
         stub: outcome.stub,
         files: outcome.files,
         globs: outcome.globs,
+        stable_abi_floor: outcome.stable_abi_floor,
     };
     record.write(&ctx.module.record_path())?;
     log::log!(
@@ -132,7 +147,8 @@ pub fn fresh_or_build(
 }
 
 /// A build folder on a read-only file system is said so, once, for the whole folder: the
-/// fresh check before needed no writes, so whatever it holds still loads.
+/// fresh check before needed no writes, so whatever it holds still loads. So is root's
+/// build folder used by another user (see `fsutil::check_private`).
 fn on_read_only(ctx: &BuildContext, error: Error) -> Error {
     match &error {
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
@@ -141,8 +157,26 @@ fn on_read_only(ctx: &BuildContext, error: Error) -> Error {
                 path: ctx.settings.build_root.clone(),
             }
         }
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            match crate::fsutil::owner_if_not_me(&ctx.settings.build_root) {
+                Some(owner) => Error::BuildFolderNotOurs {
+                    module: ctx.name.to_string(),
+                    source_path: ctx.origin.to_path_buf(),
+                    path: ctx.settings.build_root.clone(),
+                    owner,
+                    looked: ctx.module.record_path(),
+                },
+                None => error,
+            }
+        }
         _ => error,
     }
+}
+
+/// True when `record` (read from `ctx`'s module folder) describes a build that is still
+/// fresh: one another kind of build may serve (see `compile`).
+pub fn is_up_to_date(ctx: &BuildContext, record: &BuildRecord) -> bool {
+    is_fresh(ctx, Some(record), false)
 }
 
 /// True when `record` describes a build that is still fresh. `explain` logs why not
@@ -155,6 +189,12 @@ fn is_fresh(ctx: &BuildContext, record: Option<&BuildRecord>, explain: bool) -> 
         }
         return false;
     };
+    if let Some(reason) = placement::why_unloadable(record, &ctx.fingerprint, ctx.python) {
+        if explain {
+            log::debug!(target: "rusthook.freshness", "{name} must be built for this interpreter: {reason}");
+        }
+        return false;
+    }
     let version = || toolchain::version().ok();
     let expected = Expected {
         settings: &ctx.fingerprint,

@@ -39,6 +39,9 @@ pub fn cached_version(cache_file: &Path) -> Result<String> {
     };
     // Best effort: a missing file only costs the next build one run of rustc.
     if let Ok(json) = serde_json::to_vec(&record) {
+        if let Some(folder) = cache_file.parent() {
+            let _ = crate::fsutil::create_private_dir(folder);
+        }
         let _ = write_atomically(cache_file, &json);
     }
     Ok(version)

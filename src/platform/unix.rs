@@ -28,7 +28,9 @@ pub fn others_may_write(metadata: &fs::Metadata, path: &Path) -> Option<(String,
     let me = unsafe { libc::geteuid() };
     let elsewhere =
         "set RUSTHOOK_BUILD_DIR (or build_dir=) to a folder of your own; rusthook creates it privately";
-    if metadata.uid() != me {
+    // Root's folder that only root can write to is safe to load from (a container
+    // image's cache, used by its unprivileged user); nothing can be built there.
+    if metadata.uid() != me && metadata.uid() != 0 {
         Some((
             format!("it belongs to another user (uid {})", metadata.uid()),
             format!("You cannot make it private yourself: {elsewhere}."),

@@ -108,8 +108,10 @@ impl EditableScan {
 
     /// Best effort: without the file, the next process scans again.
     fn remember(&self, folder: &Path, file: &Path) {
-        let written = create_private_dir(folder)
+        // Never into a cache refused for builds (another user's, or one others can write).
+        let written = check_private(folder)
             .ok()
+            .and_then(|()| create_private_dir(folder).ok())
             .and_then(|()| serde_json::to_vec(self).ok())
             .and_then(|json| write_atomically(file, &json).ok());
         if written.is_none() {

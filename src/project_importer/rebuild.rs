@@ -253,6 +253,7 @@ fn build_project(
         declarations: None,
         files,
         globs: Vec::new(),
+        stable_abi_floor: None,
     })
 }
 

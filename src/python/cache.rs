@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 
 use super::errors::to_python_error;
-use crate::machinery::cache_usage;
+use crate::machinery::{cache_usage, compiler_cache};
 
 /// One module of the cache: `(name, source, source exists, bytes, last used as Unix
 /// seconds)`.
@@ -33,6 +33,21 @@ pub(super) fn cache_summary(py: Python<'_>, root: PathBuf) -> Vec<(OsString, u64
             (partition.abi_dir.into_os_string(), partition.bytes, modules)
         })
         .collect()
+}
+
+/// What the compiler cache (sccache) served the last build in the build folder at
+/// `root`: `(RUSTC_WRAPPER, module, hits, misses, errors)`.
+#[pyfunction]
+pub(super) fn compiler_cache_last(root: PathBuf) -> Option<(String, String, u64, u64, u64)> {
+    compiler_cache::last_build(&root).map(|last| {
+        (
+            last.wrapper,
+            last.module,
+            last.hits,
+            last.misses,
+            last.errors,
+        )
+    })
 }
 
 /// Deletes every build under `root`; refuses while a build holds a lock. Returns bytes freed.

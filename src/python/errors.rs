@@ -54,6 +54,7 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::DiskFull { .. }
         | Error::ReadOnlyBuildFolder { .. }
         | Error::InsecureCache { .. }
+        | Error::BuildFolderNotOurs { .. }
         | Error::CacheBusy { .. }
         | Error::AlreadyExists { .. }
         | Error::Io { .. } => RusthookError::new_err(message),

@@ -27,7 +27,9 @@ mod _core {
     #[pymodule_export]
     use super::api::{build_cell, build_path, find_sources, source_name, warm};
     #[pymodule_export]
-    use super::cache::{cache_clear, cache_prune, cache_summary, tool_versions};
+    use super::cache::{
+        cache_clear, cache_prune, cache_summary, compiler_cache_last, tool_versions,
+    };
     #[pymodule_export]
     use super::hook::{
         find_and_build, find_source, hook_enabled, invalidate_caches, refresh_project,

@@ -1,0 +1,154 @@
+//! The compiler cache builds run under (sccache, named by `RUSTC_WRAPPER`): what it
+//! served the last build, counted from its statistics before and after, and kept in the
+//! build folder for `cache info`; what keeps its keys the same on every machine
+//! (`CARGO_NET_OFFLINE` as cargo's option); the wrapper's own failures told from the
+//! compiler's.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil::write_atomically;
+
+/// What the compiler cache served one build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastBuild {
+    /// `RUSTC_WRAPPER` as the build saw it.
+    pub wrapper: String,
+    pub module: String,
+    pub hits: u64,
+    pub misses: u64,
+    /// Failed reads and writes of the cache (its server gone, a corrupt entry).
+    pub errors: u64,
+}
+
+/// sccache's running totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    hits: u64,
+    misses: u64,
+    errors: u64,
+}
+
+/// The sccache program builds run under, if `RUSTC_WRAPPER` names one.
+pub fn sccache() -> Option<PathBuf> {
+    let wrapper = PathBuf::from(std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty())?);
+    let stem = wrapper.file_stem()?.to_string_lossy().into_owned();
+    (stem == "sccache").then_some(wrapper)
+}
+
+/// sccache's totals (`--show-stats --stats-format json`); `None` when it cannot say.
+pub fn counts(program: &Path) -> Option<Counts> {
+    let output = Command::new(program)
+        .args(["--show-stats", "--stats-format", "json"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+    Some(counts_of(json.get("stats")?))
+}
+
+fn counts_of(stats: &serde_json::Value) -> Counts {
+    // `{"counts": {"Rust": 12}}` per language, or a plain number.
+    let total = |key: &str| -> u64 {
+        match stats.get(key) {
+            Some(serde_json::Value::Number(n)) => n.as_u64().unwrap_or(0),
+            Some(value) => value
+                .get("counts")
+                .and_then(|c| c.as_object())
+                .map_or(0, |c| c.values().filter_map(|v| v.as_u64()).sum()),
+            None => 0,
+        }
+    };
+    Counts {
+        hits: total("cache_hits"),
+        misses: total("cache_misses"),
+        errors: total("cache_errors") + total("cache_read_errors") + total("cache_write_errors"),
+    }
+}
+
+/// The counts between two snapshots, as the build of `module` saw them.
+pub fn between(wrapper: &Path, module: &str, before: Counts, after: Counts) -> LastBuild {
+    LastBuild {
+        wrapper: wrapper.display().to_string(),
+        module: module.to_string(),
+        hits: after.hits.saturating_sub(before.hits),
+        misses: after.misses.saturating_sub(before.misses),
+        errors: after.errors.saturating_sub(before.errors),
+    }
+}
+
+fn file(root: &Path) -> PathBuf {
+    root.join("compiler-cache.json")
+}
+
+/// Keeps what the compiler cache served the last build (best effort).
+pub fn remember(root: &Path, last: &LastBuild) {
+    if let Ok(json) = serde_json::to_vec(last) {
+        let _ = write_atomically(&file(root), &json);
+    }
+}
+
+/// What the compiler cache served the last build in the build folder at `root`.
+pub fn last_build(root: &Path) -> Option<LastBuild> {
+    serde_json::from_slice(&std::fs::read(file(root)).ok()?).ok()
+}
+
+/// `CARGO_NET_OFFLINE` as cargo's own option (`--config net.offline=…`) instead of a
+/// variable the compiler inherits: sccache keys every compile on the `CARGO_*`
+/// variables rustc sees, so a machine that builds offline would miss every entry of a
+/// team's compiler cache filled by one that does not.
+pub fn offline_as_an_option(command: &mut Command) {
+    let value = std::env::var("CARGO_NET_OFFLINE").unwrap_or_default();
+    if let Some(offline) = crate::settings::switch(&value) {
+        command
+            .env_remove("CARGO_NET_OFFLINE")
+            .args(["--config", &format!("net.offline={offline}")]);
+    }
+}
+
+/// The compiler wrapper's own error in a failed build's output (`sccache: error: …`),
+/// as opposed to the compiler's: the wrapper named by `RUSTC_WRAPPER`.
+pub fn wrapper_failure(diagnostics: &str) -> Option<String> {
+    let wrapper = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty())?;
+    let name = Path::new(&wrapper)
+        .file_stem()?
+        .to_string_lossy()
+        .into_owned();
+    let prefix = format!("{name}: error");
+    let lines: Vec<&str> = diagnostics
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with(&prefix))
+        .collect();
+    let last = lines.last()?;
+    Some(last.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sccache_statistics_are_summed_over_languages() {
+        let stats = serde_json::json!({
+            "cache_hits": {"counts": {"Rust": 12, "C/C++": 1}},
+            "cache_misses": {"counts": {"Rust": 2}},
+            "cache_errors": {"counts": {}},
+            "cache_read_errors": 1,
+            "cache_write_errors": 2,
+        });
+        let after = counts_of(&stats);
+        let before = Counts {
+            hits: 3,
+            ..Counts::default()
+        };
+        let last = between(Path::new("/bin/sccache"), "fast", before, after);
+        assert_eq!((last.hits, last.misses, last.errors), (10, 2, 3));
+        let root = tempfile::tempdir().unwrap();
+        remember(root.path(), &last);
+        assert_eq!(last_build(root.path()), Some(last));
+    }
+}
