@@ -205,8 +205,8 @@ fn process_is_alive(pid: u32) -> bool {
 }
 
 #[cfg(not(unix))]
-fn process_is_alive(_pid: u32) -> bool {
-    true
+fn process_is_alive(pid: u32) -> bool {
+    crate::platform::process_is_alive(pid)
 }
 
 /// This machine's name: two hosts sharing a cache over a network file system (or two

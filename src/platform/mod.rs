@@ -18,6 +18,8 @@ mod windows;
 #[cfg(windows)]
 use windows as sys;
 
+#[cfg(windows)]
+pub use sys::process_is_alive;
 pub use sys::{
     available_space, file_id, link_entry, loaded_files, make_private, make_readable,
     others_may_write, remove_dir_unless_loaded, ProcessTree,

@@ -185,6 +185,27 @@ pub fn loaded_files(_root: &Path) -> Option<HashSet<PathBuf>> {
     Some(HashSet::new())
 }
 
+/// Whether `pid` is a running process of this machine: one that can be opened and has
+/// not exited (`STILL_ACTIVE`).
+pub fn process_is_alive(pid: u32) -> bool {
+    use windows_sys::Win32::System::Threading::{
+        GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+    };
+    const STILL_ACTIVE: u32 = 259;
+    // SAFETY: the handle is checked, used once and closed.
+    unsafe {
+        let process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+        if process.is_null() {
+            // Access denied means it runs, as another user's.
+            return std::io::Error::last_os_error().raw_os_error() == Some(5);
+        }
+        let mut code = 0u32;
+        let known = GetExitCodeProcess(process, &mut code) != 0;
+        CloseHandle(process);
+        !known || code == STILL_ACTIVE
+    }
+}
+
 /// `STATUS_CONTROL_C_EXIT`: how a process ended by Ctrl-C exits.
 pub const CONTROL_C_EXIT: u32 = 0xC000_013A;
 

@@ -70,7 +70,14 @@ fn an_exclusive_lock_file_is_held_released_and_taken_from_the_dead() {
     assert!(!path.exists());
 
     // A process of this host that no longer runs (a child that has exited).
-    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let mut child = if cfg!(windows) {
+        std::process::Command::new("cmd")
+            .args(["/c", "exit"])
+            .spawn()
+    } else {
+        std::process::Command::new("true").spawn()
+    }
+    .unwrap();
     let dead = child.id();
     child.wait().unwrap();
     std::fs::write(&path, format!("{dead} 1 {} fast", host_name())).unwrap();
