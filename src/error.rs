@@ -101,6 +101,11 @@ pub enum Error {
         holder: String,
     },
 
+    /// An in-place library whose stamp cannot vouch for it, with no toolchain to build
+    /// its source again: never loaded on an unconfirmed word.
+    #[error("cannot load {library}: {reason}. Install Rust (cargo) so that rusthook can build it again from its source", library = .library.display())]
+    InPlaceUnconfirmed { library: PathBuf, reason: String },
+
     /// An editable project whose library cannot be found where maturin installs it.
     #[error("the editable project `{name}` ({root}) has no installed library ({expected}); install it once with `pip install -e {root}` (or `maturin develop`)", root = .root.display())]
     ProjectNotInstalled {

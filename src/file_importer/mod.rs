@@ -10,10 +10,11 @@ pub mod compile;
 pub mod crates;
 pub mod finder;
 pub mod graph;
+pub mod in_place;
 pub mod prepare;
 pub mod preprocess;
 pub mod scaffold;
 pub mod template;
 
-pub use compile::{ensure_built, is_own_in_place_build, place_stub_of, stub_of, warm, Built};
+pub use compile::{ensure_built, in_place_use, place_stub_of, stub_of, warm, Built, InPlaceUse};
 pub use finder::{Source, SourceKind};

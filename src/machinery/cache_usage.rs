@@ -323,8 +323,7 @@ mod tests {
             artifact: format!("{name}.so"),
             declarations: None,
             stub: None,
-            files: Vec::new(),
-            globs: Vec::new(),
+            ..BuildRecord::default()
         };
         record.write(&dir.join("record.json")).unwrap();
         fs::write(dir.join(format!("{name}.so")), vec![0u8; bytes]).unwrap();

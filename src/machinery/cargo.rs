@@ -45,6 +45,11 @@ pub struct CargoOutput {
     pub local_manifests: Vec<PathBuf>,
     /// The `OUT_DIR` of each package whose build script ran (or was fresh), by name.
     pub out_dirs: Vec<(String, PathBuf)>,
+    /// What rustc compiled for each local (path) package: the files its artifacts were
+    /// made from (rustc's own dep-info sits beside them), for `# env-dep:` lines.
+    pub local_artifacts: Vec<PathBuf>,
+    /// Every build script's `output` file (its `cargo:` lines), local or not.
+    pub script_outputs: Vec<PathBuf>,
 }
 
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics.
@@ -112,10 +117,17 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let manifest = canonical(build.manifest_path);
     let mut library = None;
     let mut local_manifests = Vec::new();
+    let mut local_artifacts = Vec::new();
     for artifact in artifacts {
         let artifact_manifest = canonical(artifact.manifest_path.as_std_path());
         if artifact.package_id.repr.starts_with("path+") {
             local_manifests.push(artifact_manifest.clone());
+            local_artifacts.extend(
+                artifact
+                    .filenames
+                    .iter()
+                    .map(|f| f.clone().into_std_path_buf()),
+            );
         }
         if artifact_manifest == manifest && artifact.target.crate_types.contains(&CrateType::CDyLib)
         {
@@ -135,6 +147,10 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     })?;
     local_manifests.sort();
     local_manifests.dedup();
+    let script_outputs = scripts
+        .iter()
+        .filter_map(|script| Some(script.out_dir.parent()?.join("output").into_std_path_buf()))
+        .collect();
     let out_dirs = scripts
         .into_iter()
         .filter_map(|script| {
@@ -146,6 +162,8 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
         library,
         local_manifests,
         out_dirs,
+        local_artifacts,
+        script_outputs,
     })
 }
 

@@ -1,9 +1,14 @@
 //! Is the last build fresh? The record of a build (a small JSON file beside the
-//! artifact) holds each tracked file's size, mtime and sha256, the build settings
-//! and the toolchain. The check only stats files; it hashes a file only when its
-//! stat differs, so a touched but unchanged file does not rebuild.
+//! artifact) holds what the build read (see `inputs` for the whole list): each tracked
+//! file's size, mtime and sha256, the files whose absence it relied on, the variables
+//! by a hash of their value, the build settings and the toolchain. The check only stats
+//! files; it hashes a file only when its stat differs, so a touched but unchanged file
+//! does not rebuild. A TOML file (a manifest, cargo's configuration) is hashed as the
+//! data it holds, so an edit to a comment or the layout does not rebuild either: cargo
+//! does not rebuild for one.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -11,10 +16,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{hash_file, mtime_ns, write_atomically};
+use crate::fsutil::{hash_file, hex, mtime_ns, write_atomically};
+use crate::machinery::inputs::{changed_variable, TrackedVariable};
 
 /// Bumped when the record's meaning changes; older records are simply stale.
-pub const RECORD_FORMAT: u32 = 1;
+/// 2: variables, absent configuration files, TOML content hashes, build time.
+pub const RECORD_FORMAT: u32 = 2;
 
 /// One file a build read, as it was when the build started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,17 +30,106 @@ pub struct TrackedFile {
     pub size: u64,
     pub mtime_ns: i64,
     pub sha256: String,
+    /// How `sha256` was taken.
+    #[serde(default, skip_serializing_if = "Content::is_bytes")]
+    pub content: Content,
+}
+
+/// What a tracked file's hash covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Content {
+    /// Its bytes.
+    #[default]
+    Bytes,
+    /// The TOML data it holds (comments and layout left out); its bytes when it is not
+    /// valid TOML.
+    Toml,
+    /// A folder (a build script's `rerun-if-changed` may name one): the names, sizes and
+    /// mtimes of everything in it, as cargo compares them; checked on every import.
+    Folder,
+}
+
+impl Content {
+    fn is_bytes(&self) -> bool {
+        *self == Content::Bytes
+    }
+
+    /// How a file is hashed: TOML for manifests and cargo's configuration.
+    pub fn of(path: &Path, metadata: &fs::Metadata) -> Content {
+        if metadata.is_dir() {
+            return Content::Folder;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let in_cargo_dir = path
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|dir| dir == ".cargo");
+        match name {
+            "Cargo.toml" | "pyproject.toml" | "rust-toolchain.toml" => Content::Toml,
+            "config" | "config.toml" if in_cargo_dir => Content::Toml,
+            _ => Content::Bytes,
+        }
+    }
+
+    /// The hash of `path` this way.
+    pub fn hash(self, path: &Path) -> io::Result<String> {
+        match self {
+            Content::Bytes => hash_file(path),
+            Content::Toml => {
+                let bytes = fs::read(path)?;
+                let data = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| text.parse::<toml::Table>().ok());
+                Ok(match data {
+                    Some(table) => format!("toml:{}", sha256_hex(table.to_string().as_bytes())),
+                    None => sha256_hex(&bytes),
+                })
+            }
+            Content::Folder => {
+                let mut listing = String::new();
+                list_folder(path, path, &mut listing)?;
+                Ok(sha256_hex(listing.as_bytes()))
+            }
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Every entry below `dir`: its path, size and mtime, one line each, sorted.
+fn list_folder(root: &Path, dir: &Path, out: &mut String) -> io::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let metadata = entry.metadata()?;
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        out.push_str(&format!(
+            "{}\t{}\t{}\n",
+            relative.display(),
+            metadata.len(),
+            mtime_ns(&metadata)
+        ));
+        if metadata.is_dir() {
+            list_folder(root, &path, out)?;
+        }
+    }
+    Ok(())
 }
 
 /// The toolchain a build used: a cheap fingerprint and the `rustc -vV` it stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolchainId {
     pub fingerprint: String,
     pub version: String,
 }
 
 /// The record of the last successful build of one module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BuildRecord {
     pub format: u32,
     pub module: String,
@@ -57,10 +153,25 @@ pub struct BuildRecord {
     pub files: Vec<TrackedFile>,
     /// Absolute `//d:` globs: a new file matching one makes the build stale.
     pub globs: Vec<String>,
+    /// Files the build would have read had they existed (cargo's configuration,
+    /// toolchain files): one appearing makes the build stale.
+    #[serde(default)]
+    pub absent: Vec<PathBuf>,
+    /// The environment variables the build read.
+    #[serde(default)]
+    pub variables: Vec<TrackedVariable>,
+    /// Why what the build read could not be confirmed: such a record is never fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed: Option<String>,
+    /// When the build finished (seconds since the Unix epoch) and how long it took.
+    #[serde(default)]
+    pub built_at: u64,
+    #[serde(default)]
+    pub build_seconds: f64,
 }
 
 /// The outcome of a freshness check.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Freshness {
     Fresh,
     /// Fresh, but some stats (or the toolchain fingerprint) moved: this updated record
@@ -75,6 +186,22 @@ pub struct Expected<'a> {
     pub toolchain_fingerprint: &'a str,
     /// Called only if the fingerprint differs; `None` when rustc cannot be asked.
     pub toolchain_version: &'a dyn Fn() -> Option<String>,
+    /// Reads an environment variable (the process's own, outside tests).
+    pub env: &'a dyn Fn(&str) -> Option<OsString>,
+    /// The names of the variables set now.
+    pub env_names: &'a dyn Fn() -> Vec<String>,
+}
+
+/// The process's environment, for [`Expected`].
+pub fn process_env(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+/// The names of the process's environment variables, for [`Expected`].
+pub fn process_env_names() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .collect()
 }
 
 impl BuildRecord {
@@ -111,6 +238,9 @@ impl BuildRecord {
 
     /// Compares the record with the files on disk and the current settings and toolchain.
     pub fn check(&self, artifact_path: &Path, expected: &Expected) -> Freshness {
+        if let Some(reason) = &self.unconfirmed {
+            return Freshness::Stale(reason.clone());
+        }
         if self.settings != expected.settings {
             return Freshness::Stale(format!(
                 "build settings changed ({} -> {})",
@@ -144,6 +274,9 @@ impl BuildRecord {
                 None => {}
             }
         }
+        if let Some(reason) = changed_variable(&self.variables, expected.env, expected.env_names) {
+            return Freshness::Stale(reason);
+        }
         for (index, tracked) in self.files.iter().enumerate() {
             let metadata = match fs::metadata(&tracked.path) {
                 Ok(metadata) => metadata,
@@ -151,16 +284,32 @@ impl BuildRecord {
                     return Freshness::Stale(format!("{} was removed", tracked.path.display()))
                 }
             };
-            if metadata.len() == tracked.size && mtime_ns(&metadata) == tracked.mtime_ns {
+            if tracked.content != Content::Folder
+                && metadata.len() == tracked.size
+                && mtime_ns(&metadata) == tracked.mtime_ns
+            {
                 continue;
             }
-            match hash_file(&tracked.path) {
+            match tracked.content.hash(&tracked.path) {
                 Ok(sha256) if sha256 == tracked.sha256 => {
-                    let record = updated.get_or_insert_with(|| self.clone());
-                    record.files[index].size = metadata.len();
-                    record.files[index].mtime_ns = mtime_ns(&metadata);
+                    if tracked.content != Content::Folder {
+                        let record = updated.get_or_insert_with(|| self.clone());
+                        record.files[index].size = metadata.len();
+                        record.files[index].mtime_ns = mtime_ns(&metadata);
+                    }
+                }
+                Ok(_) if tracked.content == Content::Toml && !is_toml(&tracked.path) => {
+                    return Freshness::Stale(format!(
+                        "{} changed (and is not valid TOML now: cargo will say where)",
+                        tracked.path.display()
+                    ))
                 }
                 _ => return Freshness::Stale(format!("{} changed", tracked.path.display())),
+            }
+        }
+        for path in &self.absent {
+            if fs::symlink_metadata(path).is_ok() {
+                return Freshness::Stale(format!("{} appeared", path.display()));
             }
         }
         if !self.globs.is_empty() {
@@ -183,14 +332,20 @@ impl BuildRecord {
     }
 }
 
+fn is_toml(path: &Path) -> bool {
+    fs::read_to_string(path).is_ok_and(|text| text.parse::<toml::Table>().is_ok())
+}
+
 /// Stats and hashes one file for a record.
 pub fn track(path: &Path) -> io::Result<TrackedFile> {
     let metadata = fs::metadata(path)?;
+    let content = Content::of(path, &metadata);
     Ok(TrackedFile {
         path: path.to_path_buf(),
         size: metadata.len(),
         mtime_ns: mtime_ns(&metadata),
-        sha256: hash_file(path)?,
+        sha256: content.hash(path)?,
+        content,
     })
 }
 
@@ -236,8 +391,16 @@ mod tests {
             declarations: None,
             stub: None,
             files: track_all(files.iter().map(|p| p.to_path_buf())).unwrap(),
-            globs: Vec::new(),
+            ..BuildRecord::default()
         }
+    }
+
+    fn no_env(_: &str) -> Option<OsString> {
+        None
+    }
+
+    fn no_names() -> Vec<String> {
+        Vec::new()
     }
 
     fn expected<'a>(version: &'a dyn Fn() -> Option<String>) -> Expected<'a> {
@@ -245,6 +408,8 @@ mod tests {
             settings: "debug",
             toolchain_fingerprint: "fp",
             toolchain_version: version,
+            env: &no_env,
+            env_names: &no_names,
         }
     }
 
@@ -382,5 +547,62 @@ mod tests {
         record.format = RECORD_FORMAT + 1;
         record.write(&path).unwrap();
         assert_eq!(BuildRecord::read(&path), None);
+    }
+
+    #[test]
+    fn toml_is_compared_as_data_and_absent_files_must_stay_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_dir = dir.path().join(".cargo");
+        fs::create_dir_all(&config_dir).unwrap();
+        let config = config_dir.join("config.toml");
+        fs::write(&config, "[build]\nrustflags = [\"--cfg\", \"x\"]\n").unwrap();
+        set_mtime(&config, 100);
+        let source = dir.path().join("fast.rs");
+        fs::write(&source, "fn a() {}").unwrap();
+        let mut record = record_for(dir.path(), &[&source, &config]);
+        assert_eq!(record.files[1].content, Content::Toml);
+        let artifact = dir.path().join("fast.so");
+        let none = || None;
+        fs::write(
+            &config,
+            "# a comment\n[build]\nrustflags = [ \"--cfg\", \"x\" ]\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            record.check(&artifact, &expected(&none)),
+            Freshness::FreshWithNewStats(_)
+        ));
+        fs::write(&config, "[build]\nrustflags = [\"--cfg\", \"y\"]\n").unwrap();
+        assert!(
+            matches!(record.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.ends_with("config.toml changed"))
+        );
+        fs::write(&config, "[build\n").unwrap();
+        match record.check(&artifact, &expected(&none)) {
+            Freshness::Stale(reason) => assert_eq!(
+                reason,
+                format!(
+                    "{} changed (and is not valid TOML now: cargo will say where)",
+                    config.display()
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
+        let record_absent = BuildRecord {
+            absent: vec![dir.path().join("rust-toolchain.toml")],
+            ..record_for(dir.path(), &[&source])
+        };
+        assert_eq!(
+            record_absent.check(&artifact, &expected(&none)),
+            Freshness::Fresh
+        );
+        fs::write(dir.path().join("rust-toolchain.toml"), "").unwrap();
+        assert!(
+            matches!(record_absent.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.ends_with("rust-toolchain.toml appeared"))
+        );
+        record.unconfirmed = Some("cannot read x.d".into());
+        assert_eq!(
+            record.check(&artifact, &expected(&none)),
+            Freshness::Stale("cannot read x.d".into())
+        );
     }
 }

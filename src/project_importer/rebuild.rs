@@ -10,7 +10,7 @@ use crate::fsutil::{copy_atomically, read_toml, write_atomically};
 use crate::machinery::cache::{Bucket, BuildCache};
 use crate::machinery::cargo::{self, CargoBuild};
 use crate::machinery::freshness::BuildRecord;
-use crate::machinery::inputs::InputStamps;
+use crate::machinery::inputs::{CargoReads, InputStamps};
 use crate::machinery::install::{check_module_export, replace_library};
 use crate::machinery::progress::{BuildObserver, Progress};
 use crate::machinery::stable_abi;
@@ -160,7 +160,7 @@ fn build_project(
     let stamps = InputStamps::before_build(&primary, previous)?;
 
     let mut stub = None;
-    let (artifact, dep_info, local_manifests) = if project.bindings == Bindings::Pyo3 {
+    let (artifact, inputs) = if project.bindings == Bindings::Pyo3 {
         // As `maturin develop` would, without its fixed costs: cargo, then the library
         // copied over the installed one. A stable-ABI project compiles where every
         // CPython's stable-ABI builds do.
@@ -225,11 +225,19 @@ fn build_project(
             stub = Some(STUB_FILE.to_string());
         }
         copy_out_dir_includes(project, &output.out_dirs)?;
-        (
-            installed.to_string_lossy().into_owned(),
-            output.library.with_extension("d"),
-            output.local_manifests,
-        )
+        let inputs = stamps.inputs_read(
+            primary,
+            &CargoReads {
+                dep_info: &output.library.with_extension("d"),
+                local_manifests: &output.local_manifests,
+                local_artifacts: &output.local_artifacts,
+                script_outputs: &output.script_outputs,
+                manifest_path: &project.manifest_path,
+                working_dir: &project.root,
+            },
+            &ctx.cache,
+        )?;
+        (installed.to_string_lossy().into_owned(), inputs)
     } else {
         // cffi, uniffi and bin projects need maturin's own generation step.
         maturin_develop(
@@ -239,24 +247,23 @@ fn build_project(
             ctx.python,
             &ctx.progress,
         )?;
-        (
-            String::new(),
-            maturin_dep_info(project, &ctx.profile),
-            Vec::new(),
-        )
+        let mut primary = primary;
+        primary.extend(crate::machinery::inputs::find_lockfile(
+            &project.manifest_path,
+        ));
+        let inputs = stamps.files_read(
+            primary,
+            &maturin_dep_info(project, &ctx.profile),
+            &project.root,
+            &ctx.cache,
+        )?;
+        (String::new(), inputs)
     };
-    let files = stamps.files_read(
-        primary,
-        &dep_info,
-        &local_manifests,
-        &project.manifest_path,
-        &ctx.cache,
-    )?;
     Ok(Outcome {
         stub,
         artifact,
         declarations: None,
-        files,
+        inputs,
         globs: Vec::new(),
     })
 }

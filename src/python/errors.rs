@@ -49,6 +49,7 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::ToolMissing { .. }
         | Error::LockTimeout { .. }
         | Error::ProjectNotInstalled { .. }
+        | Error::InPlaceUnconfirmed { .. }
         | Error::ProjectMetadataChanged { .. }
         | Error::DiskFull { .. }
         | Error::ReadOnlyBuildFolder { .. }

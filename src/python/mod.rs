@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
 use crate::file_importer::template::Dialect;
-use crate::file_importer::{self, cell, finder, scaffold, Built, Source};
+use crate::file_importer::{self, cell, finder, scaffold, Built, InPlaceUse, Source};
 use crate::machinery::cache_usage;
 use crate::project_importer;
 use detach::run_detached;
@@ -51,7 +51,7 @@ fn find_and_build(
     if !settings.0.file_importer {
         return Ok(None);
     }
-    let Some(source) = find(
+    let Some((source, in_place)) = find(
         py,
         fullname,
         search_path,
@@ -61,6 +61,19 @@ fn find_and_build(
     )?
     else {
         return Ok(None);
+    };
+    let rebuilt_settings;
+    let settings = match in_place {
+        Some(InPlaceUse::Load(library)) => return Ok(Some((library.into_os_string(), None))),
+        // rusthook's own in-place build, stale: written again where it was.
+        Some(InPlaceUse::Rebuild) => {
+            rebuilt_settings = PySettings(crate::settings::Settings {
+                in_place: true,
+                ..settings.0.clone()
+            });
+            &rebuilt_settings
+        }
+        Some(InPlaceUse::Foreign) | None => settings,
     };
     run_build(py, &source, settings).map(|built| {
         Some((
@@ -103,19 +116,19 @@ fn find_source(
     extension: Option<PathBuf>,
 ) -> PyResult<Option<OsString>> {
     let source = find(py, fullname, search_path, true, extension, settings)?;
-    Ok(source.map(|source| source.path.into_os_string()))
+    Ok(source.map(|(source, _)| source.path.into_os_string()))
 }
 
-/// The Rust source of `fullname` on `search_path`; none beside an `extension` module
-/// that rusthook did not build from it.
+/// The Rust source of `fullname` on `search_path`, and what becomes of the `extension`
+/// module beside it; none beside an extension that rusthook did not build from it.
 fn find(
     py: Python<'_>,
     fullname: &str,
     search_path: &Bound<'_, PyList>,
     crate_folders: bool,
     extension: Option<PathBuf>,
-    settings: &PySettings,
-) -> PyResult<Option<Source>> {
+    _settings: &PySettings,
+) -> PyResult<Option<(Source, Option<InPlaceUse>)>> {
     let name = fullname.rsplit('.').next().unwrap_or(fullname);
     // importlib skips entries that are not str; so does rusthook.
     let entries: Vec<PathBuf> = search_path
@@ -128,13 +141,14 @@ fn find(
     let Some(source) = finder::find(name, &entries, crate_folders) else {
         return Ok(None);
     };
-    if let Some(extension) = extension {
-        let python = &core(py)?.python;
-        if !file_importer::is_own_in_place_build(&source, &extension, &settings.0, python) {
-            return Ok(None);
-        }
+    let Some(extension) = extension else {
+        return Ok(Some((source, None)));
+    };
+    match file_importer::in_place_use(&source, &extension) {
+        Ok(InPlaceUse::Foreign) => Ok(None),
+        Ok(use_) => Ok(Some((source, Some(use_)))),
+        Err(error) => Err(import_error(py, error, &source.name, &source.path)),
     }
-    Ok(Some(source))
 }
 
 /// The module name of the `.rs` file or crate directory at `path` (an error if it is

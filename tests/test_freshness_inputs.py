@@ -1,0 +1,184 @@
+"""What a build reads, one input kind per test: each change rebuilds and returns the new
+behaviour, each change cargo ignores builds nothing. C-ABI (cffi) modules stand in where
+flags change: they have no dependencies, so a new `RUSTFLAGS` recompiles one crate, not
+pyo3."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from conftest import DOUBLE_RS, EXT_SUFFIX, Project
+
+FLAGS_RS = """\
+// rusthook:cffi
+#[no_mangle]
+pub extern "C" fn flag() -> i32 {
+    if cfg!(feature_x) { 1 } else { 0 }
+}
+
+#[no_mangle]
+pub extern "C" fn name_len() -> i32 {
+    option_env!("FAST_NAME").map_or(-1, |name| name.len() as i32)
+}
+"""
+
+SHOW = "import flags; print(flags.lib.flag(), flags.lib.name_len())"
+
+
+def step(project: Project, cwd: Path | None = None, **env: str) -> tuple[str, bool, str]:
+    """Imports `flags` in a fresh interpreter: (what it printed, whether it built, stderr)."""
+    run = project.hook_import(SHOW, env=project.env(**env), cwd=cwd)
+    return run.stdout.strip(), run.built, run.stderr
+
+
+def test_variables_the_build_reads_rebuild_when_they_change(project: Project) -> None:
+    project.write("flags.rs", FLAGS_RS)
+    assert step(project)[:2] == ("0 -1", True)
+    assert step(project)[:2] == ("0 -1", False)
+    # RUSTFLAGS: set, the same again, another value, then CARGO_ENCODED_RUSTFLAGS.
+    out, built, stderr = step(project, RUSTFLAGS="--cfg feature_x")
+    assert (out, built) == ("1 -1", True)
+    assert "the environment variable RUSTFLAGS was set" in stderr
+    assert step(project, RUSTFLAGS="--cfg feature_x")[:2] == ("1 -1", False)
+    # option_env!: set, empty (not the same as unset), changed, unset.
+    out, built, stderr = step(project, FAST_NAME="bob")
+    assert (out, built) == ("0 3", True)
+    assert "the environment variable FAST_NAME was set" in stderr
+    out, built, stderr = step(project, FAST_NAME="")
+    assert (out, built) == ("0 0", True)
+    assert "the environment variable FAST_NAME changed" in stderr
+    assert step(project, FAST_NAME="")[:2] == ("0 0", False)
+    assert step(project, FAST_NAME="alice")[:2] == ("0 5", True)
+    assert step(project)[:2] == ("0 -1", True)
+    assert step(project, CARGO_ENCODED_RUSTFLAGS="--cfg\x1ffeature_x")[:2] == ("1 -1", True)
+    # A variable nothing reads changes nothing.
+    assert step(project, UNRELATED="1")[:2] == ("0 -1", True)
+    assert step(project, UNRELATED="2")[:2] == ("0 -1", False)
+
+
+def test_cargo_configuration_in_parent_folders_is_an_input(project: Project) -> None:
+    source = project.write("app/flags.rs", FLAGS_RS)
+    app = source.parent
+    assert step(project, cwd=app)[:2] == ("0 -1", True)
+    # A .cargo/config.toml in a folder above the source: cargo reads it, so must rusthook.
+    config = project.write(
+        ".cargo/config.toml",
+        '[build]\nrustflags = ["--cfg", "feature_x"]\n[env]\nFAST_NAME = "cfg"\n',
+    )
+    out, built, stderr = step(project, cwd=app)
+    assert (out, built) == ("1 3", True)
+    assert f"{project.root / '.cargo'} appeared" in stderr
+    # A comment or another layout: the same data, nothing to build (cargo builds nothing).
+    config.write_text(
+        '# flags\n[build]\nrustflags = [ "--cfg", "feature_x" ]\n\n[env]\nFAST_NAME = "cfg"\n'
+    )
+    assert step(project, cwd=app)[:2] == ("1 3", False)
+    config.write_text('[build]\nrustflags = ["--cfg", "feature_x"]\n[env]\nFAST_NAME = "config"\n')
+    out, built, stderr = step(project, cwd=app)
+    assert (out, built) == ("1 6", True)
+    assert f"{config} changed" in stderr
+    # Not TOML: cargo's error names the file; the last build is not loaded as fresh.
+    config.write_text("[build\n")
+    run = project.hook_import(SHOW, env=project.env(), cwd=app, check=False)
+    assert run.returncode != 0
+    assert f"{config} changed (and is not valid TOML now: cargo will say where)" in run.stderr
+    assert f"could not parse TOML configuration in `{config}`" in run.stderr
+    config.unlink()
+    assert step(project, cwd=app)[:2] == ("0 -1", True)
+    # A touched source with the same contents builds nothing.
+    os.utime(source)
+    assert step(project, cwd=app)[:2] == ("0 -1", False)
+
+
+BUILD_SCRIPT_CARGO_TOML = """\
+[package]
+name = "scripted"
+version = "0.1.0"
+edition = "2021"
+
+[lib]
+crate-type = ["cdylib"]
+"""
+
+BUILD_RS = """\
+fn main() {
+    println!("cargo:rerun-if-env-changed=SCRIPTED_MODE");
+    println!("cargo:rerun-if-changed=mode.txt");
+    let mode = std::env::var("SCRIPTED_MODE").unwrap_or_else(|_| "none".into());
+    let file = std::fs::read_to_string("mode.txt").unwrap_or_default();
+    println!("cargo:rustc-env=SCRIPTED_SEEN={}{}", mode, file.trim());
+}
+"""
+
+SCRIPTED_LIB_RS = """\
+#[no_mangle]
+pub extern "C" fn seen() -> usize {
+    env!("SCRIPTED_SEEN").len()
+}
+"""
+
+
+def test_build_script_inputs_rebuild(project: Project) -> None:
+    project.write("scripted/.rusthook", "cffi\n")
+    project.write("scripted/Cargo.toml", BUILD_SCRIPT_CARGO_TOML)
+    project.write("scripted/build.rs", BUILD_RS)
+    project.write("scripted/src/lib.rs", SCRIPTED_LIB_RS)
+    mode = project.write("scripted/mode.txt", "")
+
+    def seen(**env: str) -> tuple[str, bool, str]:
+        run = project.hook_import(
+            "import scripted; print(scripted.lib.seen())", env=project.env(**env)
+        )
+        return run.stdout.strip(), run.built, run.stderr
+
+    assert seen()[:2] == ("4", True)  # "none"
+    assert seen()[:2] == ("4", False)
+    out, built, stderr = seen(SCRIPTED_MODE="fast")
+    assert (out, built) == ("4", True)
+    assert "the environment variable SCRIPTED_MODE was set" in stderr
+    assert seen(SCRIPTED_MODE="faster")[:2] == ("6", True)
+    assert seen(SCRIPTED_MODE="faster")[:2] == ("6", False)
+    mode.write_text("xy\n")
+    assert seen(SCRIPTED_MODE="faster")[:2] == ("8", True)
+
+
+def test_in_place_builds_carry_their_own_proof(project: Project, tmp_path: Path) -> None:
+    source = project.write("fast.rs", DOUBLE_RS)
+    project.run("import rusthook; rusthook.build_filepath('fast.rs', in_place=True)")
+    library = project.root / f"fast{EXT_SUFFIX}"
+    stamp = project.root / f"fast{EXT_SUFFIX}.rusthook.json"
+    assert library.is_file() and stamp.is_file()
+    # Another build folder (as after `cache clear` or a prune): the library beside the
+    # source still proves itself fresh.
+    other_cache = tmp_path / "other-cache"
+    env = project.env(RUSTHOOK_BUILD_DIR=str(other_cache))
+    run = project.hook_import("import fast; print(fast.double(2), fast.__file__)", env=env)
+    assert run.stdout.split() == ["4", str(library)]
+    assert not run.built
+    # An edit: rebuilt, and written again beside the source, also in another cache.
+    source.write_text(DOUBLE_RS.replace("x * 2", "x * 3"))
+    run = project.hook_import("import fast; print(fast.double(2))", env=env)
+    assert (run.stdout.strip(), run.built) == ("6", True)
+    plain = project.run("import fast; print(fast.double(2))", env=env)
+    assert plain.stdout.strip() == "6"
+    # A copy of the folder elsewhere: still fresh there.
+    copy = tmp_path / "copy"
+    shutil.copytree(project.root, copy)
+    run = project.hook_import("import fast; print(fast.double(2))", env=env, cwd=copy)
+    assert (run.stdout.strip(), run.built) == ("6", False)
+    # A truncated stamp vouches for nothing: built again (never loaded on its word).
+    stamp.write_text(stamp.read_text()[:40])
+    run = project.hook_import("import fast; print(fast.double(2))", env=env)
+    assert (run.stdout.strip(), run.built) == ("6", True)
+    assert (
+        f"{stamp} cannot vouch for it: it is not a stamp rusthook wrote (truncated?)" in run.stderr
+    )
+    # A library without a stamp is someone else's: Python imports it, rusthook leaves it.
+    stamp.unlink()
+    before = library.read_bytes()
+    source.write_text(DOUBLE_RS.replace("x * 2", "x * 4"))
+    run = project.hook_import("import fast; print(fast.double(2))", env=env)
+    assert (run.stdout.strip(), run.built) == ("6", False)
+    assert library.read_bytes() == before
