@@ -5,10 +5,12 @@
 //! - [`file_importer`]: `import fast` from a marked `fast.rs` or crate folder (finder,
 //!   preprocessor, templates, C declarations, notebook cells, `new` and `eject`).
 //! - [`project_importer`]: editable maturin projects rebuilt on import.
+//! - [`explain`]: why a module would be rebuilt (`python -m rusthook explain`).
 //! - `python`: the `#[pymodule]` boundary, `rusthook._core` (the `python` feature);
 //!   every other module is plain Rust, tested without an interpreter.
 
 pub mod error;
+pub mod explain;
 pub mod file_importer;
 pub mod fsutil;
 pub mod machinery;

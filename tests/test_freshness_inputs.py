@@ -182,3 +182,61 @@ def test_in_place_builds_carry_their_own_proof(project: Project, tmp_path: Path)
     run = project.hook_import("import fast; print(fast.double(2))", env=env)
     assert (run.stdout.strip(), run.built) == ("6", False)
     assert library.read_bytes() == before
+
+
+NESTED_RS = """\
+// rusthook:pyo3
+mod inner {
+    use pyo3::prelude::*;
+
+    #[pymodule]
+    #[pyo3(name = "nested")]
+    pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("answer", 42)
+    }
+}
+"""
+
+
+def test_a_pymodule_inside_an_inline_module_is_the_users(project: Project) -> None:
+    project.write("nested.rs", NESTED_RS)
+    run = project.hook_import("import nested; print(nested.answer)")
+    assert run.stdout.strip() == "42"
+
+
+def explain(project: Project, *args: str, **env: str) -> tuple[int, str]:
+    run = project.run(
+        f"import sys; from rusthook.cli import main; sys.exit(main({list(args)!r}))",
+        env=project.env(**env),
+        check=False,
+    )
+    return run.returncode, run.stdout + run.stderr
+
+
+def test_explain_says_which_input_changed_and_cache_info_names_failed_builds(
+    project: Project,
+) -> None:
+    import json
+
+    source = project.write("flags.rs", FLAGS_RS)
+    assert step(project)[1]
+    status, text = explain(project, "explain", "flags")
+    assert status == 0, text
+    assert text.startswith(f"flags (file {source}): up to date\n"), text
+    assert "  partition: cpython-" in text and "  built: " in text
+    status, text = explain(project, "explain", str(source), RUSTFLAGS="--cfg feature_x")
+    assert status == 1
+    assert "must be rebuilt: the environment variable RUSTFLAGS was set" in text
+    source.write_text(FLAGS_RS + "\n// edited\n")
+    status, text = explain(project, "explain", "flags", "--json")
+    facts = json.loads(text)
+    assert status == 1
+    assert (facts["fresh"], facts["reason"]) == (False, f"{source} changed")
+    assert facts["library"].endswith(".so") and facts["kind"] == "file"
+    assert "RUSTFLAGS" in facts["variables"] and "FAST_NAME" in facts["variables"]
+    # A build that failed is said as such in `cache info`, not as a source gone.
+    project.write("broken.rs", "// rusthook:cffi\nfn (\n")
+    assert project.hook_import("import broken", check=False).returncode != 0
+    status, text = explain(project, "cache", "info")
+    assert status == 0, text
+    assert "    broken: " in text and "(no build finished (failed or interrupted))" in text

@@ -218,6 +218,21 @@ def _parser() -> argparse.ArgumentParser:
     _add_settings(warm)
     warm.set_defaults(command=_warm)
 
+    explain = commands.add_parser(
+        "explain",
+        help="say whether a module is up to date, and if not which input changed",
+        description="For a .rs file, crate folder or editable project (a path, or an "
+        "import name looked up as an import would): up to date or not, and if not exactly "
+        "which input changed (a file, an environment variable, a configuration file, an "
+        "option, the toolchain); where its library is, which partition of the cache, when "
+        "it was built and how long that took. Builds nothing. Exit status 0 when up to "
+        "date, 1 when an import would build.",
+    )
+    explain.add_argument("target", metavar="NAME_OR_PATH")
+    explain.add_argument("--json", action="store_true", help="print the facts as JSON")
+    _add_settings(explain)
+    explain.set_defaults(command=_explain_command)
+
     version = commands.add_parser(
         "version", help="print rusthook, Python, rustc and cargo versions (for bug reports)"
     )
@@ -336,9 +351,12 @@ def _cache_info(args: argparse.Namespace) -> None:
         # The stable-ABI partition holds only what every CPython's abi3 builds compiled.
         what = f"{len(entries)} modules" if entries else "compiled dependencies only"
         print(f"  {os.path.basename(abi_dir)}: {what}, {_megabytes(size)}")
-        for name, source, exists, module_size, last_used in entries:
+        for name, source, exists, module_size, last_used, state in entries:
             days = max(0, int((now - last_used) // 86_400))
-            gone = "" if exists else " (source gone)"
+            if state != "built":
+                gone = f" ({state})"
+            else:
+                gone = "" if exists else " (source gone)"
             print(
                 f"    {name or '?'}: {_megabytes(module_size)}, used {days} days ago, "
                 f"from {source or '?'}{gone}"
@@ -507,6 +525,13 @@ def as_path(path: str) -> str:
     if os.path.isabs(path) or path.startswith(("./", "../")):
         return path
     return os.path.join(".", path)
+
+
+def _explain_command(args: argparse.Namespace) -> int:
+    from rusthook._explain import explain
+
+    settings = _core.Settings(**_settings(args))  # type: ignore[arg-type]
+    return explain(args.target, settings, args.json)
 
 
 def _version(args: argparse.Namespace) -> None:

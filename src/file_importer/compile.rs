@@ -15,7 +15,7 @@ use crate::file_importer::template::{self, Template};
 use crate::fsutil::{
     check_private, create_private_dir, read_toml, write_atomically, write_if_changed,
 };
-use crate::machinery::cache::{Bucket, BuildCache};
+use crate::machinery::cache::{Bucket, BuildCache, ModuleCache};
 use crate::machinery::cargo::{self, CargoBuild};
 use crate::machinery::freshness::{BuildRecord, Freshness};
 use crate::machinery::inputs::{CargoReads, InputStamps};
@@ -123,16 +123,7 @@ fn build_module(
     stub_use: StubUse,
 ) -> Result<(Built, Option<String>)> {
     check_module_name(&source.name, &source.path)?;
-    let cache = BuildCache::open(settings, python)?;
-    let profile = settings.cargo_profile().to_string();
-    let mut fingerprint = settings.fingerprint(&profile, &settings.features, python);
-    // A library with introspection data is another build (another pyo3 feature), kept
-    // beside the one without as release is beside debug: switching stubs on and off
-    // rebuilds nothing that is fresh.
-    if introspects(settings, source) {
-        fingerprint.push_str(" | introspection");
-    }
-    let module = cache.entry(Bucket::Modules, &source.name, &source.path, &fingerprint);
+    let (cache, module, fingerprint, profile) = module_entry(source, settings, python)?;
     // The library is loaded from here: nobody else may have been able to put it there.
     check_private(&module.dir)?;
     let ctx = BuildContext {
@@ -237,6 +228,26 @@ fn place_stub(
     Ok(Some((dest, written)))
 }
 
+/// Where the builds of `source` with these settings live: the cache, the module's
+/// folder in it, the settings fingerprint and the cargo profile.
+pub fn module_entry(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+) -> Result<(BuildCache, ModuleCache, String, String)> {
+    let cache = BuildCache::open(settings, python)?;
+    let profile = settings.cargo_profile().to_string();
+    let mut fingerprint = settings.fingerprint(&profile, &settings.features, python);
+    // A library with introspection data is another build (another pyo3 feature), kept
+    // beside the one without as release is beside debug: switching stubs on and off
+    // rebuilds nothing that is fresh.
+    if introspects(settings, source) {
+        fingerprint.push_str(" | introspection");
+    }
+    let module = cache.entry(Bucket::Modules, &source.name, &source.path, &fingerprint);
+    Ok((cache, module, fingerprint, profile))
+}
+
 /// The stub of `source`'s library: introspected, else sketched from the library root
 /// (as pyo3 `pyo3_version` reads it).
 fn stub_text(source: &Source, library: &Path, pyo3_version: Option<&str>) -> String {
@@ -310,6 +321,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         profile: &ctx.profile,
         features: &features,
         extra_args: &ctx.settings.cargo_args,
+        rustc_args: &[],
         diagnostics_aliases: aliases,
     };
     let output = std::thread::scope(|scope| {

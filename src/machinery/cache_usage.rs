@@ -20,10 +20,36 @@ pub struct ModuleUse {
     pub name: Option<String>,
     pub source: Option<PathBuf>,
     pub source_exists: bool,
+    /// What the folder holds: a finished build, one running now, or none finished.
+    pub state: ModuleState,
     pub bytes: u64,
     /// When a file of it was last read or written (day-grained where the file system
     /// updates access times lazily).
     pub last_used: SystemTime,
+}
+
+/// What a module's folder holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleState {
+    /// A finished build and its record.
+    Built,
+    /// A build is running (its lock is held).
+    Building,
+    /// A record this version of rusthook does not read: rebuilt on the next import.
+    OtherVersion,
+    /// No build finished there: the first build failed or was interrupted.
+    NeverFinished,
+}
+
+impl ModuleState {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ModuleState::Built => "built",
+            ModuleState::Building => "building now",
+            ModuleState::OtherVersion => "built by another version of rusthook",
+            ModuleState::NeverFinished => "no build finished (failed or interrupted)",
+        }
+    }
 }
 
 /// One partition of the cache: an ABI folder, its modules and its shared target dir.
@@ -110,9 +136,28 @@ fn module_use(dir: &Path) -> ModuleUse {
         }
     }
     let source = record.as_ref().map(|r| r.source.clone());
+    let lock_path = dir.join("build.lock");
+    // Opened read-only, so looking changes nothing.
+    let held = fs::File::open(&lock_path)
+        .is_ok_and(|file| matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock)));
+    let state = if held {
+        ModuleState::Building
+    } else if record.is_some() {
+        ModuleState::Built
+    } else if dir.join("record.json").is_file() {
+        ModuleState::OtherVersion
+    } else {
+        ModuleState::NeverFinished
+    };
+    // Without a record, the folder's name (`<name>-<key>`) still names the module.
+    let name = record.map(|r| r.module).or_else(|| {
+        let folder = dir.file_name()?.to_str()?;
+        Some(folder.rsplit_once('-')?.0.to_string())
+    });
     ModuleUse {
         dir: dir.to_path_buf(),
-        name: record.map(|r| r.module),
+        state,
+        name,
         source_exists: source.as_deref().is_some_and(Path::exists),
         source,
         bytes,

@@ -32,6 +32,8 @@ pub struct CargoBuild<'a> {
     pub profile: &'a str,
     pub features: &'a [String],
     pub extra_args: &'a [String],
+    /// Arguments for rustc itself (after `--`): an editable project's `rustc-args`.
+    pub rustc_args: &'a [String],
     /// `(generated copy, user's file)` pairs: diagnostics naming a copy (a file or a
     /// folder in the cache) name the user's file or folder instead, in this order.
     pub diagnostics_aliases: Vec<(String, String)>,
@@ -80,8 +82,11 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     if !build.features.is_empty() {
         command.arg("--features").arg(build.features.join(","));
     }
+    command.args(build.extra_args);
+    if !build.rustc_args.is_empty() {
+        command.arg("--").args(build.rustc_args);
+    }
     command
-        .args(build.extra_args)
         .current_dir(build.working_dir)
         // What maturin sets: build an extension module, do not link libpython.
         .env("PYO3_BUILD_EXTENSION_MODULE", "1")

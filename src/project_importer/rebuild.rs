@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{copy_atomically, read_toml, write_atomically};
-use crate::machinery::cache::{Bucket, BuildCache};
+use crate::machinery::cache::{Bucket, BuildCache, ModuleCache};
 use crate::machinery::cargo::{self, CargoBuild};
 use crate::machinery::freshness::BuildRecord;
 use crate::machinery::inputs::{CargoReads, InputStamps};
 use crate::machinery::install::{check_module_export, replace_library};
 use crate::machinery::progress::{BuildObserver, Progress};
-use crate::machinery::stable_abi;
 use crate::machinery::{fresh_or_build, BuildContext, Outcome};
+use crate::machinery::{stable_abi, toolchain};
 use crate::project_importer::develop::{maturin_dep_info, maturin_develop};
 use crate::project_importer::metadata::check_installed_metadata;
 use crate::project_importer::project::{Bindings, Project};
@@ -54,23 +54,17 @@ pub fn ensure_project_built(
     observer: &dyn BuildObserver,
     request: StubRequest,
 ) -> Result<Option<ProjectStub>> {
-    let cache = BuildCache::open(settings, python)?;
-    // One record per project: its installed library is one, whatever the settings.
-    let module = cache.entry(Bucket::Projects, &project.import_name, &project.root, "");
-    let last = module.read_record();
+    let ProjectEntry {
+        cache,
+        module,
+        last,
+        profile,
+        features,
+        fingerprint,
+    } = project_entry(project, settings, python)?;
     // The installed library keeps its path across builds: a new record tells a build.
     let before = last.clone();
-    let profile = project_profile(project, settings, last.as_ref());
-    let features = if settings.features.is_empty() {
-        project.features.clone()
-    } else {
-        settings.features.clone()
-    };
     let introspect = introspects(settings, project);
-    let mut fingerprint = settings.fingerprint(&profile, &features, python);
-    if introspect {
-        fingerprint.push_str(" | introspection");
-    }
     let ctx = BuildContext {
         name: &project.import_name,
         origin: &project.root,
@@ -118,6 +112,51 @@ pub fn ensure_project_built(
         text,
     )?;
     Ok(Some(ProjectStub::Placed(dest, written)))
+}
+
+/// Where a project's builds are recorded, and what this build of it would be.
+pub struct ProjectEntry {
+    pub cache: BuildCache,
+    pub module: ModuleCache,
+    /// The record of its last build.
+    pub last: Option<BuildRecord>,
+    pub profile: String,
+    pub features: Vec<String>,
+    pub fingerprint: String,
+}
+
+/// The cache entry of `project` and the settings of a build of it now.
+pub fn project_entry(
+    project: &Project,
+    settings: &Settings,
+    python: &PythonEnv,
+) -> Result<ProjectEntry> {
+    let cache = BuildCache::open(settings, python)?;
+    // One record per project: its installed library is one, whatever the settings.
+    let module = cache.entry(Bucket::Projects, &project.import_name, &project.root, "");
+    let last = module.read_record();
+    let profile = project_profile(project, settings, last.as_ref());
+    let features = if settings.features.is_empty() {
+        project.features.clone()
+    } else {
+        settings.features.clone()
+    };
+    let mut fingerprint = settings.fingerprint(&profile, &features, python);
+    let options = project.options.describe();
+    if !options.is_empty() {
+        fingerprint.push_str(&format!(" | [tool.maturin] {options}"));
+    }
+    if introspects(settings, project) {
+        fingerprint.push_str(" | introspection");
+    }
+    Ok(ProjectEntry {
+        cache,
+        module,
+        last,
+        profile,
+        features,
+        fingerprint,
+    })
 }
 
 /// Whether a build of the project carries pyo3's introspection data and makes a stub:
@@ -173,6 +212,9 @@ fn build_project(
         {
             features.push("pyo3/experimental-inspect".to_string());
         }
+        check_target(project)?;
+        let mut extra_args = project.options.cargo_args.clone();
+        extra_args.extend(ctx.settings.cargo_args.iter().cloned());
         let output = cargo::run(
             &CargoBuild {
                 module: &project.import_name,
@@ -183,7 +225,8 @@ fn build_project(
                 pyo3: &compile.pyo3,
                 profile: &ctx.profile,
                 features: &features,
-                extra_args: &ctx.settings.cargo_args,
+                extra_args: &extra_args,
+                rustc_args: &project.options.rustc_args,
                 diagnostics_aliases: Vec::new(),
             },
             &ctx.progress,
@@ -265,6 +308,28 @@ fn build_project(
         declarations: None,
         inputs,
         globs: Vec::new(),
+    })
+}
+
+/// A `[tool.maturin] target` other than this machine's builds a library this
+/// interpreter cannot load: rusthook says so and leaves the installed library alone.
+fn check_target(project: &Project) -> Result<()> {
+    let Some(target) = &project.options.target else {
+        return Ok(());
+    };
+    let version = toolchain::version()?;
+    let host = version
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .unwrap_or_default();
+    if target == host {
+        return Ok(());
+    }
+    Err(Error::ProjectOptionUnsupported {
+        name: project.import_name.clone(),
+        root: project.root.clone(),
+        option: format!("target = \"{target}\""),
+        reason: format!("it builds for another platform than this interpreter's ({host})"),
     })
 }
 

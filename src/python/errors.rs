@@ -50,6 +50,7 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::LockTimeout { .. }
         | Error::ProjectNotInstalled { .. }
         | Error::InPlaceUnconfirmed { .. }
+        | Error::ProjectOptionUnsupported { .. }
         | Error::ProjectMetadataChanged { .. }
         | Error::DiskFull { .. }
         | Error::ReadOnlyBuildFolder { .. }

@@ -4,6 +4,7 @@
 
 mod detach;
 mod errors;
+mod explain;
 mod interpreter;
 mod log_bridge;
 mod settings;
@@ -242,7 +243,7 @@ fn no_project_stub(project: &project_importer::Project) -> crate::error::Error {
 }
 
 /// The editable maturin project installed in this environment from the folder `path`.
-fn editable_project_at(
+pub(crate) fn editable_project_at(
     py: Python<'_>,
     path: &std::path::Path,
 ) -> Option<project_importer::Project> {
@@ -396,8 +397,15 @@ fn find_sources(py: Python<'_>, root: PathBuf) -> PyResult<Vec<(String, OsString
 }
 
 /// One module of the cache: `(name, source, source exists, bytes, last used as Unix
-/// seconds)`.
-type ModuleRow = (Option<String>, Option<OsString>, bool, u64, f64);
+/// seconds, state)`.
+type ModuleRow = (
+    Option<String>,
+    Option<OsString>,
+    bool,
+    u64,
+    f64,
+    &'static str,
+);
 
 /// `[(ABI folder, bytes, [module])]` for each partition of the build cache at `root`.
 #[pyfunction]
@@ -414,7 +422,15 @@ fn cache_summary(py: Python<'_>, root: PathBuf) -> Vec<(OsString, u64, Vec<Modul
                 .into_iter()
                 .map(|m| {
                     let source = m.source.map(PathBuf::into_os_string);
-                    (m.name, source, m.source_exists, m.bytes, unix(m.last_used))
+                    let state = m.state.describe();
+                    (
+                        m.name,
+                        source,
+                        m.source_exists,
+                        m.bytes,
+                        unix(m.last_used),
+                        state,
+                    )
                 })
                 .collect();
             (partition.abi_dir.into_os_string(), partition.bytes, modules)
@@ -504,6 +520,8 @@ fn invalidate_caches(py: Python<'_>) -> PyResult<()> {
 
 #[pymodule]
 mod _core {
+    #[pymodule_export]
+    use super::explain::explain;
     #[pymodule_export]
     use super::{
         build_cell, build_path, cache_clear, cache_prune, cache_summary, eject, eject_cell,
