@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import DOUBLE_RS, EXT_SUFFIX, Project
@@ -175,6 +177,18 @@ def test_in_place_builds_carry_their_own_proof(project: Project, tmp_path: Path)
     assert (
         f"{stamp} cannot vouch for it: it is not a stamp rusthook wrote (truncated?)" in run.stderr
     )
+    # A stamp from a newer rusthook, or one naming another library: the same.
+    stamp.write_text(stamp.read_text().replace('"format": 1,', '"format": 7,', 1))
+    run = project.hook_import("import fast; print(fast.double(2))", env=env)
+    assert (run.stdout.strip(), run.built) == ("6", True)
+    assert "a newer rusthook wrote it (format 7; this one reads 1)" in run.stderr
+    text = stamp.read_text()
+    sha = text.split('"library_sha256": "')[1][:64]
+    stamp.write_text(text.replace(sha, "0" * 64))
+    os.utime(library, (1, 1))
+    run = project.hook_import("import fast; print(fast.double(2))", env=env)
+    assert (run.stdout.strip(), run.built) == ("6", True)
+    assert f"{library} is not the library it describes" in run.stderr
     # A library without a stamp is someone else's: Python imports it, rusthook leaves it.
     stamp.unlink()
     before = library.read_bytes()
@@ -240,3 +254,33 @@ def test_explain_says_which_input_changed_and_cache_info_names_failed_builds(
     status, text = explain(project, "cache", "info")
     assert status == 0, text
     assert "    broken: " in text and "(no build finished (failed or interrupted))" in text
+
+
+def test_a_variable_that_is_not_utf8_is_compared_as_bytes(project: Project) -> None:
+    project.write("flags.rs", FLAGS_RS)
+    env = {os.fsencode(k): os.fsencode(v) for k, v in project.env().items()}
+    code = "import rusthook; rusthook.install(); " + SHOW
+
+    def run(value: bytes | None) -> tuple[str, bool, str]:
+        extra = dict(env)
+        if value is not None:
+            extra[b"FAST_NAME"] = value
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=project.root,
+            env=extra,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip(), "rusthook: building " in done.stderr, done.stderr
+
+    assert run(None)[:2] == ("0 -1", True)
+    # rustc reads a value that is not UTF-8 as unset; rusthook compares the bytes.
+    out, built, stderr = run(b"ann\xff")
+    assert (out, built) == ("0 -1", True)
+    assert "the environment variable FAST_NAME was set" in stderr
+    assert run(b"ann\xff")[:2] == ("0 -1", False)
+    out, built, stderr = run(b"ann\xfe")
+    assert (out, built) == ("0 -1", True)
+    assert "the environment variable FAST_NAME changed" in stderr
