@@ -1131,8 +1131,18 @@ def test_maturin_options_are_honoured_and_changing_them_rebuilds(
     pyproject_toml = root / "pyproject.toml"
     pyproject_toml.write_text(pyproject("optioned", 'rustc-args = ["--cfg", "tuned"]\n'))
     assert scenario.value() == ("112", True), "the default features back: rebuilt"
-    library = next((root).glob("optioned*.so"), None) or next(
-        Path(env.python).parent.parent.glob("lib/python*/site-packages/optioned*.so")
+    library = Path(
+        subprocess.run(
+            [
+                str(env.python),
+                "-c",
+                "import sys, optioned; print(sys.modules.get('optioned.optioned', optioned).__file__)",
+            ],
+            cwd=project.root.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     )
     before = library.read_bytes()
     pyproject_toml.write_text(pyproject("optioned", 'target = "riscv64gc-unknown-linux-gnu"\n'))
