@@ -101,16 +101,9 @@ impl Template {
     pub const ALL: [(&'static str, Template); 2] =
         [("pyo3", Template::Pyo3), ("cffi", Template::Cffi)];
 
-    /// The template called `name` (in any case, as rustimport reads it).
-    pub fn named(name: &str) -> Option<Template> {
-        Template::ALL
-            .iter()
-            .find(|(known, _)| known.eq_ignore_ascii_case(name))
-            .map(|(_, template)| *template)
-    }
-
-    /// The template called `name`, or an error at `path:line` listing the known ones.
-    pub fn from_name(name: &str, path: &Path, line: usize) -> Result<Template> {
+    /// The template called `name` (in any case, as rustimport reads it), or an error at
+    /// `path:line` (where the name was read) listing the known ones.
+    pub fn named(name: &str, path: &Path, line: usize) -> Result<Template> {
         Template::ALL
             .iter()
             .find(|(known, _)| known.eq_ignore_ascii_case(name))
@@ -489,23 +482,15 @@ mod tests {
     #[test]
     fn template_names() {
         let path = Path::new("x.rs");
-        assert_eq!(
-            Template::from_name("pyo3", path, 1).unwrap(),
-            Template::Pyo3
-        );
-        assert_eq!(
-            Template::from_name("cffi", path, 1).unwrap(),
-            Template::Cffi
-        );
-        let err = Template::from_name("pyo2", path, 3)
-            .unwrap_err()
-            .to_string();
+        assert_eq!(Template::named("pyo3", path, 1).unwrap(), Template::Pyo3);
+        assert_eq!(Template::named("cffi", path, 1).unwrap(), Template::Cffi);
+        let err = Template::named("pyo2", path, 3).unwrap_err().to_string();
         assert!(err.starts_with("x.rs:3: unknown template `pyo2`"), "{err}");
         assert!(err.contains("known templates: pyo3, cffi"), "{err}");
         assert!(Template::Pyo3.builds_extension_module());
         assert!(!Template::Cffi.builds_extension_module());
-        assert_eq!(Template::named("PyO3"), Some(Template::Pyo3));
-        assert_eq!(Template::named("pyo4"), None);
+        assert_eq!(Template::named("PyO3", path, 1).ok(), Some(Template::Pyo3));
+        assert!(Template::named("pyo4", path, 1).is_err());
         let default = Dialect::Rusthook.pyo3_dependency(None);
         assert!(Template::Cffi
             .base_manifest("x", default.clone())

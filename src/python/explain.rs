@@ -12,6 +12,7 @@ use super::settings::PySettings;
 use crate::error::Error;
 use crate::explain::{explain_project, explain_source, Explanation};
 use crate::file_importer::finder;
+use crate::stub_subject::StubSubject;
 
 /// Explains `target`: the path of a `.rs` file, crate folder or editable project, else
 /// an import name looked up on `search_path` (then among editable projects). Returns
@@ -27,12 +28,11 @@ pub fn explain(
     let settings = &settings.0;
     let path = PathBuf::from(target);
     let explanation: crate::error::Result<Explanation> = if path.exists() {
-        match finder::source_from_path(&path) {
-            Ok(source) => explain_source(&source, settings, &core.python),
-            Err(error) => match super::editable_project_at(py, &path) {
-                Some(project) => explain_project(&project, settings, &core.python),
-                None => Err(error),
-            },
+        // A source at the path, else the editable project installed from that folder.
+        match StubSubject::at(&path, || site_dirs(py)) {
+            Ok(StubSubject::Source(source)) => explain_source(&source, settings, &core.python),
+            Ok(StubSubject::Project(project)) => explain_project(&project, settings, &core.python),
+            Err(error) => Err(error),
         }
     } else {
         let entries: Vec<PathBuf> = search_path

@@ -3,21 +3,24 @@ or as JSON for tools."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 import time
 
 from rusthook import _core
+from rusthook._cli_settings import settings_of
 
 
-def explain(target: str, settings: _core.Settings, as_json: bool) -> int:
-    """Prints why `target` (a path or an import name) is up to date or not; the exit
-    status is 0 when an import now would build nothing, else 1."""
+def explain(args: argparse.Namespace) -> int:
+    """Prints why `args.target` (a path or an import name) is up to date or not; the
+    exit status is 0 when an import now would build nothing, else 1."""
+    settings = _core.Settings(**settings_of(args))  # type: ignore[arg-type]
     search_path = [os.getcwd(), *sys.path[1:]]
-    text = _core.explain(target, search_path, settings)
+    text = _core.explain(args.target, search_path, settings)
     facts = json.loads(text)
-    if as_json:
+    if args.json:
         print(text)
     else:
         print(_described(facts))
