@@ -16,6 +16,7 @@ __all__ = [
     "cache_prune",
     "cache_summary",
     "eject",
+    "explain",
     "eject_cell",
     "find_and_build",
     "find_source",
