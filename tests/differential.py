@@ -286,8 +286,9 @@ class Run:
         "move_folder",
     )
 
-    def step(self) -> Outcome:
-        action = self.random.choice(self.ACTIONS)
+    def step(self, action: str | None = None) -> Outcome:
+        """Applies `action` (a random one when none is given), then imports."""
+        action = action or self.random.choice(self.ACTIONS)
         may_build = getattr(self, action)()
         started = time.perf_counter()
         done = self.python_in_project(IMPORT)
