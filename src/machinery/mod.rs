@@ -78,7 +78,7 @@ pub fn fresh_or_build(
     build: impl FnOnce(Option<&BuildRecord>) -> Result<Outcome>,
 ) -> Result<BuildRecord> {
     let force = ctx.settings.force_rebuild;
-    let why = match check(ctx, last.as_ref()) {
+    let why = match check(ctx, last.as_ref(), true) {
         Ok(()) if !force => {
             if let Some(record) = last {
                 return Ok(record);
@@ -97,7 +97,7 @@ pub fn fresh_or_build(
     // Read again under the lock: whoever held it may have just built the module (then
     // even a forced rebuild need not build again).
     let previous = ctx.module.read_record();
-    if (!force || waited) && check(ctx, previous.as_ref()).is_ok() {
+    if (!force || waited) && check(ctx, previous.as_ref(), false).is_ok() {
         if let Some(record) = previous {
             return Ok(record);
         }
@@ -169,14 +169,18 @@ fn on_read_only(ctx: &BuildContext, error: Error) -> Error {
 }
 
 /// `Ok` when `record` describes a build that is still fresh; else why not (`None`: no
-/// record at all).
+/// record at all). `explain` logs why not (the check under the lock repeats the first
+/// one: said once).
 fn check(
     ctx: &BuildContext,
     record: Option<&BuildRecord>,
+    explain: bool,
 ) -> std::result::Result<(), Option<String>> {
     let name = ctx.name;
     let Some(record) = record else {
-        log::debug!(target: "rusthook.freshness", "{name} must be built: no build record at {}", ctx.module.record_path().display());
+        if explain {
+            log::debug!(target: "rusthook.freshness", "{name} must be built: no build record at {}", ctx.module.record_path().display());
+        }
         return Err(None);
     };
     match check_record(
@@ -200,7 +204,9 @@ fn check(
             Ok(())
         }
         Freshness::Stale(reason) => {
-            log::debug!(target: "rusthook.freshness", "{name} must be rebuilt: {reason}");
+            if explain {
+                log::debug!(target: "rusthook.freshness", "{name} must be rebuilt: {reason}");
+            }
             Err(Some(reason))
         }
     }
