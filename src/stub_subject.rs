@@ -14,7 +14,7 @@ use crate::stubs;
 /// A path a stub is asked of.
 pub enum StubSubject {
     Source(Source),
-    // Boxed: a project is much larger than a source.
+    // Boxed: a project is several times a source's size (on Windows more so).
     Project(Box<Project>),
 }
 

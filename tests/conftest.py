@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pty
 import subprocess
 import sys
 import textwrap
@@ -25,8 +24,31 @@ EXT_SUFFIX = __import__("importlib.machinery").machinery.EXTENSION_SUFFIXES[0]
 # This interpreter's partition of the build cache (module records and libraries), and
 # the partition where every CPython's stable-ABI (abi3) builds compile: the pyo3
 # template's dependencies are in `<build dir>/STABLE_ABI_TAG/target`.
-ABI_TAG = EXT_SUFFIX.strip(".").removesuffix(".so")
-STABLE_ABI_TAG = "cpython-abi3-" + ABI_TAG.split("-", 2)[2]
+# macOS tags name no architecture (`cpython-311-darwin`): rusthook adds Rust's name of it.
+ABI_TAG = EXT_SUFFIX.strip(".").removesuffix(".so").removesuffix(".pyd")
+if sys.platform == "darwin":
+    ABI_TAG += "-" + {"arm64": "aarch64"}.get(os.uname().machine, os.uname().machine)
+# `cp311-win_amd64` on Windows, `cpython-311-x86_64-linux-gnu` elsewhere.
+STABLE_ABI_TAG = "cpython-abi3-" + ABI_TAG.split("-", 1 if os.name == "nt" else 2)[-1]
+# The last suffix of an extension module's file (`.so`; `.pyd` on Windows), a stable-ABI
+# one's whole suffix, and a C-ABI library's (cffi modules keep the platform's own).
+EXTENSION_END = ".pyd" if os.name == "nt" else ".so"
+ABI3_SUFFIX = ".pyd" if os.name == "nt" else ".abi3.so"
+LIBRARY_SUFFIX = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
+
+
+def venv_python(venv: Path) -> Path:
+    """A virtual environment's interpreter, where the platform puts it."""
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked for platforms this is not are skipped, saying which they need."""
+    for item in items:
+        if item.get_closest_marker("linux_only") and not sys.platform.startswith("linux"):
+            item.add_marker(pytest.mark.skip(reason="Linux only (see its marker in pyproject)"))
+        elif item.get_closest_marker("unix_only") and os.name == "nt":
+            item.add_marker(pytest.mark.skip(reason="Unix only (see its marker in pyproject)"))
 
 
 def template_target(build_dir: Path) -> Path:
@@ -194,6 +216,8 @@ def run_on_a_terminal(
 ) -> tuple[int, str]:
     """Runs `python -c code` in the project folder with stderr (and stdout, if asked) on a
     pseudo-terminal; returns the exit status and everything the terminal showed."""
+    import pty  # Unix only: a terminal for the tests that need one
+
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-c", code],

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Project, template_target
+from conftest import Project, template_target, venv_python
 
 FAST_RS = """\
 // rusthook:pyo3
@@ -104,7 +104,7 @@ def test_ejected_project_installs_with_pip_and_imports_without_rusthook(project:
 
     venv = project.root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    python = venv / "bin" / "python"
+    python = venv_python(venv)
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     installed = subprocess.run(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import rusthook
 from conftest import DOUBLE_RS, Project
+from conftest import venv_python as conftest_venv_python
 from test_crates import make_crate
 from test_shared_cache import PYO3_COMPILED
 
@@ -84,7 +85,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def venv_with(python: Path, wheel: Path, folder: Path) -> Path:
     subprocess.run([str(python), "-m", "venv", str(folder)], check=True)
-    venv_python = folder / "bin" / "python"
+    venv_python = conftest_venv_python(folder)
     subprocess.run(
         [
             str(venv_python),

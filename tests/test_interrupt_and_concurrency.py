@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import DOUBLE_RS, Project, stalling_rustc_wrapper, start, wait_for
 
 
@@ -22,6 +23,7 @@ def process_is_gone(pid: int, within: float) -> bool:
     return False
 
 
+@pytest.mark.unix_only
 def test_ctrl_c_stops_the_build_and_the_next_import_recovers(project: Project) -> None:
     project.write("slow.rs", DOUBLE_RS)
     wrapper, pid_file = stalling_rustc_wrapper(project, "slow_", seconds=120)
@@ -47,6 +49,7 @@ def test_ctrl_c_stops_the_build_and_the_next_import_recovers(project: Project) -
     assert run.stdout.strip() == "42"
 
 
+@pytest.mark.unix_only
 def test_concurrent_importers_wait_for_one_build(project: Project) -> None:
     project.write("shared.rs", DOUBLE_RS)
     # Slow the module's compile a little so every importer arrives while it builds.

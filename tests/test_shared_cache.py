@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DOUBLE_RS, Project, start, template_target
+from conftest import DOUBLE_RS, EXTENSION_END, Project, start, template_target
 from test_site import make_venv
 
 PYO3_COMPILED = re.compile(r"^ +Compiling pyo3(-ffi|-build-config|-macros)? v", re.M)
@@ -120,7 +120,9 @@ def test_warm_compiles_the_dependencies_before_the_first_import(
     assert warmed.stdout.startswith("warm: the pyo3 template's dependencies are compiled (")
     assert PYO3_COMPILED.search(warmed.stderr), warmed.stderr
     assert "Compiling itoa" in warmed.stderr
-    assert not list((project.root / "deps").glob("dep.*.so")), "nothing is written in place"
+    assert not list((project.root / "deps").glob(f"dep.*{EXTENSION_END}")), (
+        "nothing is written in place"
+    )
     run = project.run("import rusthook; rusthook.install(); import first", env=env)
     assert run.built and "Compiling rusthook-first" in run.stderr
     assert not PYO3_COMPILED.search(run.stderr), run.stderr
@@ -172,7 +174,7 @@ def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
     for path in deps[: len(deps) // 2]:
         if path.is_file():
             path.unlink()
-    (library,) = cache.glob("cpython-*/modules/halved-*/halved.*.so")
+    (library,) = cache.glob(f"*/modules/halved-*/halved.*{EXTENSION_END}")
     library.unlink()
     again = project.run(
         "import rusthook; rusthook.install(); import halved; print(halved.double(21))", env=env

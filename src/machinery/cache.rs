@@ -25,6 +25,7 @@ use crate::error::Result;
 use crate::fsutil::{check_private, create_private_dir, short_hash};
 use crate::machinery::freshness::BuildRecord;
 use crate::machinery::stable_abi::{self, Pyo3Config, StableAbiSupport};
+use crate::platform;
 use crate::settings::{PythonEnv, Settings};
 
 /// The kinds of entry the cache holds, each in a folder of its own.
@@ -129,7 +130,7 @@ impl BuildCache {
         variant: &str,
     ) -> ModuleCache {
         let key = short_hash(
-            format!("{}\0{variant}", source_path.to_string_lossy()).as_bytes(),
+            format!("{}\0{variant}", platform::path_key(source_path)).as_bytes(),
             16,
         );
         ModuleCache {

@@ -36,6 +36,7 @@ use crate::error::Result;
 use crate::fsutil::hex;
 use crate::machinery::cache::BuildCache;
 use crate::machinery::freshness::{track_all, BuildRecord, TrackedFile};
+use crate::platform;
 
 /// Variables cargo or rustc read for every build, compared by value.
 pub const NAMED_VARIABLES: &[&str] = &[
@@ -202,10 +203,7 @@ impl InputStamps {
     ) -> Result<Vec<TrackedFile>> {
         // A path through a symlink in the cache (a single file's view of its folder) is
         // the user's file.
-        let real_abi_dir = cache
-            .abi_dir
-            .canonicalize()
-            .unwrap_or(cache.abi_dir.clone());
+        let real_abi_dir = platform::canonicalize(&cache.abi_dir).unwrap_or(cache.abi_dir.clone());
         let target_dirs = cache.target_dirs();
         let in_cache = |p: &Path| {
             p.starts_with(&cache.abi_dir)
@@ -214,7 +212,7 @@ impl InputStamps {
         };
         let read = read.into_iter().map(|p| {
             if p.starts_with(&cache.abi_dir) {
-                p.canonicalize().unwrap_or(p)
+                platform::canonicalize(&p).unwrap_or(p)
             } else {
                 p
             }
