@@ -1094,3 +1094,72 @@ def test_stubs_of_an_editable_project_go_beside_its_extension(env: Env, project:
     assert "-def value(scale: int = 4) -> int: ...\n" in diff.stdout
     assert "+def value(scale: SupportsIndex = 5) -> int:\n" in diff.stdout
     assert stub.read_text() == "def value(scale: int = 4) -> int: ...\n"
+
+
+def test_maturin_options_are_honoured_and_changing_them_rebuilds(
+    env: Env, project: Project
+) -> None:
+    # What `pip install -e` built (no default features, rustc-args) is what a rebuild
+    # builds; another option rebuilds; an option rusthook cannot honour leaves it alone.
+    root = project.root / "optioned"
+    options = 'no-default-features = true\nrustc-args = ["--cfg", "tuned"]\n'
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("optioned", options),
+            "Cargo.toml": cargo_toml("optioned") + '[features]\ndefault = ["big"]\nbig = []\n',
+            "src/lib.rs": """\
+                #[pyo3::pymodule]
+                mod optioned {
+                    use pyo3::prelude::*;
+
+                    #[pyfunction]
+                    fn value() -> i64 {
+                        let big = if cfg!(feature = "big") { 100 } else { 0 };
+                        let tuned = if cfg!(tuned) { 10 } else { 0 };
+                        big + tuned + 1 // value
+                    }
+                }
+                """,
+        },
+    )
+    env.install_editable(root)
+    scenario = Scenario(env, project, "optioned")
+    assert scenario.value()[0] == "11"
+    assert scenario.value() == ("11", False)
+    source = root / "src/lib.rs"
+    source.write_text(source.read_text().replace("1 // value", "2 // value"))
+    assert scenario.value() == ("12", True), "rebuilt with no default features, rustc-args"
+    pyproject_toml = root / "pyproject.toml"
+    pyproject_toml.write_text(pyproject("optioned", 'rustc-args = ["--cfg", "tuned"]\n'))
+    assert scenario.value() == ("112", True), "the default features back: rebuilt"
+    library = Path(
+        subprocess.run(
+            [
+                str(env.python),
+                "-c",
+                "import sys, optioned; print(sys.modules.get('optioned.optioned', optioned).__file__)",
+            ],
+            cwd=project.root.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    before = library.read_bytes()
+    pyproject_toml.write_text(pyproject("optioned", 'target = "riscv64gc-unknown-linux-gnu"\n'))
+    completed = subprocess.run(
+        [str(env.python), "-c", "import rusthook; rusthook.install(); import optioned"],
+        cwd=project.root.parent,
+        env=unactivated_offline(project),
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode != 0
+    assert (
+        f"cannot rebuild the editable project `optioned` ({root}) as its installer would: "
+        '[tool.maturin] target = "riscv64gc-unknown-linux-gnu", and it builds for another '
+        "platform than this interpreter's (x86_64-unknown-linux-gnu); its installed library "
+        "is left as it is." in completed.stderr
+    ), completed.stderr
+    assert library.read_bytes() == before
