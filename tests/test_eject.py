@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Project, template_target
+import pytest
+from conftest import Project, kept_cargo_target, template_target
 
 FAST_RS = """\
 // rusthook:pyo3
@@ -76,7 +77,9 @@ def eject(project: Project, *args: str, check: bool = True) -> subprocess.Comple
     return completed
 
 
-def test_ejected_project_installs_with_pip_and_imports_without_rusthook(project: Project) -> None:
+def test_ejected_project_installs_with_pip_and_imports_without_rusthook(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     source = project.write("fast.rs", FAST_RS)
     project.write("data/greeting.txt", "Hello from Rust\n")
     # It works as a rusthook module first.
@@ -107,6 +110,7 @@ def test_ejected_project_installs_with_pip_and_imports_without_rusthook(project:
     python = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["CARGO_TARGET_DIR"] = str(kept_cargo_target("eject", tmp_path_factory))
     installed = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--find-links", "/opt/wheels", str(dest)],
         env=env,

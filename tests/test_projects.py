@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import rusthook
-from conftest import Project
+from conftest import Project, kept_cargo_target
 
 PYO3 = 'pyo3 = { version = "0.30", features = ["abi3-py39"] }'
 
@@ -52,7 +52,7 @@ class Env:
 
 @pytest.fixture(scope="session")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
-    return Env(tmp_path_factory.mktemp("venv"), tmp_path_factory.mktemp("pip-target"))
+    return Env(tmp_path_factory.mktemp("venv"), kept_cargo_target("pip", tmp_path_factory))
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -644,7 +644,7 @@ def uv(*args: str, cwd: Path, env: dict[str, str]) -> None:
 def uv_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The target directory of uv's builds: its isolated build environments give pyo3
     another interpreter than pip's builds, so they get a directory of their own."""
-    return tmp_path_factory.mktemp("uv-target")
+    return kept_cargo_target("uv", tmp_path_factory)
 
 
 def uv_env(project: Project, uv_target: Path) -> dict[str, str]:

