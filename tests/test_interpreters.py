@@ -21,6 +21,9 @@ from conftest import DOUBLE_RS, Project
 from test_crates import make_crate
 from test_shared_cache import PYO3_COMPILED
 
+# One process runs them all: they share the wheel built once (the `wheel` fixture).
+pytestmark = pytest.mark.xdist_group("interpreters")
+
 # The oldest CPython the abi3 wheel supports (requires-python) and the newest tested.
 OLDEST_AND_NEWEST = ("3.9", "3.13")
 

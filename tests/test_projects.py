@@ -13,6 +13,9 @@ import pytest
 import rusthook
 from conftest import Project, kept_cargo_target
 
+# One process runs them all: they share one virtual environment (the `env` fixture).
+pytestmark = pytest.mark.xdist_group("projects")
+
 PYO3 = 'pyo3 = { version = "0.30", features = ["abi3-py39"] }'
 
 
