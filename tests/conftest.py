@@ -95,6 +95,13 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One mypy cache for the session's mypy and stubtest runs, which analyse the same
+    standard library each time (mypy checks every cached module against its source)."""
+    os.environ["MYPY_CACHE_DIR"] = str(tmp_path_factory.mktemp("mypy-cache"))
+
+
 # The configurations the tests compile pyo3 in: the template's debug and release
 # builds, its introspection build (stubs), and rustimport's pinned pyo3.
 SEED_BUILDS = """\

@@ -223,9 +223,11 @@ def test_cell_eject_builds_with_cargo(project: Project, build_dir: Path) -> None
     assert "def triple(x: SupportsIndex) -> int: ..." in stub
     assert "pyproject.toml" in os.listdir(dest)
     assert not results[1]["ok"]
-    assert "`bad-name`" in str(results[1]["stdout"]) and "such as `bad_name`" in str(
-        results[1]["stdout"]
+    assert results[1]["stdout"] == (
+        f"CellBuildError: `bad-name` (from {project.root / 'bad-name'}) is not a valid Python "
+        "module name; rename it to a Python identifier such as `bad_name`\n"
     )
+    assert not (project.root / "bad-name").exists()
 
     # The project compiles as written (sharing the tests' target folder, configured as
     # rusthook configures stable-ABI builds: pyo3 is built).

@@ -539,8 +539,9 @@ def test_notebook_eject_details(project: Project) -> None:
         ],
     )
     assert cells[0]["error"] == "UsageError"
-    assert "--name names the module of --eject DEST" in str(cells[0]["stdout"]) + str(
-        cells[0]["stderr"]
+    assert (cells[0]["stdout"], cells[0]["stderr"]) == (
+        "",
+        "UsageError: %%rust: --name names the module of --eject DEST; add --eject\n",
     )
     assert cells[1]["ok"] and cells[1]["stdout"] == ""
     manifest = (project.root / "ej" / "Cargo.toml").read_text()
