@@ -13,9 +13,6 @@ import pytest
 import rusthook
 from conftest import Project, kept_cargo_target
 
-# One process runs them all: they share one virtual environment (the `env` fixture).
-pytestmark = pytest.mark.xdist_group("projects")
-
 PYO3 = 'pyo3 = { version = "0.30", features = ["abi3-py39"] }'
 
 
@@ -61,6 +58,8 @@ class Env:
 
 @pytest.fixture(scope="session")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+    """The session's environment (one per pytest-xdist process: it takes seconds to make,
+    and each test's project has a crate name of its own in the shared target folder)."""
     return Env(tmp_path_factory.mktemp("venv"), kept_cargo_target("pip", tmp_path_factory))
 
 
