@@ -81,6 +81,12 @@ class Run:
         return "rusthook: building " in self.stderr
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest tests first (their `slow` mark), so that pytest-xdist's two processes
+    do not end with one of them alone in a long test."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One build cache for the whole session, its compiled dependencies copied from the

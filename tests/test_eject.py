@@ -77,6 +77,7 @@ def eject(project: Project, *args: str, check: bool = True) -> subprocess.Comple
     return completed
 
 
+@pytest.mark.slow
 def test_ejected_project_installs_with_pip_and_imports_without_rusthook(
     project: Project, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -779,6 +779,7 @@ def test_uv_workspace_of_maturin_projects_with_uv_sync_and_uv_run(
     assert values() == ("2 2", False, False)
 
 
+@pytest.mark.slow
 def test_metadata_changes_ask_for_a_reinstall(env: Env, project: Project) -> None:
     # The installer wrote version, dependencies and entry points from pyproject.toml;
     # rebuilding the library does not rewrite them, so a change raises until the

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import DOUBLE_RS, EXT_SUFFIX, Project
 from rustimport_examples import EXAMPLES, EXPECTED, PYO3_LINE, SCRIPT
 from test_notebook import run_session
@@ -44,6 +45,7 @@ def cli(project: Project, *args: str, **env: str) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.slow
 def test_a_rustimport_examples_folder_runs_with_only_the_hook_line_changed(
     project: Project,
 ) -> None:

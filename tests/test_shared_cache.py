@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import DOUBLE_RS, Project, copy_compiled_dependencies, start, template_target
 from test_site import make_venv
 
@@ -128,6 +129,7 @@ def test_two_environments_building_at_once_each_get_their_module(
         assert f"/mod{index}-" in library
 
 
+@pytest.mark.slow
 def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
     project: Project, tmp_path: Path, build_dir: Path
 ) -> None:
@@ -153,6 +155,7 @@ def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
     assert again.built, "a missing library is rebuilt, never trusted from the record"
 
 
+@pytest.mark.slow
 def test_warm_compiles_the_dependencies_and_a_new_folder_gets_them_from_sccache(
     project: Project, tmp_path: Path
 ) -> None:
