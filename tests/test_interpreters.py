@@ -68,8 +68,10 @@ def find_interpreter(minor: str) -> Path:
 
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """rusthook's abi3 wheel, built from this checkout (in the target folder where the
-    editable install has usually compiled everything already)."""
+    """rusthook's abi3 wheel, built from this checkout with the dev profile, as
+    scripts/test builds the editable install (in the target folder where that install
+    compiled everything already): what is tested is the wheel on each CPython, not
+    the optimiser."""
     checkout = Path(rusthook.__file__).resolve().parents[2]
     assert (checkout / "Cargo.toml").is_file(), (
         f"rusthook is not imported from a checkout: {checkout}"
@@ -78,7 +80,17 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # scripts/test names the target folder where the editable install compiled.
     target = os.environ.get("RUSTHOOK_TEST_CARGO_TARGET")
     subprocess.run(
-        [sys.executable, "-m", "maturin", "build", "--release", "--quiet", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "maturin",
+            "build",
+            "--profile",
+            "dev",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
         cwd=checkout,
         env=dict(os.environ, CARGO_TARGET_DIR=target) if target else None,
         check=True,
