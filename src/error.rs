@@ -35,6 +35,16 @@ pub enum Error {
         known: String,
     },
 
+    /// Two manifests in a source's dependency graph ask for pyo3 versions of different
+    /// series: cargo cannot link both into one library.
+    #[error("{first} asks for pyo3 {first_version} and {second} asks for pyo3 {second_version}: one library cannot link two pyo3 versions.\nMake both ask for the same pyo3 version.", first = .first.display(), second = .second.display())]
+    Pyo3Conflict {
+        first: PathBuf,
+        first_version: String,
+        second: PathBuf,
+        second_version: String,
+    },
+
     /// `eject` was asked for a module that is not a pyo3 single file.
     #[error("{path}: eject makes a maturin project from a `// rusthook:pyo3` module, and this file uses {template}", path = .path.display())]
     EjectTemplate { path: PathBuf, template: String },

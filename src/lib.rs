@@ -3,10 +3,18 @@
 //! - [`machinery`]: the build machinery both importers share (cache, locks, freshness,
 //!   toolchain, cargo, progress, verified install).
 //! - [`file_importer`]: `import fast` from a marked `fast.rs` or crate folder (finder,
-//!   preprocessor, templates, C declarations, notebook cells, `new` and `eject`).
+//!   preprocessor, generated manifests, templates, C declarations, notebook cells, `new`
+//!   and `eject`).
 //! - [`project_importer`]: editable maturin projects rebuilt on import.
+//! - [`stubs`]: `.pyi` stubs of built modules; [`stub_subject`]: which importer makes
+//!   the stub of a path (a source, else an editable project).
 //! - `python`: the `#[pymodule]` boundary, `rusthook._core` (the `python` feature);
 //!   every other module is plain Rust, tested without an interpreter.
+//! - [`error`], [`settings`], [`fsutil`]: the error enum, build settings, file helpers,
+//!   used by every part.
+//!
+//! Calls go one way: `python` -> `stub_subject` -> `file_importer`, `project_importer`
+//! -> `stubs`, `machinery` -> `fsutil`, `settings`, `error`.
 
 pub mod error;
 pub mod file_importer;
@@ -14,6 +22,7 @@ pub mod fsutil;
 pub mod machinery;
 pub mod project_importer;
 pub mod settings;
+pub mod stub_subject;
 pub mod stubs;
 
 #[cfg(feature = "python")]

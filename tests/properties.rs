@@ -7,9 +7,8 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use rusthook::error::Error;
-use rusthook::file_importer::preprocess::{
-    generate_crate, parse_header, split_inner_attributes, CrateLayout,
-};
+use rusthook::file_importer::preprocess::{parse_header, split_inner_attributes};
+use rusthook::file_importer::single_file::{generate_crate, CrateLayout};
 use rusthook::file_importer::template::find_exports;
 use rusthook::machinery::freshness::{BuildRecord, Expected};
 use rusthook::machinery::inputs::read_dep_info;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import Project, make_crate
 
@@ -44,3 +46,55 @@ def test_crate_edits_and_path_dependencies_rebuild(project: Project) -> None:
 
     lib.write_text(lib.read_text().replace("helper::base() + 2", "helper::base() + 3"))
     assert project.hook_import("import krate; print(krate.answer())").stdout.strip() == "103"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file below `root` with its bytes (no `target/` or lock file may appear)."""
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+CATCH_BUILD_ERROR = """\
+import rusthook
+rusthook.install()
+try:
+    import {name}
+except ImportError as e:
+    print(type(e).__name__)
+    print(e)
+"""
+
+
+def test_two_pyo3_versions_in_the_graph_are_refused_naming_both_manifests(
+    project: Project,
+) -> None:
+    helper_manifest = project.write(
+        "helper/Cargo.toml",
+        '[package]\nname = "helper"\nversion = "0.1.0"\nedition = "2021"\n'
+        '[dependencies]\npyo3 = "0.23"\n',
+    )
+    project.write("helper/src/lib.rs", "pub fn base() -> i64 { 40 }\n")
+    make_crate(project, "krate", marker=".rusthook", extra='helper = { path = "../helper" }')
+    fast = project.write(
+        "fast.rs",
+        '// rusthook:pyo3\n//: [dependencies]\n//: pyo3 = "0.22"\n'
+        '//: helper = { path = "helper" }\nuse pyo3::prelude::*;\n'
+        "#[pyfunction]\nfn one() -> i64 { 1 }\n",
+    )
+    krate_manifest = project.root / "krate" / "Cargo.toml"
+    before = _tree(project.root)
+
+    expected = {
+        "krate": (krate_manifest, "0.30"),
+        "fast": (fast, "0.22"),
+    }
+    for name, (first, version) in expected.items():
+        run = project.run(CATCH_BUILD_ERROR.format(name=name))
+        assert run.stdout == (
+            "BuildError\n"
+            f"{first} asks for pyo3 {version} and {helper_manifest} asks for pyo3 "
+            "0.23: one library cannot link two pyo3 versions.\n"
+            "Make both ask for the same pyo3 version.\n"
+        )
+    assert _tree(project.root) == before

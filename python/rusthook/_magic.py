@@ -25,7 +25,7 @@ from IPython.paths import get_ipython_cache_dir
 
 from rusthook import _core
 from rusthook._api import _load
-from rusthook.cli import as_path
+from rusthook._cli_scaffold import as_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::file_importer::cdecl;
 use crate::file_importer::finder::{check_module_name, Source, SourceKind};
-use crate::file_importer::prepare::{prepare_crate, prepare_single_file, seed_lockfile, Prepared};
+use crate::file_importer::lock_seed;
+use crate::file_importer::prepare::{prepare, Prepared};
 use crate::file_importer::preprocess;
 use crate::file_importer::template::{self, Template};
 use crate::fsutil::{
@@ -243,12 +244,10 @@ fn stub_text(source: &Source, library: &Path, pyo3_version: Option<&str>) -> Str
     let sketch = || {
         let root = match source.kind {
             SourceKind::File | SourceKind::Cell(_) => source.path.clone(),
-            SourceKind::Crate => read_toml(&source.path.join("Cargo.toml"))
-                .and_then(|manifest| {
-                    let path = manifest.get("lib")?.get("path")?.as_str()?.to_string();
-                    Some(source.path.join(path))
-                })
-                .unwrap_or_else(|| source.path.join("src/lib.rs")),
+            SourceKind::Crate => cargo::library_root(
+                &source.path,
+                read_toml(&source.path.join("Cargo.toml")).as_ref(),
+            ),
         };
         fs::read_to_string(root).ok()
     };
@@ -268,12 +267,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         compile,
         introspectable,
         pyo3_version,
-    } = match source.kind {
-        SourceKind::File | SourceKind::Cell(_) => {
-            prepare_single_file(source, &ctx.cache, &ctx.module, introspect)?
-        }
-        SourceKind::Crate => prepare_crate(source, &ctx.cache, &ctx.module, introspect)?,
-    };
+    } = prepare(source, &ctx.cache, &ctx.module, introspect)?;
     let mut features = ctx.features.clone();
     if introspectable {
         features.push("pyo3/experimental-inspect".to_string());
@@ -341,7 +335,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         declarations.as_ref().map(|d| d.text.as_str()),
     )?;
     if let Some(seed) = seed {
-        seed_lockfile(&seed, &ctx.module);
+        lock_seed::keep_as_seed(&seed, &ctx.module);
     }
     // Made once per build, kept beside the library: imports that find the build fresh
     // copy it, never introspect again.

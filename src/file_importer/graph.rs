@@ -1,6 +1,7 @@
 //! The dependency graph a user wrote, as far as rusthook needs it: which pyo3 version it
 //! asks for (a manifest's own pyo3, or one in a path dependency at any depth, with
-//! workspace inheritance), and the workspace a crate belongs to.
+//! workspace inheritance; two that disagree are an error), and the workspace a crate
+//! belongs to.
 //!
 //! Read from the Cargo.toml files themselves (a few small TOML files), only while a build
 //! is prepared: never on the import's freshness check, and without running
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
+use crate::error::{Error, Result};
+use crate::file_importer::template;
 use crate::fsutil::read_toml;
 
 /// The dependency tables of a manifest that end up linked into the library.
@@ -20,23 +23,48 @@ const SECTIONS: [&str; 2] = ["dependencies", "build-dependencies"];
 /// How many manifests the search reads at most (a guard against odd graphs).
 const MAX_MANIFESTS: usize = 256;
 
-/// The pyo3 version requirement the graph below `manifest` (found in `manifest_dir`)
-/// asks for: the manifest's own pyo3 first, else the first one found in its path
-/// dependencies, breadth first. `None` when nothing asks for pyo3.
-pub fn pyo3_requirement(manifest: &Table, manifest_dir: &Path) -> Option<String> {
-    let mut queue = vec![(manifest.clone(), manifest_dir.to_path_buf())];
+/// The pyo3 version requirement the graph below `manifest` asks for: the manifest's own
+/// pyo3 first, else the first one found in its path dependencies, breadth first (with
+/// `[workspace.dependencies]` inheritance). `origin` is the file `manifest` was read from
+/// (a Cargo.toml, or a single file's `//:` lines), found in `manifest_dir`. `None` when
+/// nothing asks for pyo3; an error naming both manifests when two ask for pyo3 versions
+/// of different series, which cargo cannot link into one library.
+pub fn pyo3_requirement(
+    manifest: &Table,
+    manifest_dir: &Path,
+    origin: &Path,
+) -> Result<Option<String>> {
+    let mut queue = vec![(
+        manifest.clone(),
+        manifest_dir.to_path_buf(),
+        origin.to_path_buf(),
+    )];
     let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut found: Option<(String, PathBuf)> = None;
     let mut index = 0;
     while index < queue.len() && index < MAX_MANIFESTS {
-        let (manifest, dir) = queue[index].clone();
+        let (manifest, dir, path) = queue[index].clone();
         index += 1;
         let workspace = WorkspaceLookup::new(&dir);
         for (name, spec) in dependencies(&manifest) {
             let spec = workspace.inherited(name, spec);
-            if package_name(name, &spec) == "pyo3" {
-                if let Some(version) = version_of(&spec) {
-                    return Some(version);
+            if package_name(name, &spec) != "pyo3" {
+                continue;
+            }
+            let Some(version) = version_of(&spec) else {
+                continue;
+            };
+            match &found {
+                None => found = Some((version, path.clone())),
+                Some((first, first_path)) if !template::same_series(first, &version) => {
+                    return Err(Error::Pyo3Conflict {
+                        first: first_path.clone(),
+                        first_version: first.clone(),
+                        second: path.clone(),
+                        second_version: version,
+                    });
                 }
+                Some(_) => {}
             }
         }
         for (name, spec) in dependencies(&manifest) {
@@ -53,12 +81,13 @@ pub fn pyo3_requirement(manifest: &Table, manifest_dir: &Path) -> Option<String>
             if !seen.insert(dep_dir.clone()) {
                 continue;
             }
-            if let Some(dep) = read_toml(&dep_dir.join("Cargo.toml")) {
-                queue.push((dep, dep_dir));
+            let dep_manifest = dep_dir.join("Cargo.toml");
+            if let Some(dep) = read_toml(&dep_manifest) {
+                queue.push((dep, dep_dir, dep_manifest));
             }
         }
     }
-    None
+    Ok(found.map(|(version, _)| version))
 }
 
 /// The workspace a crate is a member of: its root folder and root manifest, when a
@@ -268,14 +297,28 @@ mod tests {
             &root.join("b/Cargo.toml"),
             "[package]\nname = \"b\"\n[dependencies]\npy = { package = \"pyo3\", version = \"0.22.1\" }\n",
         );
-        let own: Table = "[dependencies]\na = { path = \"a\" }\n".parse().unwrap();
-        assert_eq!(pyo3_requirement(&own, root).as_deref(), Some("0.22.1"));
-        let direct: Table = "[dependencies]\npyo3 = \"0.21\"\na = { path = \"a\" }\n"
-            .parse()
-            .unwrap();
-        assert_eq!(pyo3_requirement(&direct, root).as_deref(), Some("0.21"));
-        let none: Table = "[dependencies]\nitoa = \"1\"\n".parse().unwrap();
-        assert_eq!(pyo3_requirement(&none, root), None);
+        let origin = root.join("Cargo.toml");
+        let requirement = |manifest: &str| {
+            let manifest: Table = manifest.parse().unwrap();
+            pyo3_requirement(&manifest, root, &origin)
+        };
+        let own = "[dependencies]\na = { path = \"a\" }\n";
+        assert_eq!(requirement(own).unwrap().as_deref(), Some("0.22.1"));
+        // The same series as the graph's: the crate's own requirement.
+        let same = "[dependencies]\npyo3 = \"0.22\"\na = { path = \"a\" }\n";
+        assert_eq!(requirement(same).unwrap().as_deref(), Some("0.22"));
+        assert_eq!(requirement("[dependencies]\nitoa = \"1\"\n").unwrap(), None);
+
+        let other = "[dependencies]\npyo3 = \"0.21\"\na = { path = \"a\" }\n";
+        let message = requirement(other).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            format!(
+                "{} asks for pyo3 0.21 and {} asks for pyo3 0.22.1: one library cannot link two pyo3 versions.\nMake both ask for the same pyo3 version.",
+                origin.display(),
+                root.join("b/Cargo.toml").display()
+            )
+        );
     }
 
     #[test]
@@ -300,12 +343,24 @@ mod tests {
         );
         let a = read_toml(&root.join("crates/a/Cargo.toml")).unwrap();
         assert_eq!(
-            pyo3_requirement(&a, &root.join("crates/a")).as_deref(),
+            pyo3_requirement(
+                &a,
+                &root.join("crates/a"),
+                &root.join("crates/a/Cargo.toml")
+            )
+            .unwrap()
+            .as_deref(),
             Some("0.22")
         );
         let b = read_toml(&root.join("crates/b/Cargo.toml")).unwrap();
         assert_eq!(
-            pyo3_requirement(&b, &root.join("crates/b")).as_deref(),
+            pyo3_requirement(
+                &b,
+                &root.join("crates/b"),
+                &root.join("crates/b/Cargo.toml")
+            )
+            .unwrap()
+            .as_deref(),
             Some("0.22")
         );
         let workspace = workspace_of(&root.join("crates/a"), &a).unwrap();

@@ -1,8 +1,14 @@
 //! The file-and-crate importer: `import fast` finds a marked `fast.rs` or crate folder
-//! (the finder), turns a single file into a crate in the build cache (the preprocessor
-//! and the templates) and a crate that relies on the template into a merged one (crates,
-//! reading the user's dependency graph), declares a C-ABI library's functions to cffi, builds notebook
-//! cells, and scaffolds new crates and ejected projects.
+//! (`finder`) and builds it (`compile`) from what `prepare` writes into the build cache:
+//! a single file's or cell's generated crate (`single_file`, from what `preprocess`
+//! reads in its comment lines), or a marked crate's merged one (`crates`, reading the
+//! user's dependency graph in `graph`). The generated Cargo.toml is `manifest`'s, the
+//! view of the user's folder `mirror`'s, the lock-file seeds `lock_seed`'s, each
+//! template's choices `template`'s. Beside the build: C declarations for cffi (`cdecl`),
+//! notebook cells (`cell`), and new crates and ejected projects (`scaffold`).
+//!
+//! Calls go one way: `compile` -> `prepare` -> `single_file`, `crates` -> `manifest`,
+//! `mirror`, `lock_seed`, `graph`, `preprocess` -> `template`, `finder`.
 
 pub mod cdecl;
 pub mod cell;
@@ -10,9 +16,13 @@ pub mod compile;
 pub mod crates;
 pub mod finder;
 pub mod graph;
+pub mod lock_seed;
+pub mod manifest;
+pub mod mirror;
 pub mod prepare;
 pub mod preprocess;
 pub mod scaffold;
+pub mod single_file;
 pub mod template;
 
 pub use compile::{ensure_built, is_own_in_place_build, place_stub_of, stub_of, warm, Built};

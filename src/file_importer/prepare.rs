@@ -3,15 +3,17 @@
 //! crate's merged manifest, the lock-file seed, the compile partition, and the files the
 //! build depends on beyond what cargo reports.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::file_importer::crates;
 use crate::file_importer::finder::{Source, SourceKind, MARKERS};
-use crate::file_importer::preprocess::{self, CrateLayout};
+use crate::file_importer::lock_seed;
+use crate::file_importer::mirror::mirror_siblings;
+use crate::file_importer::preprocess;
+use crate::file_importer::single_file::{self, CrateLayout};
 use crate::file_importer::template::Template;
-use crate::fsutil::{create_private_dir, read_utf8, write_atomically, write_if_changed};
+use crate::fsutil::{create_private_dir, read_utf8, write_if_changed};
 use crate::machinery::cache::{BuildCache, CompilePartition, ModuleCache};
 
 /// What a build needs to know before cargo runs.
@@ -38,8 +40,24 @@ pub(super) struct Prepared {
     pub(super) pyo3_version: Option<String>,
 }
 
+/// Prepares a source's build: a single file's or cell's generated crate, or a marked
+/// crate's own or merged manifest.
+pub(super) fn prepare(
+    source: &Source,
+    cache: &BuildCache,
+    module: &ModuleCache,
+    introspect: bool,
+) -> Result<Prepared> {
+    match source.kind {
+        SourceKind::File | SourceKind::Cell(_) => {
+            prepare_single_file(source, cache, module, introspect)
+        }
+        SourceKind::Crate => prepare_crate(source, cache, module, introspect),
+    }
+}
+
 /// A marked crate builds from its own Cargo.toml, or from one merged with the template's.
-pub(super) fn prepare_crate(
+fn prepare_crate(
     source: &Source,
     cache: &BuildCache,
     module: &ModuleCache,
@@ -69,7 +87,7 @@ pub(super) fn prepare_crate(
 }
 
 /// Writes the generated crate for a single-file module into its cache folder.
-pub(super) fn prepare_single_file(
+fn prepare_single_file(
     source: &Source,
     cache: &BuildCache,
     module: &ModuleCache,
@@ -84,7 +102,7 @@ pub(super) fn prepare_single_file(
     create_private_dir(&crate_dir)?;
     let wrapper_path = crate_dir.join("wrapper.rs");
     let body_path = body_copy_path(module, source);
-    let generated = preprocess::generate_crate(
+    let generated = single_file::generate_crate(
         &source.path,
         &text,
         &header,
@@ -105,15 +123,14 @@ pub(super) fn prepare_single_file(
         let view = body_path.parent().unwrap_or(&crate_dir);
         create_private_dir(view)?;
         write_if_changed(&body_path, body)?;
-        mirror_siblings(view, &source.path);
+        mirror_siblings(&source.path, view);
     }
-    let lockfile = crate_dir.join("Cargo.lock");
     let compile = cache.compile_partition(generated.stable_abi_floor)?;
-    let seed =
-        compile.lockfile_seed(crates::seed_variant(generated.pyo3_version.as_deref()).as_deref());
-    if !lockfile.exists() && seed.is_file() {
-        let _ = fs::copy(&seed, &lockfile);
-    }
+    let seed = lock_seed::start_from_seed(
+        &crate_dir.join("Cargo.lock"),
+        &compile,
+        generated.pyo3_version.as_deref(),
+    );
     Ok(Prepared {
         manifest_path,
         globs: preprocess::absolute_globs(source.base_dir(), &header.dependency_globs),
@@ -137,37 +154,4 @@ fn body_copy_path(module: &ModuleCache, source: &Source) -> PathBuf {
         .crate_dir()
         .join("view")
         .join(format!("{}.rs", source.name))
-}
-
-/// The copy sits among symlinks to everything beside the user's file, so that its
-/// relative paths (`include_str!("data/x.txt")`, `#[path]` modules) find the user's
-/// files. Best effort: without symlinks, only such relative paths fail to compile.
-pub fn mirror_siblings(view: &Path, source: &Path) {
-    #[cfg(unix)]
-    {
-        let (Some(folder), Some(own_name)) = (source.parent(), source.file_name()) else {
-            return;
-        };
-        let Ok(entries) = fs::read_dir(folder) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let link = view.join(entry.file_name());
-            if entry.file_name() != own_name && fs::symlink_metadata(&link).is_err() {
-                let _ = std::os::unix::fs::symlink(entry.path(), &link);
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (view, source);
-}
-
-/// Keeps the module's Cargo.lock as the seed for the next new module, so that it
-/// resolves to the dependency versions already compiled (and needs no network).
-pub(super) fn seed_lockfile(seed: &Path, module: &ModuleCache) {
-    let copied = fs::read(module.crate_dir().join("Cargo.lock"))
-        .and_then(|lockfile| write_atomically(seed, &lockfile));
-    if let Err(error) = copied {
-        log::debug!(target: "rusthook.builder", "could not update {}: {error}", seed.display());
-    }
 }

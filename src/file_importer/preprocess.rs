@@ -1,18 +1,15 @@
-//! The preprocessor: turns a single-file module into a crate in the build cache.
-//!
-//! The user's file is never copied or edited. The generated `Cargo.toml` points at it
-//! (or at a small wrapper that `include!`s it), so rustc's diagnostics name the user's
-//! own file and line numbers.
+//! The preprocessor: what a source's comment lines ask for. The marker line (its
+//! template and dialect; for a marked crate, its marker files), `//:` lines (Cargo.toml
+//! lines, read as one document), `//d:` globs (more files a build depends on), and the
+//! leading inner attributes that `include!` cannot take.
 
 use std::path::{Path, PathBuf};
 
-use toml::{Table, Value};
+use toml::Table;
 
 use crate::error::{Error, Result};
 use crate::file_importer::finder::MARKERS;
-use crate::file_importer::graph;
-use crate::file_importer::template::{self, Dialect, Exports, Template};
-use crate::machinery::stable_abi;
+use crate::file_importer::template::{Dialect, Template};
 
 /// What a crate's markers ask for: its template, and whose marker it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,18 +40,17 @@ pub fn crate_template(dir: &Path) -> Result<CrateMarker> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            if let Some(template) = Template::named(line) {
-                return Ok(CrateMarker {
-                    template,
-                    dialect: this,
-                });
-            }
             let one_word = !line.contains(char::is_whitespace);
-            if this == Dialect::Rusthook && one_word {
-                return Template::from_name(line, &path, index + 1).map(|template| CrateMarker {
-                    template,
-                    dialect: this,
-                });
+            match Template::named(line, &path, index + 1) {
+                Ok(template) => {
+                    return Ok(CrateMarker {
+                        template,
+                        dialect: this,
+                    })
+                }
+                // A single word in a `.rusthook` file is a misspelt template.
+                Err(error) if this == Dialect::Rusthook && one_word => return Err(error),
+                Err(_) => {}
             }
             log::debug!(target: "rusthook.finder", "{}:{}: not a template name, ignored: {line}", path.display(), index + 1);
         }
@@ -64,7 +60,7 @@ pub fn crate_template(dir: &Path) -> Result<CrateMarker> {
     let (line, first_line) = marker_candidate(&text);
     match marker_line(first_line) {
         Some((word, Some(name))) => Ok(CrateMarker {
-            template: Template::from_name(name, &manifest, line)?,
+            template: Template::named(name, &manifest, line)?,
             dialect: Dialect::of_marker(word),
         }),
         Some((word, None)) => Ok(CrateMarker {
@@ -102,7 +98,7 @@ pub fn parse_header(path: &Path, text: &str) -> Result<Header> {
         Some((word, None)) => (Dialect::of_marker(word), None),
         Some((word, Some(name))) => (
             Dialect::of_marker(word),
-            Some(Template::from_name(name, path, line)?),
+            Some(Template::named(name, path, line)?),
         ),
     };
     Ok(Header {
@@ -171,170 +167,6 @@ pub fn marker_line(first_line: &str) -> Option<(&'static str, Option<&str>)> {
     })
 }
 
-/// The files of the crate generated for a single-file module.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GeneratedCrate {
-    pub manifest: String,
-    /// The `#[pymodule]` wrapper, when the template generates one.
-    pub wrapper: Option<String>,
-    /// The user's text with its leading inner attributes blanked out, when it has any:
-    /// `include!` cannot take `//!` or `#![...]`, so the wrapper carries them and
-    /// includes this copy (written to `CrateLayout::body_path`) instead. Line and column
-    /// numbers are unchanged, so diagnostics map back to the user's file exactly.
-    pub body: Option<String>,
-    /// The pyo3 version requirement of the generated Cargo.toml, if it has one: which
-    /// lock-file seed the crate starts from.
-    pub pyo3_version: Option<String>,
-    /// The stable-ABI floor its pyo3 asks for (see `stable_abi::stable_abi_floor`):
-    /// which partition compiles it.
-    pub stable_abi_floor: Option<u32>,
-    /// Built with pyo3's introspection data: asked for, and its pyo3 has it (the
-    /// generated `#[pymodule]` is then declarative, the form introspection reads).
-    pub introspectable: bool,
-}
-
-/// Where the generated crate's files go and what it is called.
-pub struct CrateLayout<'a> {
-    pub module: &'a str,
-    /// The cargo lib name: unique per source, so that libraries of same-named modules
-    /// never overwrite each other in the shared target directory.
-    pub lib_name: &'a str,
-    pub wrapper_path: &'a Path,
-    pub body_path: &'a Path,
-    /// Build it with pyo3's introspection data (stubs were asked for).
-    pub introspect: bool,
-}
-
-/// Generates Cargo.toml (and a `#[pymodule]` wrapper if needed) for `source_path`.
-pub fn generate_crate(
-    source_path: &Path,
-    text: &str,
-    header: &Header,
-    layout: &CrateLayout,
-) -> Result<GeneratedCrate> {
-    let package_name = format!(
-        "rusthook-{}",
-        layout.module.trim_start_matches('_').replace('_', "-")
-    );
-    let mut manifest = merged_manifest(source_path, header, &package_name)?;
-    let introspectable = layout.introspect
-        && header.template == Some(Template::Pyo3)
-        && template::introspectable(stable_abi::pyo3_version(&manifest).as_deref());
-
-    let mut body = None;
-    let wrapper = match header.template {
-        Some(Template::Pyo3) => {
-            let exports = template::find_exports(text);
-            if exports.as_ref().is_some_and(Exports::is_empty) {
-                let what = if header.cell {
-                    "the cell".to_string()
-                } else {
-                    source_path.display().to_string()
-                };
-                log::warn!(target: "rusthook.builder", "{what} defines no #[pyfunction] or #[pyclass] (and no #[pymodule]), so the module `{}` is empty", layout.module);
-            }
-            let exports = exports.unwrap_or_default();
-            if header.cell && exports.has_pymodule {
-                return Err(Error::CellPymodule {
-                    path: source_path.to_path_buf(),
-                });
-            }
-            (!exports.has_pymodule).then(|| {
-                let (inner_attributes, blanked) = split_inner_attributes(text);
-                let included = if inner_attributes.is_empty() {
-                    source_path
-                } else {
-                    body = Some(blanked);
-                    layout.body_path
-                };
-                template::pymodule_wrapper(
-                    source_path,
-                    included,
-                    &inner_attributes,
-                    layout.module,
-                    &exports,
-                    header.cell,
-                    introspectable,
-                )
-            })
-        }
-        Some(Template::Cffi) | None => None,
-    };
-    let lib_path = if wrapper.is_some() {
-        layout.wrapper_path
-    } else {
-        source_path
-    };
-
-    let package = table_entry(&mut manifest, "package");
-    package
-        .entry("name")
-        .or_insert_with(|| Value::from(package_name));
-    package
-        .entry("version")
-        .or_insert_with(|| Value::from("0.1.0"));
-    package
-        .entry("edition")
-        .or_insert_with(|| Value::from("2021"));
-    package.entry("publish").or_insert(Value::Boolean(false));
-    let lib = table_entry(&mut manifest, "lib");
-    lib.insert("name".into(), Value::from(layout.lib_name));
-    lib.insert("path".into(), Value::from(path_str(lib_path)?));
-    lib.entry("crate-type")
-        .or_insert_with(|| Value::Array(vec![Value::from("cdylib")]));
-    // The crate lives in the build cache: never let cargo adopt it into a workspace above.
-    manifest
-        .entry("workspace")
-        .or_insert_with(|| Value::Table(Table::new()));
-
-    let pyo3_version = stable_abi::pyo3_version(&manifest);
-    let stable_abi_floor = stable_abi::stable_abi_floor(&manifest);
-    let manifest = manifest_text(&manifest, source_path)?;
-    Ok(GeneratedCrate {
-        manifest,
-        wrapper,
-        body,
-        pyo3_version,
-        stable_abi_floor,
-        introspectable,
-    })
-}
-
-/// The template's Cargo.toml with the `//:` lines merged over it (the user's keys win)
-/// and relative `path` dependencies made absolute (the crate is built elsewhere).
-pub fn merged_manifest(source_path: &Path, header: &Header, package_name: &str) -> Result<Table> {
-    let mut user = parse_manifest_lines(source_path, &header.manifest_lines)?;
-    let base_dir = source_path.parent().unwrap_or(Path::new("/"));
-    absolutize_path_dependencies(&mut user, base_dir);
-    let mut manifest = match header.template {
-        Some(template) => {
-            // The version the user's own graph asks for (`//:` lines, path dependencies).
-            let from_graph = graph::pyo3_requirement(&user, base_dir);
-            template.base_manifest(
-                package_name,
-                header.dialect.pyo3_dependency(from_graph.as_deref()),
-            )
-        }
-        None => Table::new(),
-    };
-    merge(&mut manifest, user);
-    Ok(manifest)
-}
-
-/// The text of a Cargo.toml rusthook generates from what `origin` says: a header naming
-/// it, then the manifest.
-pub fn manifest_text(manifest: &Table, origin: &Path) -> Result<String> {
-    let toml = toml::to_string(manifest).map_err(|e| Error::ManifestLine {
-        path: origin.to_path_buf(),
-        line: 1,
-        message: e.to_string(),
-    })?;
-    Ok(format!(
-        "# Generated by rusthook from {}; rewritten on every build.\n{toml}",
-        origin.display()
-    ))
-}
-
 /// Parses the `//:` lines as one TOML document, reporting errors at the file's own line.
 pub fn parse_manifest_lines(path: &Path, lines: &[(usize, String)]) -> Result<Table> {
     let text: String = lines.iter().map(|(_, line)| format!("{line}\n")).collect();
@@ -359,81 +191,6 @@ pub fn parse_manifest_lines(path: &Path, lines: &[(usize, String)]) -> Result<Ta
             line,
             message: error.message().trim().to_string(),
         }
-    })
-}
-
-/// Deep-merges `user` into `base`; the user's keys win.
-pub fn merge(base: &mut Table, user: Table) {
-    for (key, value) in user {
-        match (base.get_mut(&key), value) {
-            (Some(Value::Table(base_table)), Value::Table(user_table)) => {
-                merge(base_table, user_table)
-            }
-            (_, value) => {
-                base.insert(key, value);
-            }
-        }
-    }
-}
-
-/// Makes relative `path = "..."` dependencies absolute: the crate is built from the cache.
-pub fn absolutize_path_dependencies(manifest: &mut Table, base_dir: &Path) {
-    fn fix_dependency_table(table: &mut Table, base_dir: &Path) {
-        for (_, dependency) in table.iter_mut() {
-            let Some(Value::String(path)) = dependency.get_mut("path") else {
-                continue;
-            };
-            if Path::new(path.as_str()).is_relative() {
-                // Resolved where it exists (no `..` left over); kept as written otherwise,
-                // so cargo's error names the path the user wrote.
-                let joined = base_dir.join(path.as_str());
-                let absolute = joined.canonicalize().unwrap_or(joined);
-                *path = absolute.to_string_lossy().into_owned();
-            }
-        }
-    }
-    const SECTIONS: [&str; 3] = ["dependencies", "dev-dependencies", "build-dependencies"];
-    for section in SECTIONS {
-        if let Some(Value::Table(table)) = manifest.get_mut(section) {
-            fix_dependency_table(table, base_dir);
-        }
-    }
-    if let Some(Value::Table(targets)) = manifest.get_mut("target") {
-        for (_, target) in targets.iter_mut() {
-            for section in SECTIONS {
-                if let Some(Value::Table(table)) = target.get_mut(section) {
-                    fix_dependency_table(table, base_dir);
-                }
-            }
-        }
-    }
-    if let Some(Value::Table(patches)) = manifest.get_mut("patch") {
-        for (_, registry) in patches.iter_mut() {
-            if let Value::Table(table) = registry {
-                fix_dependency_table(table, base_dir);
-            }
-        }
-    }
-}
-
-/// `manifest[key]` as a table, created (or replacing a non-table) if needed.
-pub fn table_entry<'a>(manifest: &'a mut Table, key: &str) -> &'a mut Table {
-    let value = manifest
-        .entry(key)
-        .or_insert_with(|| Value::Table(Table::new()));
-    if !value.is_table() {
-        *value = Value::Table(Table::new());
-    }
-    match value {
-        Value::Table(table) => table,
-        _ => unreachable!("replaced by a table just above"),
-    }
-}
-
-pub fn path_str(path: &Path) -> Result<&str> {
-    path.to_str().ok_or_else(|| Error::NotASource {
-        path: path.to_path_buf(),
-        reason: "its path is not valid UTF-8, which Cargo.toml cannot hold; move it".into(),
     })
 }
 
@@ -512,16 +269,6 @@ mod tests {
 
     const FAST: &str = "// rusthook:pyo3\n//: [dependencies]\n//: itoa = \"1\"\n//d: data/*.txt\nuse pyo3::prelude::*;\n\n#[pyfunction]\nfn double(x: i64) -> i64 { x * 2 }\n\n#[pyclass]\nstruct Point { x: i64 }\n\n#[pyclass]\nenum Color { Red }\n\nfn helper() {}\n";
 
-    fn layout() -> CrateLayout<'static> {
-        CrateLayout {
-            module: "fast",
-            lib_name: "fast_0123abcd",
-            wrapper_path: Path::new("/cache/fast/wrapper.rs"),
-            body_path: Path::new("/cache/fast/fast.rs"),
-            introspect: false,
-        }
-    }
-
     #[test]
     fn header_reads_template_manifest_lines_and_globs() {
         let header = parse_header(Path::new("/src/fast.rs"), FAST).unwrap();
@@ -559,85 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn pyo3_template_merges_user_lines_and_generates_a_module() {
-        let header = parse_header(Path::new("/src/fast.rs"), FAST).unwrap();
-        let generated =
-            generate_crate(Path::new("/src/fast.rs"), FAST, &header, &layout()).unwrap();
-        let manifest: Table = generated.manifest.parse().unwrap();
-        assert_eq!(manifest["dependencies"]["itoa"].as_str(), Some("1"));
-        assert_eq!(
-            manifest["dependencies"]["pyo3"]["version"].as_str(),
-            Some(template::PYO3_REQUIREMENT)
-        );
-        assert_eq!(manifest["lib"]["name"].as_str(), Some("fast_0123abcd"));
-        assert_eq!(
-            manifest["lib"]["path"].as_str(),
-            Some("/cache/fast/wrapper.rs")
-        );
-        assert!(manifest.contains_key("workspace"));
-        let wrapper = generated.wrapper.unwrap();
-        assert!(wrapper.contains("include!(\"/src/fast.rs\");"), "{wrapper}");
-        assert!(wrapper.contains("#[pyo3(name = \"fast\")]"));
-        assert!(wrapper.contains("wrap_pyfunction!(double, m)"));
-        assert!(wrapper.contains("add_class::<Point>()"));
-        assert!(wrapper.contains("add_class::<Color>()"));
-        assert!(!wrapper.contains("helper"));
-    }
-
-    #[test]
-    fn own_pymodule_builds_the_file_directly() {
-        let text = "// rusthook:pyo3\nuse pyo3::prelude::*;\n#[pymodule]\nfn fast(_m: &Bound<'_, PyModule>) -> PyResult<()> { Ok(()) }\n";
-        let header = parse_header(Path::new("/src/fast.rs"), text).unwrap();
-        let generated =
-            generate_crate(Path::new("/src/fast.rs"), text, &header, &layout()).unwrap();
-        assert_eq!(generated.wrapper, None);
-        let manifest: Table = generated.manifest.parse().unwrap();
-        assert_eq!(manifest["lib"]["path"].as_str(), Some("/src/fast.rs"));
-    }
-
-    #[test]
-    fn user_keys_win_and_relative_paths_are_resolved() {
-        let text = "// rusthook:pyo3\n//: [dependencies]\n//: pyo3 = \"0.29\"\n//: helper = { path = \"../helper\" }\n//: [package]\n//: edition = \"2024\"\n";
-        let header = parse_header(Path::new("/src/fast.rs"), text).unwrap();
-        let generated =
-            generate_crate(Path::new("/src/fast.rs"), text, &header, &layout()).unwrap();
-        let manifest: Table = generated.manifest.parse().unwrap();
-        assert_eq!(manifest["dependencies"]["pyo3"].as_str(), Some("0.29"));
-        assert_eq!(
-            manifest["dependencies"]["helper"]["path"].as_str(),
-            Some("/src/../helper")
-        );
-        assert_eq!(manifest["package"]["edition"].as_str(), Some("2024"));
-    }
-
-    #[test]
-    fn bare_marker_means_the_lines_are_the_whole_manifest() {
-        let text = "// rustimport\n//: [dependencies]\n//: cpython = \"0.7\"\n";
-        let header = parse_header(Path::new("/src/fast.rs"), text).unwrap();
-        let generated =
-            generate_crate(Path::new("/src/fast.rs"), text, &header, &layout()).unwrap();
-        let manifest: Table = generated.manifest.parse().unwrap();
-        assert!(manifest["dependencies"].get("pyo3").is_none());
-        assert_eq!(manifest["dependencies"]["cpython"].as_str(), Some("0.7"));
-        assert_eq!(manifest["lib"]["path"].as_str(), Some("/src/fast.rs"));
-        assert_eq!(generated.wrapper, None);
-    }
-
-    #[test]
-    fn malformed_toml_names_the_file_and_line() {
-        let text = "// rusthook:pyo3\nuse x;\n//: [dependencies]\n//: itoa = \"1\n";
-        let header = parse_header(Path::new("/src/fast.rs"), text).unwrap();
-        let err = generate_crate(Path::new("/src/fast.rs"), text, &header, &layout())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("/src/fast.rs:4: invalid `//:` Cargo.toml line"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn inner_attributes_move_to_the_wrapper_and_lines_stay_put() {
+    fn inner_attributes_are_split_off_and_lines_stay_put() {
         let text = "// rusthook:pyo3\n//! Module docs.\n#![allow(\n    dead_code\n)]\nuse pyo3::prelude::*;\n//! not leading\n#[pyfunction]\nfn f() {}\n";
         let (inner, blanked) = split_inner_attributes(text);
         assert_eq!(inner, "//! Module docs.\n#![allow(\n    dead_code\n)]\n");
@@ -645,28 +314,6 @@ mod tests {
         assert_eq!(blanked.lines().nth(5), Some("use pyo3::prelude::*;"));
         assert_eq!(blanked.lines().nth(6), Some("//! not leading"));
         assert!(!blanked.contains("Module docs"));
-
-        let header = parse_header(Path::new("/src/fast.rs"), text).unwrap();
-        let generated =
-            generate_crate(Path::new("/src/fast.rs"), text, &header, &layout()).unwrap();
-        let wrapper = generated.wrapper.unwrap();
-        assert!(
-            wrapper.starts_with("//! Module docs.\n#![allow("),
-            "{wrapper}"
-        );
-        assert!(
-            wrapper.contains("include!(\"/cache/fast/fast.rs\");"),
-            "{wrapper}"
-        );
-        assert_eq!(generated.body.as_deref(), Some(blanked.as_str()));
-    }
-
-    #[test]
-    fn files_without_inner_attributes_are_included_directly() {
-        let header = parse_header(Path::new("/src/fast.rs"), FAST).unwrap();
-        let generated =
-            generate_crate(Path::new("/src/fast.rs"), FAST, &header, &layout()).unwrap();
-        assert_eq!(generated.body, None);
     }
 
     #[test]

@@ -5,10 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use toml::Value;
-
 use crate::error::{Error, Result};
 use crate::file_importer::finder::{check_module_name, has_marker};
+use crate::file_importer::manifest;
 use crate::file_importer::preprocess::{self, Header};
 use crate::file_importer::template::{self, Dialect, Template};
 use crate::fsutil::read_utf8;
@@ -155,32 +154,7 @@ fn eject(job: &Ejected) -> Result<PathBuf> {
         return Err(Error::AlreadyExists { path: dest });
     }
 
-    let mut manifest = preprocess::merged_manifest(job.origin, job.header, job.name)?;
-    let package = manifest
-        .get_mut("package")
-        .and_then(Value::as_table_mut)
-        .ok_or_else(|| Error::NotASource {
-            path: job.origin.to_path_buf(),
-            reason: "its `//:` lines replace [package] with something that is not a table".into(),
-        })?;
-    package.remove("publish");
-    let mut lib = toml::Table::new();
-    lib.insert("name".into(), Value::from(job.name));
-    lib.insert(
-        "crate-type".into(),
-        Value::Array(vec![Value::from("cdylib")]),
-    );
-    manifest.insert("lib".into(), Value::Table(lib));
-    let cargo_toml = format!(
-        "# Ejected from {} by rusthook {}.\n{}",
-        job.described_origin(),
-        env!("CARGO_PKG_VERSION"),
-        toml::to_string(&manifest).map_err(|e| Error::ManifestLine {
-            path: job.origin.to_path_buf(),
-            line: 1,
-            message: e.to_string(),
-        })?
-    );
+    let cargo_toml = manifest::ejected(job.origin, job.header, job.name, &job.described_origin())?;
 
     let pyproject = template::ejected_pyproject(job.name);
 

@@ -389,6 +389,15 @@ pub fn is_status_line(line: &str) -> bool {
             .is_some_and(|word| STATUSES.contains(&word))
 }
 
+/// A crate's library root, where cargo finds it: its manifest's `[lib] path`, else
+/// `src/lib.rs` (also for a manifest that could not be read).
+pub fn library_root(crate_dir: &Path, manifest: Option<&toml::Table>) -> PathBuf {
+    let path = manifest
+        .and_then(|manifest| manifest.get("lib")?.get("path")?.as_str())
+        .unwrap_or("src/lib.rs");
+    crate_dir.join(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

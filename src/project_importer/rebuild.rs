@@ -131,12 +131,7 @@ fn introspects(settings: &Settings, project: &Project) -> bool {
 fn project_stub(project: &Project, library: &Path) -> String {
     let crate_dir = project.manifest_path.parent().unwrap_or(&project.root);
     let sketch = || {
-        let root = read_toml(&project.manifest_path)
-            .and_then(|manifest| {
-                let path = manifest.get("lib")?.get("path")?.as_str()?.to_string();
-                Some(crate_dir.join(path))
-            })
-            .unwrap_or_else(|| crate_dir.join("src/lib.rs"));
+        let root = cargo::library_root(crate_dir, read_toml(&project.manifest_path).as_ref());
         fs::read_to_string(root).ok()
     };
     stubs::generate(

@@ -36,6 +36,7 @@ pub fn to_python_error(error: Error) -> PyErr {
         Error::BadArtifact { .. }
         | Error::ManifestLine { .. }
         | Error::UnknownTemplate { .. }
+        | Error::Pyo3Conflict { .. }
         | Error::NotUtf8 { .. }
         | Error::InvalidModuleName { .. }
         | Error::CDeclaration { .. }

@@ -1,0 +1,138 @@
+//! What the import hook calls on every import: find a Rust source (and build it), refresh
+//! an editable project, and whether the hook is on.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
+
+use super::api::run_build;
+use super::detach::run_detached;
+use super::errors::to_python_error;
+use super::interpreter::{core, site_dirs};
+use super::settings::PySettings;
+use crate::file_importer::{self, finder, Source};
+use crate::project_importer;
+
+/// The hot path of the import hook: finds the Rust source of `fullname` on
+/// `search_path` and returns `(library, declarations)` for a fresh build, building it
+/// if needed. `declarations` is `None` for a Python extension module, else the file
+/// of C declarations of a cffi library. `None` when the name is not a Rust module
+/// (two stats per path entry, one with `crate_folders=False`). The caller has asked
+/// importlib's PathFinder first: see `finder`. `extension` is the extension module
+/// PathFinder found in `search_path`: the source beside it is built only if that
+/// extension is rusthook's own in-place build of it.
+#[pyfunction]
+#[pyo3(signature = (fullname, search_path, settings, crate_folders=true, extension=None))]
+pub(super) fn find_and_build(
+    py: Python<'_>,
+    fullname: &str,
+    search_path: &Bound<'_, PyList>,
+    settings: &PySettings,
+    crate_folders: bool,
+    extension: Option<PathBuf>,
+) -> PyResult<Option<(OsString, Option<OsString>)>> {
+    if !settings.0.file_importer {
+        return Ok(None);
+    }
+    let Some(source) = find(
+        py,
+        fullname,
+        search_path,
+        crate_folders,
+        extension,
+        settings,
+    )?
+    else {
+        return Ok(None);
+    };
+    run_build(py, &source, settings).map(|built| {
+        Some((
+            built.artifact.into_os_string(),
+            built.declarations.map(PathBuf::into_os_string),
+        ))
+    })
+}
+
+/// If `name` (a top-level module) is an editable maturin project whose installed
+/// library is stale, rebuilds it; the standard finders then import it. Costs a hash
+/// lookup for any other name.
+#[pyfunction]
+pub(super) fn refresh_project(py: Python<'_>, name: &str, settings: &PySettings) -> PyResult<()> {
+    let settings = &settings.0;
+    if !settings.project_importer {
+        return Ok(());
+    }
+    let core = core(py)?;
+    let remember_in = Some(settings.build_root.as_path());
+    let Some(project) = core.projects.lookup(name, || site_dirs(py), remember_in) else {
+        return Ok(());
+    };
+    run_detached(py, &project.import_name, &project.root, |observer| {
+        let request = project_importer::StubRequest::Place;
+        project_importer::ensure_project_built(&project, settings, &core.python, observer, request)
+    })
+    .map(|_| ())
+}
+
+/// The Rust source `fullname` would be imported from, without building it (the
+/// caller has asked importlib's PathFinder first, as for `find_and_build`).
+#[pyfunction]
+#[pyo3(signature = (fullname, search_path, settings, extension=None))]
+pub(super) fn find_source(
+    py: Python<'_>,
+    fullname: &str,
+    search_path: &Bound<'_, PyList>,
+    settings: &PySettings,
+    extension: Option<PathBuf>,
+) -> PyResult<Option<OsString>> {
+    let source = find(py, fullname, search_path, true, extension, settings)?;
+    Ok(source.map(|source| source.path.into_os_string()))
+}
+
+/// The Rust source of `fullname` on `search_path`; none beside an `extension` module
+/// that rusthook did not build from it.
+pub(super) fn find(
+    py: Python<'_>,
+    fullname: &str,
+    search_path: &Bound<'_, PyList>,
+    crate_folders: bool,
+    extension: Option<PathBuf>,
+    settings: &PySettings,
+) -> PyResult<Option<Source>> {
+    let name = fullname.rsplit('.').next().unwrap_or(fullname);
+    // importlib skips entries that are not str; so does rusthook.
+    let entries: Vec<PathBuf> = search_path
+        .iter()
+        .filter_map(|entry| {
+            let entry = entry.cast_into::<PyString>().ok()?;
+            Some(PathBuf::from(entry.to_cow().ok()?.as_ref()))
+        })
+        .collect();
+    let Some(source) = finder::find(name, &entries, crate_folders) else {
+        return Ok(None);
+    };
+    if let Some(extension) = extension {
+        let python = &core(py)?.python;
+        if !file_importer::is_own_in_place_build(&source, &extension, &settings.0, python) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(source))
+}
+
+/// False when `RUSTHOOK_ENABLED` switches the import hook off (a value that is neither
+/// a yes nor a no is a ValueError).
+#[pyfunction]
+pub(super) fn hook_enabled() -> PyResult<bool> {
+    crate::settings::hook_enabled(|name| std::env::var(name).ok()).map_err(to_python_error)
+}
+
+/// Forgets the editable-project map, so the next import reads site-packages again
+/// (called by `importlib.invalidate_caches()`).
+#[pyfunction]
+pub(super) fn invalidate_caches(py: Python<'_>) -> PyResult<()> {
+    core(py)?.projects.invalidate();
+    Ok(())
+}
