@@ -107,7 +107,12 @@ def test_ejected_project_installs_with_pip_and_imports_without_rusthook(
     assert (dest / "src" / "data" / "greeting.txt").read_text() == "Hello from Rust\n"
 
     venv = project.root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # Made by uv (in a second, with pip); pip installs the project.
+    subprocess.run(
+        [sys.executable, "-m", "uv", "venv", "--quiet", "--seed", str(venv)],
+        check=True,
+        timeout=300,
+    )
     python = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
