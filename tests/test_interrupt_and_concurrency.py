@@ -22,7 +22,14 @@ def test_ctrl_c_stops_the_build_and_the_next_import_recovers(project: Project) -
     # The compile is held until released, which never happens: the import can only end
     # because Ctrl-C stopped the build (were it waited for, `communicate` times out).
     held = HeldCompile(project, "slow_")
-    importer = start(project, "import rusthook; rusthook.install(); import slow", **held.env())
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal, whatever this process inherited
+    # (a process started in the background, as pytest-xdist's are, ignores SIGINT, and so
+    # would the importer).
+    code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "import rusthook; rusthook.install(); import slow"
+    )
+    importer = start(project, code, **held.env())
     try:
         rustc_pid = held.wait_until_reached(importer)
         importer.send_signal(signal.SIGINT)
