@@ -239,10 +239,14 @@ pub fn is_disk_full(error: &std::io::Error) -> bool {
 
 /// The line of a build tool's output that says the disk is full, if one does.
 pub fn disk_full_line(output: &str) -> Option<&str> {
-    const WORDS: [&str; 3] = [
+    // Linux and macOS (`ENOSPC`, `EDQUOT`, `EFBIG`), then Windows (`ERROR_DISK_FULL`,
+    // `ERROR_HANDLE_DISK_FULL`).
+    const WORDS: [&str; 5] = [
         "No space left on device",
         "Disk quota exceeded",
         "File too large",
+        "There is not enough space on the disk",
+        "The disk is full",
     ];
     output
         .lines()
@@ -256,14 +260,16 @@ mod tests {
 
     #[test]
     fn a_full_disk_is_told_from_other_io_errors() {
-        let full = std::io::Error::from_raw_os_error(28);
+        // ENOSPC and EACCES; ERROR_DISK_FULL and ERROR_ACCESS_DENIED on Windows.
+        let (full, denied) = if cfg!(windows) { (112, 5) } else { (28, 13) };
+        let full = std::io::Error::from_raw_os_error(full);
+        let os_words = full.to_string();
         assert!(is_disk_full(&full));
         let error = Error::io("cannot write", Path::new("/cache/record.json"))(full);
         assert!(matches!(error, Error::DiskFull { .. }), "{error:?}");
-        assert!(error.to_string().starts_with(
-            "cannot write /cache/record.json: the disk is full (No space left on device"
-        ));
-        let denied = std::io::Error::from_raw_os_error(13);
+        let expected = format!("cannot write /cache/record.json: the disk is full ({os_words}");
+        assert!(error.to_string().starts_with(&expected), "{error}");
+        let denied = std::io::Error::from_raw_os_error(denied);
         assert!(matches!(
             Error::io("cannot write", Path::new("/x"))(denied),
             Error::Io { .. }
@@ -273,5 +279,9 @@ mod tests {
             Some("error: failed to write /t/x.rmeta: No space left on device (os error 28)")
         );
         assert_eq!(disk_full_line("error[E0308]: mismatched types"), None);
+        assert_eq!(
+            disk_full_line("error: failed to write C:\\t\\x.rmeta: There is not enough space on the disk. (os error 112)"),
+            Some("error: failed to write C:\\t\\x.rmeta: There is not enough space on the disk. (os error 112)")
+        );
     }
 }

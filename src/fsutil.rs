@@ -1,5 +1,6 @@
 //! Small file-system helpers shared by the whole core: private folders, atomic writes
 //! and copies (the one temporary-file-then-rename in rusthook), hashing and mtimes.
+//! What differs between platforms is asked of `platform`.
 
 use std::fs;
 use std::io::{self, Read};
@@ -9,13 +10,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::platform::{self, Os, Target};
 
 /// Creates a folder (and its parents) readable and writable by the owner only.
 pub fn create_private_dir(path: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    platform::make_private(&mut builder);
     builder.create(path).map_err(|source| {
         let unwritable = matches!(
             source.kind(),
@@ -39,45 +40,17 @@ pub fn create_private_dir(path: &Path) -> Result<()> {
 /// it could have been swapped for someone else's code. A missing folder is fine (it
 /// will be created privately).
 pub fn check_private(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let Ok(metadata) = fs::metadata(path) else {
-            return Ok(());
-        };
-        // SAFETY: geteuid(2) has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        let elsewhere = "set RUSTHOOK_BUILD_DIR (or build_dir=) to a folder of your own; rusthook creates it privately";
-        let problem = if metadata.uid() != me {
-            Some((
-                format!("it belongs to another user (uid {})", metadata.uid()),
-                format!("You cannot make it private yourself: {elsewhere}."),
-            ))
-        } else if metadata.mode() & 0o022 != 0 {
-            Some((
-                format!(
-                    "other users can write to it (mode {:o})",
-                    metadata.mode() & 0o7777
-                ),
-                format!(
-                    "Make it private (`chmod 700 {}`), or {elsewhere}.",
-                    path.display()
-                ),
-            ))
-        } else {
-            None
-        };
-        if let Some((reason, fix)) = problem {
-            return Err(Error::InsecureCache {
-                path: path.to_path_buf(),
-                reason,
-                fix,
-            });
-        }
+    let Ok(metadata) = fs::metadata(path) else {
+        return Ok(());
+    };
+    match platform::others_may_write(&metadata, path) {
+        Some((reason, fix)) => Err(Error::InsecureCache {
+            path: path.to_path_buf(),
+            reason,
+            fix,
+        }),
+        None => Ok(()),
     }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }
 
 /// Puts a file at `path` through a temporary file in the same folder and a rename:
@@ -105,12 +78,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 pub fn write_readable_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace_atomically(path, |temp| {
         fs::write(temp, bytes)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(temp, fs::Permissions::from_mode(0o644))?;
-        }
-        Ok(())
+        platform::make_readable(temp)
     })
 }
 
@@ -132,8 +100,7 @@ pub fn copy_atomically(from: &Path, to: &Path) -> io::Result<()> {
 /// and cargo replaces its own links to it, so the file linked here never changes
 /// afterwards. Elsewhere, or if linking fails (another file system), an atomic copy.
 pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    if fs::hard_link(from, to).is_ok() {
+    if Target::HOST.os == Os::Linux && fs::hard_link(from, to).is_ok() {
         return Ok(());
     }
     copy_atomically(from, to)
@@ -189,29 +156,6 @@ pub fn short_hash(text: &[u8], len: usize) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The space left for this user on the disk holding `path` (`None` when unknown).
-pub fn available_space(path: &Path) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-        // SAFETY: statvfs(3) writes into the zeroed struct it is given and reads the
-        // NUL-terminated path; neither outlives the call.
-        let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
-        if unsafe { libc::statvfs(path.as_ptr(), &mut stats) } != 0 {
-            return None;
-        }
-        #[allow(clippy::useless_conversion)] // the field types differ between platforms
-        let free = u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize));
-        Some(free)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
 }
 
 /// A file's mtime in nanoseconds since the Unix epoch (0 when unknown).

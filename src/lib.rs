@@ -11,15 +11,17 @@
 //! - `python`: the `#[pymodule]` boundary, `rusthook._core` (the `python` feature);
 //!   every other module is plain Rust, tested without an interpreter.
 //! - [`error`], [`settings`], [`fsutil`]: the error enum, build settings, file helpers,
-//!   used by every part.
+//!   used by every part; [`platform`]: every difference between Linux, macOS and
+//!   Windows (the only `cfg` outside tests).
 //!
 //! Calls go one way: `python` -> `stub_subject` -> `file_importer`, `project_importer`
-//! -> `stubs`, `machinery` -> `fsutil`, `settings`, `error`.
+//! -> `stubs`, `machinery` -> `fsutil`, `settings`, `error`, `platform`.
 
 pub mod error;
 pub mod file_importer;
 pub mod fsutil;
 pub mod machinery;
+pub mod platform;
 pub mod project_importer;
 pub mod settings;
 pub mod stub_subject;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::platform::Target;
 
 /// Facts about the running interpreter, read once at start-up by the boundary.
 #[derive(Debug, Clone)]
@@ -42,7 +43,7 @@ impl PythonEnv {
         if tag.is_empty() {
             "default".to_string()
         } else {
-            tag.to_string()
+            Target::HOST.partition_name(tag)
         }
     }
 }

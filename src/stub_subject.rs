@@ -14,7 +14,8 @@ use crate::stubs;
 /// A path a stub is asked of.
 pub enum StubSubject {
     Source(Source),
-    Project(Project),
+    // Boxed: a project is several times a source's size (on Windows more so).
+    Project(Box<Project>),
 }
 
 impl StubSubject {
@@ -25,7 +26,7 @@ impl StubSubject {
         match finder::source_from_path(path) {
             Ok(source) => Ok(StubSubject::Source(source)),
             Err(error) => editable_project_at(path, &site_dirs())
-                .map(StubSubject::Project)
+                .map(|project| StubSubject::Project(Box::new(project)))
                 .ok_or(error),
         }
     }

@@ -9,9 +9,7 @@ keys every module on its absolute source path, so tests never see each other's b
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import pty
 import shutil
 import signal
 import subprocess
@@ -28,8 +26,34 @@ EXT_SUFFIX = __import__("importlib.machinery").machinery.EXTENSION_SUFFIXES[0]
 # This interpreter's partition of the build cache (module records and libraries), and
 # the partition where every CPython's stable-ABI (abi3) builds compile: the pyo3
 # template's dependencies are in `<build dir>/STABLE_ABI_TAG/target`.
-ABI_TAG = EXT_SUFFIX.strip(".").removesuffix(".so")
-STABLE_ABI_TAG = "cpython-abi3-" + ABI_TAG.split("-", 2)[2]
+# macOS tags name no architecture (`cpython-311-darwin`): rusthook adds Rust's name of it.
+ABI_TAG = EXT_SUFFIX.strip(".").removesuffix(".so").removesuffix(".pyd")
+if sys.platform == "darwin":
+    ABI_TAG += "-" + {"arm64": "aarch64"}.get(os.uname().machine, os.uname().machine)
+# `cp311-win_amd64` on Windows, `cpython-311-x86_64-linux-gnu` elsewhere.
+STABLE_ABI_TAG = "cpython-abi3-" + ABI_TAG.split("-", 1 if os.name == "nt" else 2)[-1]
+# The last suffix of an extension module's file (`.so`; `.pyd` on Windows), a stable-ABI
+# one's whole suffix, and a C-ABI library's (cffi modules keep the platform's own).
+EXTENSION_END = ".pyd" if os.name == "nt" else ".so"
+ABI3_SUFFIX = ".pyd" if os.name == "nt" else ".abi3.so"
+LIBRARY_SUFFIX = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
+
+
+def venv_python(venv: Path) -> Path:
+    """A virtual environment's interpreter, where the platform puts it."""
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked for platforms this is not are skipped, saying which they need; the
+    slowest tests (their `slow` mark) run first, so that pytest-xdist's two processes do
+    not end with one of them alone in a long test."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if item.get_closest_marker("linux_only") and not sys.platform.startswith("linux"):
+            item.add_marker(pytest.mark.skip(reason="Linux only (see its marker in pyproject)"))
+        elif item.get_closest_marker("unix_only") and os.name == "nt":
+            item.add_marker(pytest.mark.skip(reason="Unix only (see its marker in pyproject)"))
 
 
 def template_target(build_dir: Path) -> Path:
@@ -79,12 +103,6 @@ class Run:
     def built(self) -> bool:
         """True when rusthook ran a build in this process (its INFO log line)."""
         return "rusthook: building " in self.stderr
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slowest tests first (their `slow` mark), so that pytest-xdist's two processes
-    do not end with one of them alone in a long test."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -142,6 +160,8 @@ def seed_dependencies(build: Path) -> None:
     dependency is used is cargo's decision, from its fingerprints (compiler, crate
     versions, features, profile, environment): a seed made by another toolchain or
     another rusthook is simply not used, and a test cannot pass because of it."""
+    import fcntl  # Unix only, as the tests that build are
+
     seed = seed_folder()
     seed.mkdir(mode=0o700, parents=True, exist_ok=True)
     started = time.monotonic()
@@ -197,6 +217,8 @@ def copy_compiled_dependencies(cache: Path) -> None:
     """Makes `cache`, a test's own build cache, with the pyo3 template's dependencies
     compiled (copied from the seed's stable-ABI partition, see `seed_dependencies`), as
     a cache in use for a while has them; without a seed cargo compiles them."""
+    import fcntl  # Unix only, as the tests that build are
+
     cache.mkdir(mode=0o700)
     seed = seed_folder()
     seed.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -370,6 +392,8 @@ def run_on_a_terminal(
 ) -> tuple[int, str]:
     """Runs `python -c code` in the project folder with stderr (and stdout, if asked) on a
     pseudo-terminal; returns the exit status and everything the terminal showed."""
+    import pty  # Unix only: a terminal for the tests that need one
+
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-c", code],

@@ -64,6 +64,7 @@ def remount(disk: Path, mode: str) -> None:
     subprocess.run(["mount", "-o", f"remount,{mode}", str(disk)], check=True)
 
 
+@pytest.mark.linux_only
 def test_a_read_only_build_folder_serves_what_it_holds_and_says_why_it_cannot_build(
     project: Project, read_only_disk: Path, build_dir: Path
 ) -> None:
@@ -110,6 +111,7 @@ def test_a_read_only_build_folder_serves_what_it_holds_and_says_why_it_cannot_bu
     assert (rebuilt.stdout.strip(), rebuilt.built) == ("63", True)
 
 
+@pytest.mark.unix_only
 def test_a_shared_partition_others_can_write_to_is_refused(
     project: Project, tmp_path: Path
 ) -> None:
@@ -128,6 +130,7 @@ def test_a_shared_partition_others_can_write_to_is_refused(
     assert os.listdir(partition) == [], "nothing was compiled there"
 
 
+@pytest.mark.linux_only
 def test_two_users_each_have_their_own_cache_and_neither_can_use_the_others(
     project: Project, tmp_path: Path, build_dir: Path
 ) -> None:

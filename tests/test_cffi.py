@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Project
+from conftest import LIBRARY_SUFFIX, Project
 
 HELLO_RS = """\
 // rusthook:cffi
@@ -196,7 +196,7 @@ def test_explicit_api_loads_cffi_modules(project: Project) -> None:
         hello = rusthook.imp_from_path({str(source)!r})
         clib = rusthook.imp_from_path({str(project.root / "crates" / "clib")!r})
         print(hello.lib.add(1, 1), clib.lib.answer())
-        print(rusthook.build_filepath({str(source)!r}).endswith(".so"))
+        print(rusthook.build_filepath({str(source)!r}).endswith({LIBRARY_SUFFIX!r}))
         """
     )
     assert run.stdout.split() == ["2", "42", "True"]

@@ -18,6 +18,9 @@ import pytest
 from conftest import DOUBLE_RS, Project, copy_compiled_dependencies, template_target, tmpfs
 from test_site import make_venv
 
+# A tmpfs the test mounts (root) and fills.
+pytestmark = pytest.mark.linux_only
+
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:

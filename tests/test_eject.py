@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Project, kept_cargo_target, template_target
+from conftest import Project, kept_cargo_target, template_target, venv_python
 
 FAST_RS = """\
 // rusthook:pyo3
@@ -113,7 +113,7 @@ def test_ejected_project_installs_with_pip_and_imports_without_rusthook(
         check=True,
         timeout=300,
     )
-    python = venv / "bin" / "python"
+    python = venv_python(venv)
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["CARGO_TARGET_DIR"] = str(kept_cargo_target("eject", tmp_path_factory))

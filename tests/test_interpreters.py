@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import rusthook
 from conftest import DOUBLE_RS, Project
+from conftest import venv_python as conftest_venv_python
 from test_crates import make_crate
 from test_shared_cache import PYO3_COMPILED
 
@@ -104,7 +105,7 @@ def venv_with(python: Path, wheel: Path, folder: Path) -> Path:
     """A virtual environment of `python` with the wheel installed (by uv: in a second)."""
     uv = [sys.executable, "-m", "uv"]
     subprocess.run([*uv, "venv", "--quiet", "--python", str(python), str(folder)], check=True)
-    venv_python = folder / "bin" / "python"
+    venv_python = conftest_venv_python(folder)
     subprocess.run(
         [*uv, "pip", "install", "--quiet", "--python", str(venv_python), "--no-index", str(wheel)],
         check=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
 from conftest import DOUBLE_RS, HeldCompile, Project, start, wait_until
 
 
@@ -17,6 +18,7 @@ def process_ended(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
+@pytest.mark.unix_only
 def test_ctrl_c_stops_the_build_and_the_next_import_recovers(project: Project) -> None:
     project.write("slow.rs", DOUBLE_RS)
     # The compile is held until released, which never happens: the import can only end
@@ -47,6 +49,7 @@ def test_ctrl_c_stops_the_build_and_the_next_import_recovers(project: Project) -
     assert run.stdout.strip() == "42"
 
 
+@pytest.mark.unix_only
 def test_importers_of_one_module_wait_for_one_build(project: Project) -> None:
     project.write("six.rs", DOUBLE_RS)
     # The first importer's compile is held until the five others wait for its lock.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import rusthook
-from conftest import Project, kept_cargo_target
+from conftest import EXTENSION_END, Project, kept_cargo_target, venv_python
 
 PYO3 = 'pyo3 = { version = "0.30", features = ["abi3-py39"] }'
 
@@ -26,7 +26,7 @@ class Env:
         # seconds where pip takes a minute.
         uv = [sys.executable, "-m", "uv"]
         subprocess.run([*uv, "venv", "--quiet", "--seed", str(root)], check=True)
-        self.python = root / "bin" / "python"
+        self.python = venv_python(root)
         # uniffi-bindgen must match the uniffi crate of the uniffi fixture (0.31).
         tools = ["maturin>=1.9.4,<2", "cffi", "uniffi-bindgen==0.31.0"]
         subprocess.run(
@@ -330,7 +330,9 @@ def test_src_layout_with_the_crate_in_rust(env: Env, project: Project) -> None:
         },
     )
     env.install_editable(root)
-    assert list((root / "src/src_layout").glob("src_layout.*.so")), "installed into src/"
+    assert list((root / "src/src_layout").glob(f"src_layout.*{EXTENSION_END}")), (
+        "installed into src/"
+    )
     edit_cycle(
         Scenario(env, project, "src_layout"), root / "rust/src/lib.rs", root / "src/notes.txt"
     )
@@ -593,7 +595,7 @@ def test_a_removed_library_is_built_again_or_named_where_it_belongs(
         },
     )
     env.install_editable(root)
-    (library,) = (root / "gone_proj").glob("gone_proj.*.so")
+    (library,) = (root / "gone_proj").glob(f"gone_proj.*{EXTENSION_END}")
     # Removed before rusthook ever built it (`git clean -fdx`): nowhere to put a build.
     library.unlink()
     code = "import rusthook; rusthook.install(); import gone_proj"

@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import (
+    ABI3_SUFFIX,
     DOUBLE_RS,
     EXT_SUFFIX,
     HeldCompile,
@@ -120,11 +122,11 @@ def test_a_foreign_extension_module_beside_a_source_is_what_python_imports(
     project.write("elsewhere/foreign.rs", value_rs(1))
     project.run("import rusthook; rusthook.build_filepath('elsewhere/foreign.rs', in_place=True)")
     shutil.copy(
-        project.root / "elsewhere" / f"foreign{EXT_SUFFIX}", project.root / "foreign.abi3.so"
+        project.root / "elsewhere" / f"foreign{EXT_SUFFIX}", project.root / f"foreign{ABI3_SUFFIX}"
     )
     source = project.write("foreign.rs", value_rs(2))
     run = project.hook_import("import foreign; print(foreign.value(), foreign.__file__)")
-    assert run.stdout.split() == ["1", str(project.root / "foreign.abi3.so")]
+    assert run.stdout.split() == ["1", str(project.root / f"foreign{ABI3_SUFFIX}")]
     assert not run.built
 
     # rusthook's own in-place build of the source is rebuilt when the source changes.
@@ -297,6 +299,7 @@ def test_diagnostics_stream_on_a_terminal_and_the_error_points_to_them(project: 
 # 7. A build folder others can write to is refused at every level.
 
 
+@pytest.mark.unix_only
 def test_a_build_folder_others_can_write_to_or_own_is_refused(
     project: Project, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import signal
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import (
     DOUBLE_RS,
     EXT_SUFFIX,
@@ -60,6 +61,7 @@ def test_different_modules_do_not_wait_and_fresh_imports_never_wait(project: Pro
                 process.communicate()
 
 
+@pytest.mark.unix_only
 def test_killed_build_leaves_nothing_that_blocks_the_next_import(project: Project) -> None:
     source = project.write("killed.rs", DOUBLE_RS)
     held = HeldCompile(project, "killed_")
@@ -75,6 +77,7 @@ def test_killed_build_leaves_nothing_that_blocks_the_next_import(project: Projec
     assert source.read_text() == DOUBLE_RS
 
 
+@pytest.mark.unix_only
 def test_lock_timeout_names_the_lock_and_its_holder(project: Project) -> None:
     project.write("held.rs", DOUBLE_RS)
     held = HeldCompile(project, "held_")
@@ -144,6 +147,7 @@ def test_crate_without_cdylib_is_built_as_one(project: Project) -> None:
     assert project.hook_import("import plainlib; print(plainlib.K)").stdout.strip() == "3"
 
 
+@pytest.mark.linux_only
 def test_unwritable_build_dir_says_which_and_what_to_do(project: Project) -> None:
     project.write("fast.rs", DOUBLE_RS)
     run = project.run(
@@ -200,6 +204,7 @@ def test_odd_sys_path_entries_and_a_broken_finder_never_break_normal_imports(
     assert "rusthook: rusthook's finder failed on 'csv' and was skipped" in run.stderr
 
 
+@pytest.mark.unix_only
 def test_cache_folder_others_can_write_to_is_refused(project: Project, tmp_path: Path) -> None:
     cache = tmp_path / "shared-cache"
     target = template_target(project.build_dir)

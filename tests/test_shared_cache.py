@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DOUBLE_RS, Project, copy_compiled_dependencies, start, template_target
+from conftest import (
+    DOUBLE_RS,
+    EXTENSION_END,
+    Project,
+    copy_compiled_dependencies,
+    start,
+    template_target,
+)
 from test_site import make_venv
 
 PYO3_COMPILED = re.compile(r"^ +Compiling pyo3(-ffi|-build-config|-macros)? v", re.M)
@@ -146,7 +153,7 @@ def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
     for path in deps[: len(deps) // 2]:
         if path.is_file():
             path.unlink()
-    (library,) = cache.glob("cpython-*/modules/halved-*/halved.*.so")
+    (library,) = cache.glob(f"*/modules/halved-*/halved.*{EXTENSION_END}")
     library.unlink()
     again = project.run(
         "import rusthook; rusthook.install(); import halved; print(halved.double(21))", env=env
@@ -205,7 +212,9 @@ def test_warm_compiles_the_dependencies_and_a_new_folder_gets_them_from_sccache(
         assert warmed.stdout.startswith("warm: the pyo3 template's dependencies are compiled (")
         assert PYO3_COMPILED.search(warmed.stderr), warmed.stderr
         assert "Compiling itoa" in warmed.stderr
-        assert not list((project.root / "deps").glob("dep.*.so")), "nothing is written in place"
+        assert not list((project.root / "deps").glob(f"dep.*{EXTENSION_END}")), (
+            "nothing is written in place"
+        )
 
     project.write("first.rs", DOUBLE_RS)
     project.write("second.rs", DOUBLE_RS.replace("x * 2", "x * 5"))

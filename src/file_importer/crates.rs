@@ -138,7 +138,7 @@ pub fn prepare(
     create_private_dir(&member_dir)?;
     // The merged manifest and the lock file in the cache are the copy's own.
     let own = ["Cargo.toml", "Cargo.lock", "target", ".git"].map(OsStr::new);
-    mirror_folder(dir, &member_dir, &own);
+    let copies = mirror_folder(dir, &member_dir, &own);
 
     let mut user = lines;
     merge(&mut user, manifest.clone());
@@ -167,6 +167,7 @@ pub fn prepare(
         && template::introspectable(pyo3_version.as_deref());
 
     let mut inputs = vec![crate_root.clone()];
+    inputs.extend(copies);
     let mut aliases = Vec::new();
     if generate_module {
         create_private_dir(&view)?;
@@ -191,7 +192,7 @@ pub fn prepare(
         write_if_changed(&lib_path, &wrapper)?;
         // The wrapper sits among the library root's neighbours, so its `mod` items
         // find the user's files (diagnostics name them through the alias).
-        mirror_siblings(&crate_root, &view);
+        inputs.extend(mirror_siblings(&crate_root, &view));
         if let Some(folder) = crate_root.parent() {
             aliases.push((
                 format!("{}/", view.display()),

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::file_importer::template::Dialect;
+use crate::platform::{Os, Target};
 
 /// What kind of Rust source a module comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,19 +88,16 @@ fn find_in(name: &str, dir: &Path, crate_folders: bool) -> Option<Source> {
 
 /// On a case-insensitive file system `stat("Fast.rs")` finds `fast.rs`, while importlib
 /// matches names exactly (it compares against directory listings); so does rusthook.
-#[cfg(any(target_os = "macos", target_os = "windows"))]
 fn has_exact_name(dir: &Path, file_name: &str) -> bool {
+    if !matches!(Target::HOST.os, Os::MacOs | Os::Windows) {
+        return true;
+    }
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     };
     fs::read_dir(dir).is_ok_and(|entries| entries.flatten().any(|e| e.file_name() == file_name))
-}
-
-#[cfg(not(any(target_os = "macos", target_os = "windows")))]
-fn has_exact_name(_dir: &Path, _file_name: &str) -> bool {
-    true
 }
 
 /// Every importable Rust source below `root` (for `build_all`), sorted by path.

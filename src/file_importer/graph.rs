@@ -316,7 +316,7 @@ mod tests {
             format!(
                 "{} asks for pyo3 0.21 and {} asks for pyo3 0.22.1: one library cannot link two pyo3 versions.\nMake both ask for the same pyo3 version.",
                 origin.display(),
-                root.join("b/Cargo.toml").display()
+                root.join("b").join("Cargo.toml").display()
             )
         );
     }

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::file_importer::graph::{self, Workspace};
 use crate::file_importer::preprocess::{parse_manifest_lines, Header};
 use crate::file_importer::template::{self, Template};
+use crate::platform;
 
 /// The template's Cargo.toml with the `//:` lines merged over it (the user's keys win)
 /// and relative `path` dependencies made absolute (the crate is built elsewhere).
@@ -143,7 +144,7 @@ pub fn absolutize_path_dependencies(manifest: &mut Table, base_dir: &Path) {
                 // Resolved where it exists (no `..` left over); kept as written otherwise,
                 // so cargo's error names the path the user wrote.
                 let joined = base_dir.join(path.as_str());
-                let absolute = joined.canonicalize().unwrap_or(joined);
+                let absolute = platform::canonicalize(&joined).unwrap_or(joined);
                 *path = absolute.to_string_lossy().into_owned();
             }
         }
@@ -352,16 +353,18 @@ itoa = "1"
         assert_eq!(merged["package"]["version"].as_str(), Some("0.2.0"));
         assert!(merged["package"].get("workspace").is_none());
         assert_eq!(
-            merged["package"]["build"].as_str(),
-            Some("/ws/crate_a/build.rs")
+            merged["package"]["build"].as_str().map(Path::new),
+            Some(Path::new("/ws/crate_a/build.rs"))
         );
         assert_eq!(
             merged["dependencies"]["pyo3"]["version"].as_str(),
             Some("0.23.4")
         );
         assert_eq!(
-            merged["dependencies"]["crate_b"]["path"].as_str(),
-            Some("/ws/crate_a/../crate_b")
+            merged["dependencies"]["crate_b"]["path"]
+                .as_str()
+                .map(Path::new),
+            Some(Path::new("/ws/crate_a/../crate_b"))
         );
         assert_eq!(merged["lib"]["name"].as_str(), Some("crate_a_0123"));
         assert_eq!(
@@ -435,8 +438,10 @@ opt-level = 1
         assert!(root["workspace"].get("default-members").is_none());
         assert_eq!(root["workspace"]["resolver"].as_str(), Some("2"));
         assert_eq!(
-            root["workspace"]["dependencies"]["b"]["path"].as_str(),
-            Some("/ws/crates/b")
+            root["workspace"]["dependencies"]["b"]["path"]
+                .as_str()
+                .map(Path::new),
+            Some(Path::new("/ws/crates/b"))
         );
         assert_eq!(root["profile"]["dev"]["opt-level"].as_integer(), Some(1));
         // The template's dependency profile joins the workspace's own.

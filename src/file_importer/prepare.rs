@@ -119,11 +119,12 @@ fn prepare_single_file(
     if let Some(wrapper) = &generated.wrapper {
         write_if_changed(&wrapper_path, wrapper)?;
     }
+    let mut inputs = Vec::new();
     if let Some(body) = &generated.body {
         let view = body_path.parent().unwrap_or(&crate_dir);
         create_private_dir(view)?;
         write_if_changed(&body_path, body)?;
-        mirror_siblings(&source.path, view);
+        inputs = mirror_siblings(&source.path, view);
     }
     let compile = cache.compile_partition(generated.stable_abi_floor)?;
     let seed = lock_seed::start_from_seed(
@@ -136,7 +137,7 @@ fn prepare_single_file(
         globs: preprocess::absolute_globs(source.base_dir(), &header.dependency_globs),
         template: header.template,
         crate_root: source.path.clone(),
-        inputs: Vec::new(),
+        inputs,
         aliases: vec![(
             body_path.to_string_lossy().into_owned(),
             source.path.to_string_lossy().into_owned(),

@@ -187,8 +187,10 @@ mod tests {
         let manifest: Table = generated.manifest.parse().unwrap();
         assert_eq!(manifest["dependencies"]["pyo3"].as_str(), Some("0.29"));
         assert_eq!(
-            manifest["dependencies"]["helper"]["path"].as_str(),
-            Some("/src/../helper")
+            manifest["dependencies"]["helper"]["path"]
+                .as_str()
+                .map(Path::new),
+            Some(Path::new("/src/../helper"))
         );
         assert_eq!(manifest["package"]["edition"].as_str(), Some("2024"));
     }

@@ -26,6 +26,7 @@ use crate::error::Result;
 use crate::fsutil::{check_private, create_private_dir, short_hash};
 use crate::machinery::freshness::BuildRecord;
 use crate::machinery::stable_abi::{self, Pyo3Config, StableAbiSupport};
+use crate::platform;
 use crate::settings::{PythonEnv, Settings};
 
 /// The kinds of entry the cache holds, each in a folder of its own.
@@ -130,7 +131,7 @@ impl BuildCache {
         variant: &str,
     ) -> ModuleCache {
         let key = short_hash(
-            format!("{}\0{variant}", source_path.to_string_lossy()).as_bytes(),
+            format!("{}\0{variant}", platform::path_key(source_path)).as_bytes(),
             16,
         );
         ModuleCache {
@@ -145,7 +146,7 @@ impl BuildCache {
     /// What rusthook last wrote beside the source of `name` at `source_path` (an in-place
     /// build), whatever the settings: only that file may be replaced by a rebuild.
     pub fn in_place_stamp(&self, name: &str, source_path: &Path) -> PathBuf {
-        let key = short_hash(source_path.to_string_lossy().as_bytes(), 16);
+        let key = short_hash(platform::path_key(source_path).as_bytes(), 16);
         self.abi_dir
             .join(IN_PLACE_FOLDER)
             .join(format!("{name}-{key}.json"))

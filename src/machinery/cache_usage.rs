@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::machinery::cache::{abi_dirs, entry_dirs, is_editable_scan, Bucket, IN_PLACE_FOLDER};
 use crate::machinery::freshness::BuildRecord;
 use crate::machinery::lock;
+use crate::platform;
 
 /// One module's folder in the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,15 +74,23 @@ fn target_last_used(target: &Path) -> Option<SystemTime> {
         .max()
 }
 
-/// `<target>/debug`, `<target>/release`, …: the folders cargo builds a profile in.
+/// `<target>/debug`, `<target>/release`, …: the folders cargo builds a profile in, and
+/// `<target>/<triple>/debug`, … where a build names its target (`--target`, on macOS).
 fn profile_dirs(target: &Path) -> Vec<PathBuf> {
-    fs::read_dir(target)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.join(".cargo-lock").is_file())
-        .collect()
+    let children = |dir: &Path| -> Vec<PathBuf> {
+        let entries = fs::read_dir(dir).into_iter().flatten().flatten();
+        entries.map(|entry| entry.path()).collect()
+    };
+    let is_profile = |path: &PathBuf| path.join(".cargo-lock").is_file();
+    let mut profiles = Vec::new();
+    for child in children(target) {
+        if is_profile(&child) {
+            profiles.push(child);
+        } else {
+            profiles.extend(children(&child).into_iter().filter(is_profile));
+        }
+    }
+    profiles
 }
 
 /// True while cargo builds in `target`: it holds a file lock on each profile's
@@ -131,10 +140,13 @@ fn folder_size(dir: &Path) -> u64 {
 }
 
 /// Deletes every build under `root` (only what rusthook made). Refuses, changing
-/// nothing, while any module's build lock is held. Returns the bytes freed.
+/// nothing, while any module's build lock is held. Returns the bytes freed. A module's
+/// files go while its lock is held; the lock file and its folder only once the lock is
+/// released (Windows cannot delete a file that is open).
 pub fn clear(root: &Path) -> Result<u64> {
     let abi_dirs = abi_dirs(root);
     let mut held = Vec::new();
+    let mut module_dirs = Vec::new();
     for abi_dir in &abi_dirs {
         for module_dir in entry_dirs(abi_dir) {
             let lock_path = module_dir.join("build.lock");
@@ -142,9 +154,25 @@ pub fn clear(root: &Path) -> Result<u64> {
                 Some(lock) => held.push(lock),
                 None => return Err(Error::CacheBusy { path: lock_path }),
             }
+            module_dirs.push(module_dir);
         }
     }
     let freed = summarize(root).iter().map(|p| p.bytes).sum();
+    for module_dir in &module_dirs {
+        for entry in fs::read_dir(module_dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_name() == "build.lock" {
+                continue;
+            }
+            let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            removed.map_err(Error::io("cannot remove", &path))?;
+        }
+    }
+    drop(held);
     for abi_dir in &abi_dirs {
         let folders = Bucket::ALL.map(Bucket::folder);
         for name in folders.iter().chain(&["target", IN_PLACE_FOLDER]) {
@@ -165,7 +193,6 @@ pub fn clear(root: &Path) -> Result<u64> {
             fs::remove_file(&path).map_err(Error::io("cannot remove", &path))?;
         }
     }
-    drop(held);
     Ok(freed)
 }
 
@@ -193,7 +220,7 @@ pub struct Removed {
 /// Skips any module whose build lock is held or whose library a live process has
 /// loaded (and the partition holding it).
 pub fn prune(root: &Path, request: &PruneRequest) -> Result<Vec<Removed>> {
-    let loaded = loaded_files(root);
+    let loaded = platform::loaded_files(root);
     let now = SystemTime::now();
     let mut removed = Vec::new();
     let mut partitions = summarize(root);
@@ -217,10 +244,15 @@ pub fn prune(root: &Path, request: &PruneRequest) -> Result<Vec<Removed>> {
         } else {
             continue;
         };
-        if is_in_use(&module.dir, &loaded)? {
+        if is_in_use(&module.dir, loaded.as_ref())? {
             continue;
         }
-        remove(&module.dir)?;
+        // Windows cannot delete a loaded library, and tells only now.
+        let removed_whole = platform::remove_dir_unless_loaded(&module.dir)
+            .map_err(Error::io("cannot remove", &module.dir))?;
+        if !removed_whole {
+            continue;
+        }
         total = total.saturating_sub(module.bytes);
         partitions[index].modules.retain(|m| m.dir != module.dir);
         removed.push(Removed {
@@ -253,9 +285,14 @@ pub fn prune(root: &Path, request: &PruneRequest) -> Result<Vec<Removed>> {
     Ok(removed)
 }
 
-/// True when a build of the module is running, or a live process has loaded a file of it.
-fn is_in_use(dir: &Path, loaded: &HashSet<PathBuf>) -> Result<bool> {
-    if loaded.iter().any(|file| file.starts_with(dir)) {
+/// True when a build of the module is running, or a live process has loaded a file of
+/// it (`None`: what is loaded cannot be known here, so any library may be).
+fn is_in_use(dir: &Path, loaded: Option<&HashSet<PathBuf>>) -> Result<bool> {
+    let may_be_loaded = match loaded {
+        Some(loaded) => loaded.iter().any(|file| file.starts_with(dir)),
+        None => true,
+    };
+    if may_be_loaded {
         return Ok(true);
     }
     Ok(lock::try_acquire(&dir.join("build.lock"))?.is_none())
@@ -263,40 +300,6 @@ fn is_in_use(dir: &Path, loaded: &HashSet<PathBuf>) -> Result<bool> {
 
 fn remove(path: &Path) -> Result<()> {
     fs::remove_dir_all(path).map_err(Error::io("cannot remove", path))
-}
-
-/// The files below `root` that running processes have mapped (loaded libraries), read
-/// from `/proc/*/maps` on Linux; elsewhere none are known.
-fn loaded_files(root: &Path) -> HashSet<PathBuf> {
-    let mut loaded = HashSet::new();
-    #[cfg(target_os = "linux")]
-    {
-        let roots = [root.to_path_buf(), root.canonicalize().unwrap_or_default()];
-        let Ok(processes) = fs::read_dir("/proc") else {
-            return loaded;
-        };
-        for process in processes.flatten() {
-            let Ok(maps) = fs::read_to_string(process.path().join("maps")) else {
-                continue;
-            };
-            for line in maps.lines() {
-                // `address perms offset dev inode path`: the path is the sixth field.
-                let Some(path) = line.split_whitespace().nth(5) else {
-                    continue;
-                };
-                let path = Path::new(path);
-                if roots
-                    .iter()
-                    .any(|r| !r.as_os_str().is_empty() && path.starts_with(r))
-                {
-                    loaded.insert(path.to_path_buf());
-                }
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = root;
-    loaded
 }
 
 #[cfg(test)]
@@ -386,6 +389,29 @@ mod tests {
         assert_eq!(removed[0].path, recent);
         assert_eq!(removed[1].path, root.path().join("cpython-311"));
         assert!(summarize(root.path()).is_empty());
+    }
+
+    #[test]
+    fn profiles_are_found_with_and_without_a_target_triple() {
+        let target = tempfile::tempdir().unwrap();
+        for profile in [
+            "debug",
+            "aarch64-apple-darwin/debug",
+            "aarch64-apple-darwin/release",
+        ] {
+            create_private_dir(&target.path().join(profile)).unwrap();
+            fs::write(target.path().join(profile).join(".cargo-lock"), "").unwrap();
+        }
+        create_private_dir(&target.path().join("tmp")).unwrap();
+        let mut found = profile_dirs(target.path());
+        found.sort();
+        let expected = [
+            "aarch64-apple-darwin/debug",
+            "aarch64-apple-darwin/release",
+            "debug",
+        ]
+        .map(|profile| target.path().join(profile));
+        assert_eq!(found, expected);
     }
 
     #[test]

@@ -12,10 +12,10 @@ use std::time::Duration;
 use cargo_metadata::{CrateType, Message};
 
 use crate::error::{disk_full_line, Error, Result};
-use crate::fsutil::available_space;
 use crate::machinery::progress::Progress;
 use crate::machinery::stable_abi::Pyo3Config;
 use crate::machinery::toolchain::cargo_program;
+use crate::platform::{self, available_space, ProcessTree, Target};
 
 /// One cargo invocation.
 pub struct CargoBuild<'a> {
@@ -50,7 +50,38 @@ pub struct CargoOutput {
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics.
 pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let program = cargo_program();
-    let mut command = Command::new(&program);
+    let command = cargo_command(&program, build, Target::HOST);
+    let mut child = spawn(command, &program)?;
+    let stdout = child.0.stdout.take();
+    let messages = std::thread::spawn(move || read_messages(stdout));
+    let (status, diagnostics) = supervise(child, &program, progress, &build.diagnostics_aliases)?;
+    let (artifacts, scripts) = messages.join().unwrap_or_default();
+    if !status.success() {
+        let full = disk_full_line(&diagnostics)
+            .map(str::to_string)
+            .or_else(|| linker_out_of_space(&diagnostics, build.target_dir));
+        if let Some(detail) = full {
+            return Err(Error::DiskFull {
+                action: format!("cargo could not build {} in", build.module),
+                path: build.target_dir.to_path_buf(),
+                detail,
+            });
+        }
+        return Err(Error::Build {
+            module: build.module.to_string(),
+            source_path: build.origin.to_path_buf(),
+            diagnostics,
+            shown: progress.diagnostics_shown(),
+        });
+    }
+    progress.succeeded(&diagnostics);
+    artifacts_built(build, artifacts, scripts)
+}
+
+/// The cargo command of a build for `target` (the platform's `--target` and link
+/// arguments for an extension module, see `platform`).
+fn cargo_command(program: &str, build: &CargoBuild, target: Target) -> Command {
+    let mut command = Command::new(program);
     command
         .args(["rustc", "--lib", "--crate-type", "cdylib"])
         .arg("--manifest-path")
@@ -76,39 +107,38 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
         command.arg("--features").arg(build.features.join(","));
     }
     command
-        .args(build.extra_args)
-        .current_dir(build.working_dir)
-        // What maturin sets: build an extension module, do not link libpython.
-        .env("PYO3_BUILD_EXTENSION_MODULE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    build.pyo3.apply(&mut command);
-    let mut child = spawn(command, &program)?;
-    let stdout = child.stdout.take();
-    let messages = std::thread::spawn(move || read_messages(stdout));
-    let (status, diagnostics) = supervise(child, &program, progress, &build.diagnostics_aliases)?;
-    let (artifacts, scripts) = messages.join().unwrap_or_default();
-    if !status.success() {
-        let full = disk_full_line(&diagnostics)
-            .map(str::to_string)
-            .or_else(|| linker_out_of_space(&diagnostics, build.target_dir));
-        if let Some(detail) = full {
-            return Err(Error::DiskFull {
-                action: format!("cargo could not build {} in", build.module),
-                path: build.target_dir.to_path_buf(),
-                detail,
-            });
+    let user_args = build.extra_args;
+    if let Some(triple) = target.cargo_target() {
+        if !user_args.iter().any(|arg| arg.starts_with("--target")) {
+            command.args(["--target", &triple]);
         }
-        return Err(Error::Build {
-            module: build.module.to_string(),
-            source_path: build.origin.to_path_buf(),
-            diagnostics,
-            shown: progress.diagnostics_shown(),
-        });
     }
-    progress.succeeded(&diagnostics);
+    command.args(user_args);
+    let link_args = target.extension_link_args();
+    if !link_args.is_empty() {
+        // After `--`, arguments go to the rustc of this crate only: its link.
+        if !user_args.iter().any(|arg| arg == "--") {
+            command.arg("--");
+        }
+        command.args(link_args);
+    }
+    command
+        .current_dir(build.working_dir)
+        // What maturin sets: build an extension module, do not link libpython.
+        .env("PYO3_BUILD_EXTENSION_MODULE", "1");
+    build.pyo3.apply(&mut command);
+    command
+}
 
+/// The library, local manifests and build-script output folders cargo reported.
+fn artifacts_built(
+    build: &CargoBuild,
+    artifacts: Vec<cargo_metadata::Artifact>,
+    scripts: Vec<cargo_metadata::BuildScript>,
+) -> Result<CargoOutput> {
     let manifest = canonical(build.manifest_path);
     let mut library = None;
     let mut local_manifests = Vec::new();
@@ -180,22 +210,24 @@ pub fn run_tool(
     supervise(child, program, progress, &[])
 }
 
-/// Starts a build tool in its own process group, so that an interrupted build can be
-/// stopped whole: the tool and every rustc and build script it started.
-fn spawn(mut command: Command, program: &str) -> Result<Child> {
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+/// Starts a build tool as a process tree of its own (a process group, a Job Object on
+/// Windows), so that an interrupted build can be stopped whole: the tool and every
+/// rustc, build script and linker it started.
+fn spawn(mut command: Command, program: &str) -> Result<(Child, ProcessTree)> {
+    ProcessTree::prepare(&mut command);
     log::debug!(target: "rusthook.cargo", "running {command:?}");
-    command
+    let child = command
         .spawn()
-        .map_err(|error| Error::tool_missing(program, error))
+        .map_err(|error| Error::tool_missing(program, error))?;
+    let tree = ProcessTree::adopt(&child);
+    Ok((child, tree))
 }
 
 /// Shows a running tool's stderr as progress (cargo's bar as progress events), keeps
 /// its diagnostics (status lines left out), and kills it when the user interrupts.
 /// `aliases` rename generated copies to the user's files in every line.
 fn supervise(
-    mut child: Child,
+    (mut child, tree): (Child, ProcessTree),
     program: &str,
     progress: &Progress,
     aliases: &[(String, String)],
@@ -262,7 +294,9 @@ fn supervise(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if progress.interrupted() {
-            kill(&mut child);
+            tree.kill();
+            let _ = child.kill();
+            let _ = child.wait();
             return Err(Error::Interrupted);
         }
     }
@@ -329,21 +363,8 @@ fn package_name(id: &str) -> Option<String> {
     }
 }
 
-/// Stops cargo and everything it started (its process group, on Unix).
-fn kill(child: &mut Child) {
-    #[cfg(unix)]
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill(2) with a negative pid signals that process group; no memory is shared.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 fn canonical(path: &Path) -> PathBuf {
-    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+    platform::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn is_shared_library(path: &Path) -> bool {
@@ -401,6 +422,79 @@ pub fn library_root(crate_dir: &Path, manifest: Option<&toml::Table>) -> PathBuf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn args_for(target: Target, extra_args: &[String]) -> Vec<String> {
+        let build = CargoBuild {
+            module: "fast",
+            origin: Path::new("/src/fast.rs"),
+            manifest_path: Path::new("/cache/crate/Cargo.toml"),
+            target_dir: Path::new("/cache/target"),
+            working_dir: Path::new("/src"),
+            pyo3: &Pyo3Config::StableAbi,
+            profile: "dev",
+            features: &[],
+            extra_args,
+            diagnostics_aliases: Vec::new(),
+        };
+        let command = cargo_command("cargo", &build, target);
+        let args = command.get_args().map(|a| a.to_string_lossy().into_owned());
+        args.collect()
+    }
+
+    #[test]
+    fn macos_builds_target_the_interpreters_architecture_and_resolve_python_at_load() {
+        let mac = Target {
+            os: platform::Os::MacOs,
+            arch: "aarch64",
+        };
+        let args = args_for(mac, &[]);
+        let tail = [
+            "--",
+            "-C",
+            "link-arg=-undefined",
+            "-C",
+            "link-arg=dynamic_lookup",
+        ];
+        assert!(args.ends_with(&tail.map(String::from)), "{args:?}");
+        let at = args.iter().position(|a| a == "--target").unwrap();
+        assert_eq!(args[at + 1], "aarch64-apple-darwin");
+        // The user's own rustc arguments and target are kept.
+        let own = ["--target".to_string(), "x86_64-apple-darwin".to_string()];
+        let args = args_for(
+            mac,
+            &[
+                own[0].clone(),
+                own[1].clone(),
+                "--".into(),
+                "-Copt-level=1".into(),
+            ],
+        );
+        assert_eq!(args.iter().filter(|a| *a == "--target").count(), 1);
+        assert_eq!(args.iter().filter(|a| *a == "--").count(), 1);
+        assert!(
+            args.ends_with(
+                &[
+                    "-Copt-level=1",
+                    "-C",
+                    "link-arg=-undefined",
+                    "-C",
+                    "link-arg=dynamic_lookup"
+                ]
+                .map(String::from)
+            ),
+            "{args:?}"
+        );
+        let linux = Target {
+            os: platform::Os::Linux,
+            arch: "x86_64",
+        };
+        let args = args_for(linux, &[]);
+        assert!(
+            !args.iter().any(|a| a == "--" || a == "--target"),
+            "{args:?}"
+        );
+        assert_eq!(args[..3], ["rustc", "--lib", "--crate-type"]);
+    }
 
     #[test]
     fn progress_bar_updates_are_parsed() {

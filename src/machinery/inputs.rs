@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Result;
 use crate::machinery::cache::BuildCache;
 use crate::machinery::freshness::{track_all, BuildRecord, TrackedFile};
+use crate::platform;
 
 /// Stamps of the inputs known before a build.
 pub struct InputStamps(HashMap<PathBuf, TrackedFile>);
@@ -50,10 +51,7 @@ impl InputStamps {
         read.extend(find_lockfile(manifest_path));
         // A path through a symlink in the cache (a single file's view of its folder) is
         // the user's file.
-        let real_abi_dir = cache
-            .abi_dir
-            .canonicalize()
-            .unwrap_or(cache.abi_dir.clone());
+        let real_abi_dir = platform::canonicalize(&cache.abi_dir).unwrap_or(cache.abi_dir.clone());
         let target_dirs = cache.target_dirs();
         let in_cache = |p: &Path| {
             p.starts_with(&cache.abi_dir)
@@ -62,7 +60,7 @@ impl InputStamps {
         };
         let read = read.into_iter().map(|p| {
             if p.starts_with(&cache.abi_dir) {
-                p.canonicalize().unwrap_or(p)
+                platform::canonicalize(&p).unwrap_or(p)
             } else {
                 p
             }

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{copy_atomically, hex, link_or_copy, mtime_ns, write_atomically};
+use crate::fsutil::{hex, link_or_copy, mtime_ns, write_atomically};
 use crate::machinery::cache::ModuleCache;
+use crate::platform::{self, Target};
 
 /// Refuses a library that Python could not import as `module` (`name` and `origin` say
 /// which source it came from).
@@ -80,10 +81,7 @@ pub fn install_library(
 ) -> Result<Installed> {
     let metadata =
         fs::metadata(library).map_err(Error::io("cannot read the built library", library))?;
-    #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
-    #[cfg(not(unix))]
-    let inode = 0u64;
+    let inode = platform::file_id(&metadata);
     let mut hasher = Sha256::new();
     hasher.update(format!(
         "{}:{}:{inode}",
@@ -102,6 +100,16 @@ pub fn install_library(
         }
     };
     let destination = module.artifact_path(&file_name);
+    if Target::HOST.path_too_long(&destination) {
+        return Err(Error::Io {
+            action: "cannot install the built library where Windows can load it (set RUSTHOOK_BUILD_DIR to a shorter folder, such as C:\\rh):",
+            path: destination,
+            source: io::Error::new(
+                io::ErrorKind::InvalidFilename,
+                "the path is longer than 259 characters",
+            ),
+        });
+    }
     if !destination.is_file() {
         link_or_copy(library, &destination).map_err(Error::io(
             "cannot install the built library as",
@@ -124,9 +132,10 @@ pub fn install_library(
 }
 
 /// Copies `library` over `destination` atomically (an editable project's installed
-/// library, or a build beside its source).
+/// library, or a build beside its source), which a process may have loaded (see
+/// `platform::replace_loaded_file`).
 pub fn replace_library(library: &Path, destination: &Path) -> Result<()> {
-    copy_atomically(library, destination).map_err(Error::io(
+    platform::replace_loaded_file(library, destination).map_err(Error::io(
         "cannot install the built library as",
         destination,
     ))

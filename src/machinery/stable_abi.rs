@@ -17,6 +17,7 @@ use std::process::Command;
 
 use toml::{Table, Value};
 
+use crate::platform::Target;
 use crate::settings::PythonEnv;
 
 /// What pyo3's build scripts are told about Python.
@@ -46,14 +47,23 @@ impl Pyo3Config {
 
 /// What a stable-ABI build for this interpreter looks like, if it can load one: the
 /// partition it compiles in (`cpython-abi3-x86_64-linux-gnu`) and the interpreter's
-/// minor version. `None` unless the interpreter lists `.abi3.so` among its extension
-/// suffixes: a free-threaded or debug CPython, PyPy and Windows (where pyo3 needs the
-/// interpreter's library folder) build for the interpreter.
+/// minor version. On Unix only an interpreter listing `.abi3.so` among its extension
+/// suffixes loads one; on Windows every CPython's `.pyd` may be abi3 (its tag is
+/// `cp311-win_amd64`). A free-threaded or debug CPython and PyPy build for the
+/// interpreter.
 pub fn support(python: &PythonEnv) -> Option<StableAbiSupport> {
+    let tag = python.abi_tag();
+    if python.ext_suffix().ends_with(".pyd") {
+        let (version, platform) = tag.strip_prefix("cp")?.split_once('-')?;
+        let minor = version.strip_prefix('3')?.parse().ok()?;
+        return Some(StableAbiSupport {
+            partition: format!("cpython-abi3-{platform}"),
+            minor,
+        });
+    }
     if !python.extension_suffixes.iter().any(|s| s == ".abi3.so") {
         return None;
     }
-    let tag = python.abi_tag();
     let mut parts = tag.splitn(3, '-');
     let (implementation, version, platform) = (parts.next()?, parts.next()?, parts.next()?);
     let minor = version.strip_prefix('3')?.parse().ok()?;
@@ -82,10 +92,14 @@ pub fn pyo3_version(manifest: &Table) -> Option<String> {
 
 /// The lowest CPython 3 minor version the manifest's own pyo3 dependency targets with
 /// the stable ABI (`abi3-py39` -> 9, a bare `abi3` -> 0: any), `None` when it does not
-/// ask for the stable ABI. pyo3 builds for the lowest `abi3-py3N` enabled.
+/// ask for the stable ABI or (on Windows, before pyo3 0.29.3) cannot build it without
+/// an interpreter. pyo3 builds for the lowest `abi3-py3N` enabled.
 pub fn stable_abi_floor(manifest: &Table) -> Option<u32> {
     let pyo3 = manifest.get("dependencies")?.get("pyo3")?.as_table()?;
     if pyo3.get("optional").and_then(Value::as_bool) == Some(true) {
+        return None;
+    }
+    if !Target::HOST.stable_abi_without_interpreter(pyo3_version(manifest).as_deref()) {
         return None;
     }
     pyo3.get("features")?
@@ -157,12 +171,24 @@ mod tests {
                 minor: 11
             })
         );
-        // Free-threaded CPython has no stable ABI; Windows builds need the interpreter.
+        // Free-threaded CPython has no stable ABI.
         assert_eq!(
             support(&python(&[".cpython-313t-x86_64-linux-gnu.so", ".so"])),
             None
         );
-        assert_eq!(support(&python(&[".cp311-win_amd64.pyd", ".pyd"])), None);
+        // Windows CPython loads abi3 `.pyd`s without saying so in its suffixes.
+        assert_eq!(
+            support(&python(&[".cp311-win_amd64.pyd", ".pyd"])),
+            Some(StableAbiSupport {
+                partition: "cpython-abi3-win_amd64".into(),
+                minor: 11
+            })
+        );
+        assert_eq!(support(&python(&[".cp313t-win_amd64.pyd", ".pyd"])), None);
+        assert_eq!(
+            support(&python(&["_d.cp311-win_amd64.pyd", "_d.pyd"])),
+            None
+        );
         assert_eq!(
             support(&python(&[".pypy310-pp73-x86_64-linux-gnu.so", ".so"])),
             None

@@ -7,6 +7,7 @@ use std::process::Command;
 use crate::error::{disk_full_line, Error, Result};
 use crate::machinery::cargo;
 use crate::machinery::progress::Progress;
+use crate::platform::Target;
 use crate::project_importer::project::{Bindings, Project};
 use crate::settings::PythonEnv;
 
@@ -26,6 +27,10 @@ pub fn maturin_develop(
         .arg(&project.manifest_path);
     if !features.is_empty() {
         command.arg("--features").arg(features.join(","));
+    }
+    // The interpreter's architecture, as for cargo (see `platform::Target`).
+    if let Some(triple) = Target::HOST.cargo_target() {
+        command.args(["--target", &triple]);
     }
     command.current_dir(&project.root);
     // maturin installs into the environment named by VIRTUAL_ENV: this interpreter's.
@@ -99,6 +104,11 @@ pub fn maturin_dep_info(project: &Project, profile: &str) -> PathBuf {
                 .lib_name()
                 .unwrap_or_else(|| project.import_name.clone())
         ),
+    };
+    // With `--target` (macOS), cargo builds under `<target dir>/<triple>/`.
+    let target_dir = match Target::HOST.cargo_target() {
+        Some(triple) => target_dir.join(triple),
+        None => target_dir,
     };
     target_dir.join(folder).join(format!("{name}.d"))
 }

@@ -19,6 +19,7 @@ use crate::fsutil::{
     check_private, create_private_dir, mtime_ns, now_ns, short_hash, write_atomically,
 };
 use crate::machinery::cache::editable_scan_path;
+use crate::platform::Target;
 use crate::project_importer::project::{read_project, Project};
 
 #[derive(Deserialize)]
@@ -143,27 +144,7 @@ fn editable_root(dist_info: &Path) -> Option<PathBuf> {
     if !direct.dir_info.editable {
         return None;
     }
-    let path = direct.url.strip_prefix("file://")?;
-    Some(PathBuf::from(percent_decode(path)))
-}
-
-/// `file://` URLs escape spaces and other bytes as `%XX`.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(text.get(i + 1..i + 3).unwrap_or(""), 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Target::HOST.file_url_path(&direct.url).map(PathBuf::from)
 }
 
 /// The prefixes whose site-packages folders hold this environment's distributions:
@@ -258,10 +239,19 @@ mod tests {
         write(
             &site.join(format!("{dist}.dist-info/direct_url.json")),
             &format!(
-                r#"{{"dir_info": {{"editable": true}}, "url": "file://{}"}}"#,
-                root.display()
+                r#"{{"dir_info": {{"editable": true}}, "url": "{}"}}"#,
+                file_url(root)
             ),
         );
+    }
+
+    /// A folder's `file://` URL as installers write it: `file:///C:/x` on Windows.
+    fn file_url(path: &Path) -> String {
+        let path = path.display().to_string().replace('\\', "/");
+        match path.starts_with('/') {
+            true => format!("file://{path}"),
+            false => format!("file:///{path}"),
+        }
     }
 
     const CARGO: &str = "[package]\nname = \"my-proj\"\nversion = \"0.1.0\"\n[lib]\ncrate-type = [\"cdylib\"]\n[dependencies]\npyo3 = \"0.30\"\n";
@@ -334,7 +324,18 @@ mod tests {
     /// Moves a folder's mtime into the past, as if nothing had changed in it lately.
     fn settle(dir: &Path, seconds_ago: u64) {
         let then = SystemTime::now() - Duration::from_secs(seconds_ago);
-        fs::File::open(dir).unwrap().set_modified(then).unwrap();
+        #[cfg(windows)]
+        let folder = {
+            // A folder's times are written through a handle with backup semantics.
+            use std::os::windows::fs::OpenOptionsExt;
+            fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(0x0200_0000)
+                .open(dir)
+        };
+        #[cfg(not(windows))]
+        let folder = fs::File::open(dir);
+        folder.unwrap().set_modified(then).unwrap();
     }
 
     #[test]
@@ -451,13 +452,5 @@ mod tests {
             ["/venv", "/venv-exec"]
         );
         assert_eq!(site_prefixes(strings(&["/usr"]), None, None), ["/usr"]);
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("/a%20b/c"), "/a b/c");
-        assert_eq!(percent_decode("/plain"), "/plain");
-        assert_eq!(percent_decode("/bad%zz"), "/bad%zz");
-        assert_eq!(percent_decode("/end%2"), "/end%2");
     }
 }

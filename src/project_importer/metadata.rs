@@ -18,6 +18,7 @@ use toml::{Table, Value};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{mtime_ns, read_toml, write_atomically};
+use crate::platform;
 use crate::project_importer::project::Project;
 
 /// What metadata came from when the install was last seen, and that install.
@@ -38,10 +39,7 @@ struct InstallStamp {
 impl InstallStamp {
     fn of(dist_info: &Path) -> Option<InstallStamp> {
         let metadata = fs::metadata(dist_info.join("RECORD")).ok()?;
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
-        #[cfg(not(unix))]
-        let inode = 0;
+        let inode = platform::file_id(&metadata);
         Some(InstallStamp {
             size: metadata.len(),
             mtime_ns: mtime_ns(&metadata),

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{write_atomically, write_readable_atomically};
+use crate::platform;
 
 pub use sketch::from_source;
 
@@ -49,10 +50,16 @@ pub fn generate(
         Ok(Err(error)) => {
             log::debug!(target: "rusthook.stubs", "no introspection data in {}: {error:#}", library.display());
             let text = sketch();
+            let reason = if platform::uses_chained_fixups(library) {
+                log::warn!(target: "rusthook.stubs", "the stub of {module} is sketched: {CHAINED_FIXUPS}");
+                CHAINED_FIXUPS
+            } else {
+                NO_INTROSPECTION
+            };
             from_source(
                 text.as_deref().unwrap_or(""),
                 &from,
-                NO_INTROSPECTION,
+                reason,
                 option_defaults,
             )
         }
@@ -70,6 +77,9 @@ pub fn generate(
 
 /// Why a stub is a sketch: the library was built without pyo3's introspection data.
 const NO_INTROSPECTION: &str = "the library carries no pyo3 introspection data (it needs pyo3 0.30 and a module rusthook generates or a `#[pymodule] mod`; a `#[pymodule] fn` or an older pyo3 cannot be introspected)";
+
+/// Why a stub is a sketch on macOS 12 and later: the linker wrote chained fixups.
+const CHAINED_FIXUPS: &str = "the library binds its symbols with chained fixups (a macOS deployment target of 12 or later), which pyo3-introspection cannot read yet; set MACOSX_DEPLOYMENT_TARGET=11.0 for introspected stubs";
 
 /// What writing a stub did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
