@@ -53,6 +53,12 @@ def main() -> int:
         "--markdown", action="store_true", help="print the table as Markdown, with date and machine"
     )
     parser.add_argument(
+        "--parent-cargo-config",
+        action="store_true",
+        help="put a .cargo/config.toml in a folder above every scenario's sources (what "
+        "rusthook then tracks costs its up-to-date check a few stats)",
+    )
+    parser.add_argument(
         "--scenarios",
         default=",".join(map(str, SCENARIOS)),
         help=f"which scenarios, e.g. 3,4 (default: all, 1 to {SCENARIOS[-1]})",
@@ -86,6 +92,14 @@ def main() -> int:
     if RUNS.exists():
         shutil.rmtree(RUNS)
     RUNS.mkdir()
+    parent_config = WORK / ".cargo" / "config.toml"
+    if args.parent_cargo_config:
+        parent_config.parent.mkdir(exist_ok=True)
+        parent_config.write_text(
+            "# bench: a configuration file above the sources\n[term]\nquiet = false\n"
+        )
+    elif parent_config.exists():
+        parent_config.unlink()
     venvs = setup_venvs(tool_names, reinstall=not args.no_reinstall)
     cleanup_leftovers(venvs)
     some_venv = next(iter(venvs.values()))

@@ -111,6 +111,21 @@ pub enum Error {
         holder: String,
     },
 
+    /// An in-place library whose stamp cannot vouch for it, with no toolchain to build
+    /// its source again: never loaded on an unconfirmed word.
+    #[error("cannot load {library}: {reason}. Install Rust (cargo) so that rusthook can build it again from its source", library = .library.display())]
+    InPlaceUnconfirmed { library: PathBuf, reason: String },
+
+    /// An editable project asks `[tool.maturin]` for a build rusthook cannot make as
+    /// maturin would: its installed library is left as it is.
+    #[error("cannot rebuild the editable project `{name}` ({root}) as its installer would: [tool.maturin] {option}, and {reason}; its installed library is left as it is. Rebuild it with `maturin develop` (or `pip install -e {root}`)", root = .root.display())]
+    ProjectOptionUnsupported {
+        name: String,
+        root: PathBuf,
+        option: String,
+        reason: String,
+    },
+
     /// An editable project whose library cannot be found where maturin installs it.
     #[error("the editable project `{name}` ({root}) has no installed library ({expected}); install it once with `pip install -e {root}` (or `maturin develop`)", root = .root.display())]
     ProjectNotInstalled {

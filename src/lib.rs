@@ -6,6 +6,7 @@
 //!   preprocessor, generated manifests, templates, C declarations, notebook cells, `new`
 //!   and `eject`).
 //! - [`project_importer`]: editable maturin projects rebuilt on import.
+//! - [`explain`]: why a module would be rebuilt (`python -m rusthook explain`).
 //! - [`stubs`]: `.pyi` stubs of built modules; [`stub_subject`]: which importer makes
 //!   the stub of a path (a source, else an editable project).
 //! - `python`: the `#[pymodule]` boundary, `rusthook._core` (the `python` feature);
@@ -14,10 +15,11 @@
 //!   used by every part; [`platform`]: every difference between Linux, macOS and
 //!   Windows (the only `cfg` outside tests).
 //!
-//! Calls go one way: `python` -> `stub_subject` -> `file_importer`, `project_importer`
-//! -> `stubs`, `machinery` -> `fsutil`, `settings`, `error`, `platform`.
+//! Calls go one way: `python` -> `explain`, `stub_subject` -> `file_importer`,
+//! `project_importer` -> `stubs`, `machinery` -> `fsutil`, `settings`, `error`, `platform`.
 
 pub mod error;
+pub mod explain;
 pub mod file_importer;
 pub mod fsutil;
 pub mod machinery;

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +45,10 @@ def venv_python(venv: Path) -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked for platforms this is not are skipped, saying which they need."""
+    """Tests marked for platforms this is not are skipped, saying which they need; the
+    slowest tests (their `slow` mark) run first, so that pytest-xdist's two processes do
+    not end with one of them alone in a long test."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     for item in items:
         if item.get_closest_marker("linux_only") and not sys.platform.startswith("linux"):
             item.add_marker(pytest.mark.skip(reason="Linux only (see its marker in pyproject)"))
@@ -102,13 +107,141 @@ class Run:
 
 @pytest.fixture(scope="session")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One build cache for the whole session (set RUSTHOOK_TEST_BUILD_DIR to keep it
-    between runs while developing)."""
+    """One build cache for the whole session, its compiled dependencies copied from the
+    seed (`seed_dependencies`). Set RUSTHOOK_TEST_BUILD_DIR to keep the whole cache
+    between runs while developing."""
     kept = os.environ.get("RUSTHOOK_TEST_BUILD_DIR")
     if kept:
         Path(kept).mkdir(parents=True, exist_ok=True)
         return Path(kept)
-    return tmp_path_factory.mktemp("build-cache")
+    build = tmp_path_factory.mktemp("build-cache")
+    seed_dependencies(build)
+    return build
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One mypy cache for the session's mypy and stubtest runs, which analyse the same
+    standard library each time (mypy checks every cached module against its source)."""
+    os.environ["MYPY_CACHE_DIR"] = str(tmp_path_factory.mktemp("mypy-cache"))
+
+
+# The configurations the tests compile pyo3 in: the template's debug and release
+# builds, its introspection build (stubs), and rustimport's pinned pyo3.
+SEED_BUILDS = """\
+import rusthook
+rusthook.build("seed")
+rusthook.build("seed", release=True)
+rusthook.build("seed", stubs=True)
+rusthook.build("seed_rustimport")
+"""
+
+# Past this size the seed is started afresh (old dependency versions pile up).
+SEED_LIMIT = 4 << 30
+
+
+def seed_folder() -> Path:
+    """Where compiled dependencies are kept between test runs: outside the checkout, so
+    that a fresh clone on a machine that ran the tests before finds them."""
+    named = os.environ.get("RUSTHOOK_TEST_SEED")
+    if named:
+        return Path(named)
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "rusthook-tests" / "seed"
+
+
+def seed_dependencies(build: Path) -> None:
+    """Copies compiled dependencies into the session's new build cache `build`.
+
+    The seed is a build cache of its own, where rusthook under test builds a few modules
+    (`SEED_BUILDS`): the first run compiles their dependencies, later runs find them
+    fresh. Only the seed's cargo target folders are copied, never a module's record or
+    library, so every module a test imports is built in its session. Whether a copied
+    dependency is used is cargo's decision, from its fingerprints (compiler, crate
+    versions, features, profile, environment): a seed made by another toolchain or
+    another rusthook is simply not used, and a test cannot pass because of it."""
+    import fcntl  # Unix only, as the tests that build are
+
+    seed = seed_folder()
+    seed.mkdir(mode=0o700, parents=True, exist_ok=True)
+    started = time.monotonic()
+    with open(seed / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be making or copying it
+        cache = seed / "cache"
+        if cache.is_dir() and folder_size(cache) > SEED_LIMIT:
+            shutil.rmtree(cache)
+        sources = seed / "sources"
+        sources.mkdir(exist_ok=True)
+        write_if_changed(sources / "seed.rs", DOUBLE_RS)
+        write_if_changed(
+            sources / "seed_rustimport.rs", DOUBLE_RS.replace("rusthook:pyo3", "rustimport:pyo3")
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RUSTHOOK_")}
+        made = subprocess.run(
+            [sys.executable, "-c", SEED_BUILDS],
+            cwd=sources,
+            env={**env, "RUSTHOOK_BUILD_DIR": str(cache), "PYTHONDONTWRITEBYTECODE": "1"},
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        if made.returncode != 0:
+            # The session compiles everything itself; the tests say what is broken.
+            SEEDED.append(f"not seeded: the seed builds failed:\n{made.stderr}")
+            return
+        for target in sorted(cache.glob("*/target")):
+            partition = build / target.parent.name
+            partition.mkdir(mode=0o700, exist_ok=True)
+            shutil.copytree(target, partition / "target", symlinks=True)
+    SEEDED.append(f"compiled dependencies copied from {seed} in {time.monotonic() - started:.1f} s")
+
+
+SEEDED: list[str] = []
+
+
+def folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in SEEDED:
+        terminalreporter.write_line(f"build cache: {line}")
+
+
+def copy_compiled_dependencies(cache: Path) -> None:
+    """Makes `cache`, a test's own build cache, with the pyo3 template's dependencies
+    compiled (copied from the seed's stable-ABI partition, see `seed_dependencies`), as
+    a cache in use for a while has them; without a seed cargo compiles them."""
+    import fcntl  # Unix only, as the tests that build are
+
+    cache.mkdir(mode=0o700)
+    seed = seed_folder()
+    seed.mkdir(mode=0o700, parents=True, exist_ok=True)
+    seeded = seed / "cache" / STABLE_ABI_TAG / "target"
+    with open(seed / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        if seeded.is_dir():
+            (cache / STABLE_ABI_TAG).mkdir(mode=0o700)
+            shutil.copytree(seeded, cache / STABLE_ABI_TAG / "target", symlinks=True)
+
+
+def kept_cargo_target(purpose: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cargo target folder for builds that pip, uv or maturin run in the tests
+    (`purpose` names which), kept between runs under scripts/test, else new.
+
+    scripts/test holds its target folder (RUSTHOOK_TEST_CARGO_TARGET) for the whole run,
+    so no other run builds in these meanwhile. Every crate a test writes is newer than
+    any earlier build, so cargo compiles it again; what is kept is the registry
+    dependencies, which cargo judges by their fingerprints."""
+    held = os.environ.get("RUSTHOOK_TEST_CARGO_TARGET")
+    if held:
+        return Path(f"{held}-{purpose}")
+    return tmp_path_factory.mktemp(f"{purpose}-target")
 
 
 @pytest.fixture
@@ -172,43 +305,86 @@ class Project:
         return self.run(f"import rusthook\nrusthook.install()\n{statement}", **kwargs)  # type: ignore[arg-type]
 
 
-def stalling_rustc_wrapper(project: Project, crate_prefix: str, seconds: int) -> tuple[Path, Path]:
-    """A RUSTC_WRAPPER that writes its pid to a file and sleeps before compiling the
-    crate whose name starts with `crate_prefix`: a build that is reliably slow."""
-    pid_file = project.root / "wrapper.pid"
-    wrapper = project.write(
-        "wrapper.sh",
-        f"""\
-        #!/bin/sh
-        case "$*" in
-          *"--crate-name {crate_prefix}"*) echo $$ > {pid_file}; sleep {seconds} ;;
-        esac
-        exec "$@"
-        """,
-    )
-    wrapper.chmod(0o755)
-    return wrapper, pid_file
+class HeldCompile:
+    """A RUSTC_WRAPPER that holds the compile of one crate until the test lets it go.
+
+    When cargo reaches the crate whose name starts with `crate_prefix`, the wrapper
+    writes its pid to a file (whole: written aside, then renamed) and waits until the
+    test calls `release()`, or `hold` seconds at most; then it compiles. Tests wait for
+    these events, never for durations that a loaded machine stretches. A short `hold`
+    with no release makes a build last at least that long (progress is shown while it
+    runs)."""
+
+    def __init__(self, project: Project, crate_prefix: str, hold: float = 600) -> None:
+        self.reached = project.root / f"{crate_prefix}held.pid"
+        self.released = project.root / f"{crate_prefix}released"
+        self.wrapper = project.write(
+            f"{crate_prefix}wrapper.sh",
+            f"""\
+            #!/bin/sh
+            case "$*" in
+              *"--crate-name {crate_prefix}"*)
+                echo $$ > '{self.reached}.tmp' && mv '{self.reached}.tmp' '{self.reached}'
+                ticks=0
+                while [ ! -e '{self.released}' ] && [ $ticks -lt {round(hold * 10)} ]; do
+                  sleep 0.1
+                  ticks=$((ticks + 1))
+                done ;;
+            esac
+            exec "$@"
+            """,
+        )
+        self.wrapper.chmod(0o755)
+
+    def env(self) -> dict[str, str]:
+        return {"RUSTC_WRAPPER": str(self.wrapper)}
+
+    def wait_until_reached(self, *importers: subprocess.Popen[str]) -> int:
+        """Waits until the build of one of `importers` reaches the crate; returns the held
+        compiler's pid."""
+        wait_until(
+            lambda: self.reached.exists() or any(p.poll() is not None for p in importers),
+            "the build reaches the held crate",
+        )
+        assert self.reached.exists(), "an importer ended before its build reached the crate"
+        return int(self.reached.read_text())
+
+    def release(self) -> None:
+        self.released.touch()
+
+    def kill(self) -> None:
+        """Stops the held compiler and the cargo that started it (their process group),
+        if still running: a test that ends early leaves nothing behind."""
+        if self.reached.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(os.getpgid(int(self.reached.read_text())), signal.SIGKILL)
 
 
-def start(project: Project, code: str, **env: str) -> subprocess.Popen[str]:
-    """`python -c code` in the project folder, running on while the test goes on."""
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=project.root,
-        env=project.env(**env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 600) -> None:
-    """Waits until the stalling wrapper wrote `path` (the build reached the crate)."""
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 600) -> None:
+    """Polls `condition` until it holds; fails saying `what` never happened. The limit
+    is only a safety net: the events waited for come in seconds."""
     deadline = time.monotonic() + seconds
-    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds} s in vain until {what}"
         time.sleep(0.05)
-    assert path.exists(), "the build never reached the module's crate"
+
+
+def start(
+    project: Project, code: str, *, stderr: Path | None = None, **env: str
+) -> subprocess.Popen[str]:
+    """`python -c code` in the project folder, running on while the test goes on. Its
+    stderr goes to a pipe, or to the file `stderr`, which the test can read meanwhile."""
+    with contextlib.ExitStack() as files:
+        err = files.enter_context(open(stderr, "w")) if stderr else subprocess.PIPE
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=project.root,
+            env=project.env(**env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
 
 
 def run_on_a_terminal(

@@ -107,6 +107,8 @@ proptest! {
                 settings: "x",
                 toolchain_fingerprint: "f",
                 toolchain_version: &never,
+                env: &|_| None,
+                env_names: &Vec::new,
             };
             let _ = record.check(&dir.path().join(&record.artifact), &expected);
         }

@@ -68,7 +68,10 @@ def test_new_creates_an_importable_crate(project: Project) -> None:
     )
     bad = cli(project, "new", "my-ext")
     assert bad.returncode == 1
-    assert "not a valid Python module name" in bad.stderr and "`my_ext`" in bad.stderr
+    assert bad.stderr == (
+        f"rusthook: error: `my-ext` (from {project.root / 'my-ext'}) is not a valid Python "
+        "module name; rename it to a Python identifier such as `my_ext`\n"
+    )
 
 
 def test_build_files_and_folders(project: Project) -> None:

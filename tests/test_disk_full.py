@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DOUBLE_RS, Project, template_target, tmpfs
+from conftest import DOUBLE_RS, Project, copy_compiled_dependencies, template_target, tmpfs
 from test_site import make_venv
 
 # A tmpfs the test mounts (root) and fills.
@@ -24,7 +24,8 @@ pytestmark = pytest.mark.linux_only
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 512 MiB tmpfs: room for pyo3's debug build, and quick to fill."""
+    """A 512 MiB tmpfs: room for pyo3's compiled dependencies and a few modules, and
+    quick to fill."""
     with tmpfs(tmp_path / "disk", "512M", "the full-disk tests") as disk:
         yield disk
 
@@ -72,6 +73,7 @@ def test_rustc_or_the_linker_out_of_space_keeps_the_last_build_and_recovers(
     project: Project, small_disk: Path, tmp_path: Path
 ) -> None:
     cache = small_disk / "cache"
+    copy_compiled_dependencies(cache)
     env = project.env(RUSTHOOK_BUILD_DIR=str(cache))
     source = project.write("fast.rs", DOUBLE_RS)
     code = "import fast; print(fast.double(21))"

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Project, template_target, venv_python
+import pytest
+from conftest import Project, kept_cargo_target, template_target, venv_python
 
 FAST_RS = """\
 // rusthook:pyo3
@@ -76,7 +77,10 @@ def eject(project: Project, *args: str, check: bool = True) -> subprocess.Comple
     return completed
 
 
-def test_ejected_project_installs_with_pip_and_imports_without_rusthook(project: Project) -> None:
+@pytest.mark.slow
+def test_ejected_project_installs_with_pip_and_imports_without_rusthook(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     source = project.write("fast.rs", FAST_RS)
     project.write("data/greeting.txt", "Hello from Rust\n")
     # It works as a rusthook module first.
@@ -103,10 +107,16 @@ def test_ejected_project_installs_with_pip_and_imports_without_rusthook(project:
     assert (dest / "src" / "data" / "greeting.txt").read_text() == "Hello from Rust\n"
 
     venv = project.root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # Made by uv (in a second, with pip); pip installs the project.
+    subprocess.run(
+        [sys.executable, "-m", "uv", "venv", "--quiet", "--seed", str(venv)],
+        check=True,
+        timeout=300,
+    )
     python = venv_python(venv)
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["CARGO_TARGET_DIR"] = str(kept_cargo_target("eject", tmp_path_factory))
     installed = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--find-links", "/opt/wheels", str(dest)],
         env=env,
@@ -219,9 +229,11 @@ def test_cell_eject_builds_with_cargo(project: Project, build_dir: Path) -> None
     assert "def triple(x: SupportsIndex) -> int: ..." in stub
     assert "pyproject.toml" in os.listdir(dest)
     assert not results[1]["ok"]
-    assert "`bad-name`" in str(results[1]["stdout"]) and "such as `bad_name`" in str(
-        results[1]["stdout"]
+    assert results[1]["stdout"] == (
+        f"CellBuildError: `bad-name` (from {project.root / 'bad-name'}) is not a valid Python "
+        "module name; rename it to a Python identifier such as `bad_name`\n"
     )
+    assert not (project.root / "bad-name").exists()
 
     # The project compiles as written (sharing the tests' target folder, configured as
     # rusthook configures stable-ABI builds: pyo3 is built).

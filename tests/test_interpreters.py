@@ -22,6 +22,9 @@ from conftest import venv_python as conftest_venv_python
 from test_crates import make_crate
 from test_shared_cache import PYO3_COMPILED
 
+# One process runs them all: they share the wheel built once (the `wheel` fixture).
+pytestmark = pytest.mark.xdist_group("interpreters")
+
 # The oldest CPython the abi3 wheel supports (requires-python) and the newest tested.
 OLDEST_AND_NEWEST = ("3.9", "3.13")
 
@@ -66,16 +69,31 @@ def find_interpreter(minor: str) -> Path:
 
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """rusthook's abi3 wheel, built from this checkout (in its own target directory,
-    where the editable install has usually compiled everything already)."""
+    """rusthook's abi3 wheel, built from this checkout with the dev profile, as
+    scripts/test builds the editable install (in the target folder where that install
+    compiled everything already): what is tested is the wheel on each CPython, not
+    the optimiser."""
     checkout = Path(rusthook.__file__).resolve().parents[2]
     assert (checkout / "Cargo.toml").is_file(), (
         f"rusthook is not imported from a checkout: {checkout}"
     )
     out = tmp_path_factory.mktemp("wheel")
+    # scripts/test names the target folder where the editable install compiled.
+    target = os.environ.get("RUSTHOOK_TEST_CARGO_TARGET")
     subprocess.run(
-        [sys.executable, "-m", "maturin", "build", "--release", "--quiet", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "maturin",
+            "build",
+            "--profile",
+            "dev",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
         cwd=checkout,
+        env=dict(os.environ, CARGO_TARGET_DIR=target) if target else None,
         check=True,
         stdin=subprocess.DEVNULL,
     )
@@ -84,19 +102,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def venv_with(python: Path, wheel: Path, folder: Path) -> Path:
-    subprocess.run([str(python), "-m", "venv", str(folder)], check=True)
+    """A virtual environment of `python` with the wheel installed (by uv: in a second)."""
+    uv = [sys.executable, "-m", "uv"]
+    subprocess.run([*uv, "venv", "--quiet", "--python", str(python), str(folder)], check=True)
     venv_python = conftest_venv_python(folder)
     subprocess.run(
-        [
-            str(venv_python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-index",
-            "--no-deps",
-            str(wheel),
-        ],
+        [*uv, "pip", "install", "--quiet", "--python", str(venv_python), "--no-index", str(wheel)],
         check=True,
     )
     return venv_python

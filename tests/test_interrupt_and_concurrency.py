@@ -2,47 +2,47 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
+from pathlib import Path
 
 import pytest
-from conftest import DOUBLE_RS, Project, stalling_rustc_wrapper, start, wait_for
+from conftest import DOUBLE_RS, HeldCompile, Project, start, wait_until
 
 
-def process_is_gone(pid: int, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    return False
+def process_ended(pid: int) -> bool:
+    """True once `pid` is gone or a zombie (dead, waiting for its parent to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 @pytest.mark.unix_only
 def test_ctrl_c_stops_the_build_and_the_next_import_recovers(project: Project) -> None:
     project.write("slow.rs", DOUBLE_RS)
-    wrapper, pid_file = stalling_rustc_wrapper(project, "slow_", seconds=120)
-    importer = start(
-        project, "import rusthook; rusthook.install(); import slow", RUSTC_WRAPPER=str(wrapper)
+    # The compile is held until released, which never happens: the import can only end
+    # because Ctrl-C stopped the build (were it waited for, `communicate` times out).
+    held = HeldCompile(project, "slow_")
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal, whatever this process inherited
+    # (a process started in the background, as pytest-xdist's are, ignores SIGINT, and so
+    # would the importer).
+    code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "import rusthook; rusthook.install(); import slow"
     )
+    importer = start(project, code, **held.env())
     try:
-        wait_for(pid_file, importer)
-        rustc_pid = int(pid_file.read_text())
-        started = time.monotonic()
+        rustc_pid = held.wait_until_reached(importer)
         importer.send_signal(signal.SIGINT)
-        _, stderr = importer.communicate(timeout=30)
+        _, stderr = importer.communicate(timeout=120)
     finally:
         if importer.poll() is None:
             importer.kill()
-    assert time.monotonic() - started < 10, "Ctrl-C must not wait for the build to finish"
+            held.kill()
     assert importer.returncode != 0
-    assert "KeyboardInterrupt" in stderr, stderr
-    assert process_is_gone(rustc_pid, within=5), "the compiler started by cargo was killed too"
+    assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr
+    wait_until(lambda: process_ended(rustc_pid), "the compiler cargo started is killed too")
 
     run = project.hook_import("import slow; print(slow.double(21))")
     assert run.built
@@ -50,28 +50,33 @@ def test_ctrl_c_stops_the_build_and_the_next_import_recovers(project: Project) -
 
 
 @pytest.mark.unix_only
-def test_concurrent_importers_wait_for_one_build(project: Project) -> None:
-    project.write("shared.rs", DOUBLE_RS)
-    # Slow the module's compile a little so every importer arrives while it builds.
-    wrapper, _ = stalling_rustc_wrapper(project, "shared_", seconds=3)
-    env = project.env(RUSTC_WRAPPER=str(wrapper))
-    code = "import rusthook; rusthook.install(); import shared; print(shared.double(21))"
-    importers = [
-        subprocess.Popen(
-            [sys.executable, "-c", code],
-            cwd=project.root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+def test_importers_of_one_module_wait_for_one_build(project: Project) -> None:
+    project.write("six.rs", DOUBLE_RS)
+    # The first importer's compile is held until the five others wait for its lock.
+    held = HeldCompile(project, "six_")
+    code = "import rusthook; rusthook.install(); import six; print(six.double(21))"
+    logs = [project.root / f"importer{index}.log" for index in range(6)]
+    importers = [start(project, code, stderr=log, **held.env()) for log in logs]
+    try:
+        held.wait_until_reached(*importers)
+
+        def waiting() -> int:
+            return sum("waiting for another process" in log.read_text() for log in logs)
+
+        wait_until(
+            lambda: waiting() == 5 or any(p.poll() is not None for p in importers),
+            "five importers wait for the one that builds",
         )
-        for _ in range(3)
-    ]
-    results = [p.communicate(timeout=600) for p in importers]
-    assert [p.returncode for p in importers] == [0, 0, 0], results
-    assert [out.strip() for out, _ in results] == ["42", "42", "42"]
-    builds = sum("rusthook: building shared" in err for _, err in results)
-    assert builds == 1, results
-    waited = sum("waiting for another process" in err for _, err in results)
-    assert waited >= 1, results
+        assert waiting() == 5, [log.read_text() for log in logs]
+        held.release()
+        outputs = [process.communicate(timeout=600)[0] for process in importers]
+    finally:
+        held.kill()
+        for process in importers:
+            if process.poll() is None:
+                process.kill()
+    errors = [log.read_text() for log in logs]
+    assert [p.returncode for p in importers] == [0] * 6, errors
+    assert [out.strip() for out in outputs] == ["42"] * 6
+    assert sum("rusthook: building six" in err for err in errors) == 1, errors
+    assert sum("waiting for another process" in err for err in errors) == 5, errors

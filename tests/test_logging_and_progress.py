@@ -6,9 +6,9 @@ import re
 
 from conftest import (
     DOUBLE_RS,
+    HeldCompile,
     Project,
     run_on_a_terminal,
-    stalling_rustc_wrapper,
     template_target,
 )
 
@@ -85,8 +85,9 @@ def test_records_reach_python_logging_once_the_application_imports_it(
 
 def test_progress_lines_when_not_a_terminal(project: Project) -> None:
     project.write("slowish.rs", DOUBLE_RS)
-    wrapper, _ = stalling_rustc_wrapper(project, "slowish_", seconds=2)
-    run = project.hook_import("import slowish", env=project.env(RUSTC_WRAPPER=str(wrapper)))
+    # Held 2 s: long enough for a line of progress (at most one a second).
+    held = HeldCompile(project, "slowish_", hold=2)
+    run = project.hook_import("import slowish", env=project.env(**held.env()))
     assert re.search(r"^rusthook: compiling \d+/\d+ crates$", run.stderr, re.M), run.stderr
 
 
@@ -126,11 +127,12 @@ def test_crate_downloads_without_a_terminal_are_one_line_each(project: Project, 
 
 def test_progress_bar_on_a_terminal(project: Project) -> None:
     project.write("barred.rs", DOUBLE_RS)
-    wrapper, _ = stalling_rustc_wrapper(project, "barred_", seconds=2)
+    # Held 2 s: long enough for a line of progress (at most one a second).
+    held = HeldCompile(project, "barred_", hold=2)
     status, text = run_on_a_terminal(
         project,
         "import rusthook; rusthook.install(); import barred",
-        env=project.env(RUSTC_WRAPPER=str(wrapper)),
+        env=project.env(**held.env()),
     )
     assert status == 0
     assert re.search(r"\r\x1b\[K +Building \[[ =>]*\] \d+/\d+: rusthook-barred", text), repr(text)

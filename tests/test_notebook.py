@@ -146,7 +146,10 @@ def test_bad_cells(project: Project) -> None:
     )
     bogus, pymodule, manifest = results
     assert bogus["error"] == "UsageError"  # shown as IPython shows bad magic options
-    assert "%%rust: unrecognized arguments: --bogus" in str(bogus["stdout"]) + str(bogus["stderr"])
+    assert bogus["stdout"] == ""
+    assert str(bogus["stderr"]).startswith(
+        "UsageError: %%rust: unrecognized arguments: --bogus\nusage: %%rust "
+    )
     assert pymodule["error"] == "CellBuildError"
     assert str(pymodule["stdout"]).endswith(
         ".rs: a %%rust cell cannot define a #[pymodule]: the cell's module is generated "

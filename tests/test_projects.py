@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import rusthook
-from conftest import EXTENSION_END, Project, venv_python
+from conftest import EXTENSION_END, Project, kept_cargo_target, venv_python
 
 PYO3 = 'pyo3 = { version = "0.30", features = ["abi3-py39"] }'
 
@@ -22,10 +22,16 @@ class Env:
     def __init__(self, root: Path, pip_target: Path) -> None:
         self.root = root
         self.pip_target = pip_target
-        subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+        # uv makes it (with pip, which installs the projects) and installs its tools, in
+        # seconds where pip takes a minute.
+        uv = [sys.executable, "-m", "uv"]
+        subprocess.run([*uv, "venv", "--quiet", "--seed", str(root)], check=True)
         self.python = venv_python(root)
         # uniffi-bindgen must match the uniffi crate of the uniffi fixture (0.31).
-        self.pip("install", "--quiet", "maturin>=1.9.4,<2", "cffi", "uniffi-bindgen==0.31.0")
+        tools = ["maturin>=1.9.4,<2", "cffi", "uniffi-bindgen==0.31.0"]
+        subprocess.run(
+            [*uv, "pip", "install", "--quiet", "--python", str(self.python), *tools], check=True
+        )
         site_packages = subprocess.run(
             [str(self.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
             check=True,
@@ -52,7 +58,9 @@ class Env:
 
 @pytest.fixture(scope="session")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
-    return Env(tmp_path_factory.mktemp("venv"), tmp_path_factory.mktemp("pip-target"))
+    """The session's environment (one per pytest-xdist process: it takes seconds to make,
+    and each test's project has a crate name of its own in the shared target folder)."""
+    return Env(tmp_path_factory.mktemp("venv"), kept_cargo_target("pip", tmp_path_factory))
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -646,7 +654,7 @@ def uv(*args: str, cwd: Path, env: dict[str, str]) -> None:
 def uv_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The target directory of uv's builds: its isolated build environments give pyo3
     another interpreter than pip's builds, so they get a directory of their own."""
-    return tmp_path_factory.mktemp("uv-target")
+    return kept_cargo_target("uv", tmp_path_factory)
 
 
 def uv_env(project: Project, uv_target: Path) -> dict[str, str]:
@@ -773,6 +781,7 @@ def test_uv_workspace_of_maturin_projects_with_uv_sync_and_uv_run(
     assert values() == ("2 2", False, False)
 
 
+@pytest.mark.slow
 def test_metadata_changes_ask_for_a_reinstall(env: Env, project: Project) -> None:
     # The installer wrote version, dependencies and entry points from pyproject.toml;
     # rebuilding the library does not rewrite them, so a change raises until the
@@ -1094,3 +1103,72 @@ def test_stubs_of_an_editable_project_go_beside_its_extension(env: Env, project:
     assert "-def value(scale: int = 4) -> int: ...\n" in diff.stdout
     assert "+def value(scale: SupportsIndex = 5) -> int:\n" in diff.stdout
     assert stub.read_text() == "def value(scale: int = 4) -> int: ...\n"
+
+
+def test_maturin_options_are_honoured_and_changing_them_rebuilds(
+    env: Env, project: Project
+) -> None:
+    # What `pip install -e` built (no default features, rustc-args) is what a rebuild
+    # builds; another option rebuilds; an option rusthook cannot honour leaves it alone.
+    root = project.root / "optioned"
+    options = 'no-default-features = true\nrustc-args = ["--cfg", "tuned"]\n'
+    write(
+        root,
+        {
+            "pyproject.toml": pyproject("optioned", options),
+            "Cargo.toml": cargo_toml("optioned") + '[features]\ndefault = ["big"]\nbig = []\n',
+            "src/lib.rs": """\
+                #[pyo3::pymodule]
+                mod optioned {
+                    use pyo3::prelude::*;
+
+                    #[pyfunction]
+                    fn value() -> i64 {
+                        let big = if cfg!(feature = "big") { 100 } else { 0 };
+                        let tuned = if cfg!(tuned) { 10 } else { 0 };
+                        big + tuned + 1 // value
+                    }
+                }
+                """,
+        },
+    )
+    env.install_editable(root)
+    scenario = Scenario(env, project, "optioned")
+    assert scenario.value()[0] == "11"
+    assert scenario.value() == ("11", False)
+    source = root / "src/lib.rs"
+    source.write_text(source.read_text().replace("1 // value", "2 // value"))
+    assert scenario.value() == ("12", True), "rebuilt with no default features, rustc-args"
+    pyproject_toml = root / "pyproject.toml"
+    pyproject_toml.write_text(pyproject("optioned", 'rustc-args = ["--cfg", "tuned"]\n'))
+    assert scenario.value() == ("112", True), "the default features back: rebuilt"
+    library = Path(
+        subprocess.run(
+            [
+                str(env.python),
+                "-c",
+                "import sys, optioned; print(sys.modules.get('optioned.optioned', optioned).__file__)",
+            ],
+            cwd=project.root.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    before = library.read_bytes()
+    pyproject_toml.write_text(pyproject("optioned", 'target = "riscv64gc-unknown-linux-gnu"\n'))
+    completed = subprocess.run(
+        [str(env.python), "-c", "import rusthook; rusthook.install(); import optioned"],
+        cwd=project.root.parent,
+        env=unactivated_offline(project),
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode != 0
+    assert (
+        f"cannot rebuild the editable project `optioned` ({root}) as its installer would: "
+        '[tool.maturin] target = "riscv64gc-unknown-linux-gnu", and it builds for another '
+        "platform than this interpreter's (x86_64-unknown-linux-gnu); its installed library "
+        "is left as it is." in completed.stderr
+    ), completed.stderr
+    assert library.read_bytes() == before

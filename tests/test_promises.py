@@ -15,10 +15,10 @@ from conftest import (
     ABI3_SUFFIX,
     DOUBLE_RS,
     EXT_SUFFIX,
+    HeldCompile,
     Project,
     make_crate,
     run_on_a_terminal,
-    stalling_rustc_wrapper,
 )
 from test_notebook import run_session
 from test_site import make_venv
@@ -172,7 +172,8 @@ def test_log_records_obey_the_applications_logging(project: Project) -> None:
 
 def test_progress_lines_are_log_records_and_cargo_output_is_not(project: Project) -> None:
     project.write("slowlog.rs", DOUBLE_RS)
-    wrapper, _ = stalling_rustc_wrapper(project, "slowlog_", seconds=2)
+    # Held 2 s: long enough for a line of progress (at most one a second).
+    held = HeldCompile(project, "slowlog_", hold=2)
     run = project.run(
         """\
         import logging
@@ -181,7 +182,7 @@ def test_progress_lines_are_log_records_and_cargo_output_is_not(project: Project
         rusthook.install()
         import slowlog
         """,
-        env=project.env(RUSTC_WRAPPER=str(wrapper)),
+        env=project.env(**held.env()),
     )
     assert re.search(r"^INFO rusthook\.progress compiling \d+/\d+ crates$", run.stderr, re.M)
     assert "rusthook: compiling" not in run.stderr
@@ -549,8 +550,9 @@ def test_notebook_eject_details(project: Project) -> None:
         ],
     )
     assert cells[0]["error"] == "UsageError"
-    assert "--name names the module of --eject DEST" in str(cells[0]["stdout"]) + str(
-        cells[0]["stderr"]
+    assert (cells[0]["stdout"], cells[0]["stderr"]) == (
+        "",
+        "UsageError: %%rust: --name names the module of --eject DEST; add --eject\n",
     )
     assert cells[1]["ok"] and cells[1]["stdout"] == ""
     manifest = (project.root / "ej" / "Cargo.toml").read_text()

@@ -3,7 +3,6 @@ security. Each test checks what the user sees and that nothing is lost."""
 
 from __future__ import annotations
 
-import os
 import signal
 import zipfile
 from pathlib import Path
@@ -12,23 +11,12 @@ import pytest
 from conftest import (
     DOUBLE_RS,
     EXT_SUFFIX,
+    HeldCompile,
     Project,
-    stalling_rustc_wrapper,
     start,
     template_target,
-    wait_for,
+    wait_until,
 )
-
-
-def test_six_importers_one_build(project: Project) -> None:
-    project.write("six.rs", DOUBLE_RS)
-    wrapper, _ = stalling_rustc_wrapper(project, "six_", seconds=3)
-    code = "import rusthook; rusthook.install(); import six; print(six.double(21))"
-    importers = [start(project, code, RUSTC_WRAPPER=str(wrapper)) for _ in range(6)]
-    results = [p.communicate(timeout=600) for p in importers]
-    assert [p.returncode for p in importers] == [0] * 6, results
-    assert [out.strip() for out, _ in results] == ["42"] * 6
-    assert sum("rusthook: building six" in err for _, err in results) == 1, results
 
 
 def test_different_modules_do_not_wait_and_fresh_imports_never_wait(project: Project) -> None:
@@ -36,38 +24,54 @@ def test_different_modules_do_not_wait_and_fresh_imports_never_wait(project: Pro
     project.hook_import("import fresh")
     project.write("slow_a.rs", DOUBLE_RS)
     project.write("quick_b.rs", DOUBLE_RS)
-    wrapper, pid_file = stalling_rustc_wrapper(project, "slow_a_", seconds=20)
-    slow = start(
-        project, "import rusthook; rusthook.install(); import slow_a", RUSTC_WRAPPER=str(wrapper)
-    )
+    held = HeldCompile(project, "slow_a_")
+    slow = start(project, "import rusthook; rusthook.install(); import slow_a", **held.env())
+    quick_log = project.root / "quick_b.log"
+    quick = None
     try:
-        wait_for(pid_file, slow)
-        # While slow_a holds its lock: a fresh module loads at once, and another module
-        # builds without waiting for slow_a's lock (cargo may still serialise its own work).
+        held.wait_until_reached(slow)
+        # While slow_a holds its lock: a fresh module loads at once ...
         fresh = project.hook_import("import fresh; print(fresh.double(1))")
-        assert fresh.stdout.strip() == "2" and fresh.stderr == ""
-        assert slow.poll() is None, "the fresh import did not wait for the running build"
-        other = project.hook_import("import quick_b; print(quick_b.double(2))")
-        assert other.stdout.strip() == "4"
-        assert "waiting for another process" not in other.stderr
+        assert (fresh.stdout, fresh.stderr) == ("2\n", "")
+        assert slow.poll() is None
+        # ... and another module starts its build without waiting for slow_a's lock
+        # (cargo itself then waits for slow_a's cargo, on its target folder's lock).
+        quick = start(
+            project,
+            "import rusthook; rusthook.install(); import quick_b; print(quick_b.double(2))",
+            stderr=quick_log,
+        )
+        wait_until(
+            lambda: (
+                "rusthook: building quick_b" in quick_log.read_text() or quick.poll() is not None
+            ),
+            "quick_b starts building",
+        )
+        assert "waiting for another process" not in quick_log.read_text()
+        held.release()
+        assert quick.communicate(timeout=600)[0] == "4\n", quick_log.read_text()
+        assert quick.returncode == 0
+        slow.communicate(timeout=600)
+        assert slow.returncode == 0
     finally:
-        slow.kill()
-        slow.communicate()
+        held.kill()
+        for process in (slow, quick):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
 
 
 @pytest.mark.unix_only
 def test_killed_build_leaves_nothing_that_blocks_the_next_import(project: Project) -> None:
     source = project.write("killed.rs", DOUBLE_RS)
-    wrapper, pid_file = stalling_rustc_wrapper(project, "killed_", seconds=30)
-    victim = start(
-        project, "import rusthook; rusthook.install(); import killed", RUSTC_WRAPPER=str(wrapper)
-    )
-    wait_for(pid_file, victim)
+    held = HeldCompile(project, "killed_")
+    victim = start(project, "import rusthook; rusthook.install(); import killed", **held.env())
+    held.wait_until_reached(victim)
     victim.send_signal(signal.SIGKILL)
     victim.communicate()
     # The dead importer's cargo runs on in its own process group; stop it so the test
     # need not wait for it (the next import would, on cargo's own target-dir lock).
-    os.killpg(os.getpgid(int(pid_file.read_text())), signal.SIGKILL)
+    held.kill()
     run = project.hook_import("import killed; print(killed.double(21))")
     assert run.built and run.stdout.strip() == "42"
     assert source.read_text() == DOUBLE_RS
@@ -76,12 +80,10 @@ def test_killed_build_leaves_nothing_that_blocks_the_next_import(project: Projec
 @pytest.mark.unix_only
 def test_lock_timeout_names_the_lock_and_its_holder(project: Project) -> None:
     project.write("held.rs", DOUBLE_RS)
-    wrapper, pid_file = stalling_rustc_wrapper(project, "held_", seconds=30)
-    holder = start(
-        project, "import rusthook; rusthook.install(); import held", RUSTC_WRAPPER=str(wrapper)
-    )
+    held = HeldCompile(project, "held_")
+    holder = start(project, "import rusthook; rusthook.install(); import held", **held.env())
     try:
-        wait_for(pid_file, holder)
+        held.wait_until_reached(holder)
         run = project.run(
             "import rusthook\nrusthook.install()\ntry:\n    import held\n"
             "except rusthook.RusthookError as e:\n    print(e)",
@@ -97,7 +99,7 @@ def test_lock_timeout_names_the_lock_and_its_holder(project: Project) -> None:
     finally:
         holder.kill()
         holder.communicate()
-        os.killpg(os.getpgid(int(pid_file.read_text())), signal.SIGKILL)
+        held.kill()
 
 
 def test_corrupt_or_missing_record_is_rebuilt_never_trusted(project: Project) -> None:

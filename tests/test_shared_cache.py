@@ -8,7 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DOUBLE_RS, EXTENSION_END, Project, start, template_target
+import pytest
+from conftest import (
+    DOUBLE_RS,
+    EXTENSION_END,
+    Project,
+    copy_compiled_dependencies,
+    start,
+    template_target,
+)
 from test_site import make_venv
 
 PYO3_COMPILED = re.compile(r"^ +Compiling pyo3(-ffi|-build-config|-macros)? v", re.M)
@@ -94,37 +102,6 @@ def test_cache_info_and_prune_keep_what_is_in_use(
     assert bad.returncode == 2 and "not a size: 'lots' (e.g. 500M, 2G)" in bad.stderr
 
 
-def test_warm_compiles_the_dependencies_before_the_first_import(
-    project: Project, tmp_path: Path
-) -> None:
-    project.write("first.rs", DOUBLE_RS)
-    project.write(
-        "deps/dep.rs",
-        '// rusthook:pyo3\n//: [dependencies]\n//: itoa = "1"\n'
-        "use pyo3::prelude::*;\n#[pyfunction]\nfn digits() -> String {\n"
-        "    itoa::Buffer::new().format(42).to_string()\n}\n",
-    )
-    env = project.env(RUSTHOOK_BUILD_DIR=str(tmp_path / "fresh-cache"))
-    warmed = subprocess.run(
-        [sys.executable, "-m", "rusthook", "warm", "deps"],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    assert warmed.returncode == 0, warmed.stderr
-    assert warmed.stdout.startswith("warm: the pyo3 template's dependencies are compiled (")
-    assert PYO3_COMPILED.search(warmed.stderr), warmed.stderr
-    assert "Compiling itoa" in warmed.stderr
-    assert not list((project.root / "deps").glob(f"dep.*{EXTENSION_END}")), (
-        "nothing is written in place"
-    )
-    run = project.run("import rusthook; rusthook.install(); import first", env=env)
-    assert run.built and "Compiling rusthook-first" in run.stderr
-    assert not PYO3_COMPILED.search(run.stderr), run.stderr
-
-
 def test_two_environments_building_at_once_each_get_their_module(
     project: Project, tmp_path: Path
 ) -> None:
@@ -156,10 +133,12 @@ def test_two_environments_building_at_once_each_get_their_module(
         assert f"/mod{index}-" in library
 
 
+@pytest.mark.slow
 def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
     project: Project, tmp_path: Path, build_dir: Path
 ) -> None:
     cache = tmp_path / "own-cache"
+    copy_compiled_dependencies(cache)
     env = project.env(RUSTHOOK_BUILD_DIR=str(cache))
     project.write("halved.rs", DOUBLE_RS)
     first = project.run("import rusthook; rusthook.install(); import halved", env=env)
@@ -178,3 +157,35 @@ def test_a_half_deleted_shared_cache_is_rebuilt_not_misread(
     )
     assert again.stdout.strip() == "42"
     assert again.built, "a missing library is rebuilt, never trusted from the record"
+
+
+@pytest.mark.slow
+def test_warm_compiles_the_dependencies_before_the_first_import(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("first.rs", DOUBLE_RS)
+    project.write(
+        "deps/dep.rs",
+        '// rusthook:pyo3\n//: [dependencies]\n//: itoa = "1"\n'
+        "use pyo3::prelude::*;\n#[pyfunction]\nfn digits() -> String {\n"
+        "    itoa::Buffer::new().format(42).to_string()\n}\n",
+    )
+    env = project.env(RUSTHOOK_BUILD_DIR=str(tmp_path / "fresh-cache"))
+    warmed = subprocess.run(
+        [sys.executable, "-m", "rusthook", "warm", "deps"],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert warmed.returncode == 0, warmed.stderr
+    assert warmed.stdout.startswith("warm: the pyo3 template's dependencies are compiled (")
+    assert PYO3_COMPILED.search(warmed.stderr), warmed.stderr
+    assert "Compiling itoa" in warmed.stderr
+    assert not list((project.root / "deps").glob(f"dep.*{EXTENSION_END}")), (
+        "nothing is written in place"
+    )
+    run = project.run("import rusthook; rusthook.install(); import first", env=env)
+    assert run.built and "Compiling rusthook-first" in run.stderr
+    assert not PYO3_COMPILED.search(run.stderr), run.stderr

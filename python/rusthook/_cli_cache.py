@@ -36,9 +36,12 @@ def cache_info(args: argparse.Namespace) -> None:
         # The stable-ABI partition holds only what every CPython's abi3 builds compiled.
         what = f"{len(entries)} modules" if entries else "compiled dependencies only"
         print(f"  {os.path.basename(abi_dir)}: {what}, {_megabytes(size)}")
-        for name, source, exists, module_size, last_used in entries:
+        for name, source, exists, module_size, last_used, state in entries:
             days = max(0, int((now - last_used) // 86_400))
-            gone = "" if exists else " (source gone)"
+            if state != "built":
+                gone = f" ({state})"
+            else:
+                gone = "" if exists else " (source gone)"
             print(
                 f"    {name or '?'}: {_megabytes(module_size)}, used {days} days ago, "
                 f"from {source or '?'}{gone}"

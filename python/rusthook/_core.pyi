@@ -18,6 +18,7 @@ __all__ = [
     "compiler_cache_last",
     "eject",
     "eject_cell",
+    "explain",
     "find_and_build",
     "find_source",
     "find_sources",
@@ -123,6 +124,10 @@ def stub_text(path: str | os.PathLike[str], settings: Settings) -> tuple[str, st
     """The stub of a `.rs` file or crate directory without writing it: (module name,
     where it goes, text)."""
 
+def explain(target: str, search_path: list[str], settings: Settings) -> str:
+    """Why `target` (a path, else an import name on `search_path` or an editable project)
+    is up to date or not, as JSON text; builds nothing."""
+
 def build_cell(
     code: str,
     directory: str | os.PathLike[str],
@@ -153,9 +158,10 @@ def find_sources(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
 
 def cache_summary(
     root: str | os.PathLike[str],
-) -> list[tuple[str, int, list[tuple[str | None, str | None, bool, int, float]]]]:
-    """[(ABI folder, bytes, [(module, source, source exists, bytes, last used)])] for each
-    partition of the build cache at `root`."""
+) -> list[tuple[str, int, list[tuple[str | None, str | None, bool, int, float, str]]]]:
+    """[(ABI folder, bytes, [(module, source, source exists, bytes, last used, state)])] for
+    each partition of the build cache at `root` (state: "built", "building now", "no build
+    finished (failed or interrupted)", "built by another version of rusthook")."""
 
 def compiler_cache_last(root: str | os.PathLike[str]) -> tuple[str, str, int, int, int] | None:
     """What the compiler cache (sccache) served the last build in the build folder at

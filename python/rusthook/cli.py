@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from rusthook import _cli_build, _cli_cache, _cli_scaffold, _cli_site, _core
+from rusthook import _cli_build, _cli_cache, _cli_explain, _cli_scaffold, _cli_site, _core
 from rusthook._cli_settings import add_settings
 
 TYPE_CHECKING = False
@@ -226,6 +226,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_settings(warm)
     warm.set_defaults(command=_cli_build.warm)
+
+    explain = commands.add_parser(
+        "explain",
+        help="say whether a module is up to date, and if not which input changed",
+        description="For a .rs file, crate folder or editable project (a path, or an "
+        "import name looked up as an import would): up to date or not, and if not exactly "
+        "which input changed (a file, an environment variable, a configuration file, an "
+        "option, the toolchain); where its library is, which partition of the cache, when "
+        "it was built and how long that took. Builds nothing. Exit status 0 when up to "
+        "date, 1 when an import would build.",
+    )
+    explain.add_argument("target", metavar="NAME_OR_PATH")
+    explain.add_argument("--json", action="store_true", help="print the facts as JSON")
+    add_settings(explain)
+    explain.set_defaults(command=_cli_explain.explain)
 
     version = commands.add_parser(
         "version", help="print rusthook, Python, rustc and cargo versions (for bug reports)"

@@ -8,22 +8,23 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::file_importer::cdecl;
 use crate::file_importer::finder::{check_module_name, Source, SourceKind};
+use crate::file_importer::in_place::{self, InPlace};
 use crate::file_importer::lock_seed;
 use crate::file_importer::prepare::{prepare, Prepared};
 use crate::file_importer::preprocess;
 use crate::file_importer::template::{self, Template};
 use crate::fsutil::{
-    check_private_below, create_private_dir, mtime_ns, read_toml, write_atomically,
-    write_if_changed,
+    check_private_below, create_private_dir, read_toml, write_atomically, write_if_changed,
 };
-use crate::machinery::cache::{Bucket, BuildCache};
+use crate::machinery::cache::{Bucket, BuildCache, ModuleCache};
 use crate::machinery::cargo::{self, CargoBuild};
-use crate::machinery::freshness::BuildRecord;
-use crate::machinery::inputs::InputStamps;
+use crate::machinery::freshness::{BuildRecord, Freshness};
+use crate::machinery::inputs::{CargoReads, InputStamps};
 use crate::machinery::install::{self, check_module_export};
 use crate::machinery::placement::{self, Places, STABLE_ABI_SUFFIX};
 use crate::machinery::progress::{BuildObserver, Progress};
-use crate::machinery::{fresh_or_build, is_up_to_date, BuildContext, Outcome};
+use crate::machinery::{check_record, fresh_or_build, is_up_to_date, toolchain};
+use crate::machinery::{BuildContext, Outcome};
 use crate::settings::{PythonEnv, Settings};
 use crate::stubs;
 
@@ -127,26 +128,8 @@ fn build_module(
     check_module_name(&source.name, &source.path)?;
     let cache = BuildCache::open(settings, python)?;
     let profile = settings.cargo_profile().to_string();
-    // A library with introspection data is another build (another pyo3 feature), kept
-    // beside the one without as release is beside debug: switching stubs on and off
-    // rebuilds nothing that is fresh.
-    let fingerprint = |ext_suffix: &str, introspected: bool| {
-        let mut fingerprint =
-            settings.fingerprint_for_suffix(&profile, &settings.features, ext_suffix);
-        if introspected {
-            fingerprint.push_str(" | introspection");
-        }
-        fingerprint
-    };
     let places = |cache: &BuildCache, introspected: bool| {
-        Places::new(
-            cache,
-            Bucket::Modules,
-            &source.name,
-            &source.path,
-            fingerprint(python.ext_suffix(), introspected),
-            fingerprint(STABLE_ABI_SUFFIX, introspected),
-        )
+        module_places(cache, source, settings, python, &profile, introspected)
     };
     let introspect = introspects(settings, source);
     let (mut place, mut last) = places(&cache, introspect).choose();
@@ -215,7 +198,7 @@ fn build_module(
             python.ext_suffix(),
             ctx.settings.quiet,
         )?;
-        remember_in_place(&ctx.cache, source, &written);
+        in_place::write_stamp(&written, folder, &record)?;
         Some(written)
     };
     let mut text = None;
@@ -276,6 +259,51 @@ fn place_stub(
         || cached_stub(ctx, source, record),
     )?;
     Ok(Some((dest, written)))
+}
+
+/// Where the builds of `source` with these settings live: the cache, the module's
+/// folder in it, the settings fingerprint and the cargo profile.
+pub fn module_entry(
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+) -> Result<(BuildCache, ModuleCache, String, String)> {
+    let cache = BuildCache::open(settings, python)?;
+    let profile = settings.cargo_profile().to_string();
+    let introspect = introspects(settings, source);
+    let (place, _) = module_places(&cache, source, settings, python, &profile, introspect).choose();
+    Ok((cache, place.module, place.fingerprint, profile))
+}
+
+/// The places `source`'s build may live (its interpreter's partition, and the shared
+/// stable-ABI one), each with the settings fingerprint of builds there. A library with
+/// introspection data is another build (another pyo3 feature), kept beside the one
+/// without as release is beside debug: switching stubs on and off rebuilds nothing that
+/// is fresh.
+fn module_places(
+    cache: &BuildCache,
+    source: &Source,
+    settings: &Settings,
+    python: &PythonEnv,
+    profile: &str,
+    introspected: bool,
+) -> Places {
+    let fingerprint = |ext_suffix: &str| {
+        let mut fingerprint =
+            settings.fingerprint_for_suffix(profile, &settings.features, ext_suffix);
+        if introspected {
+            fingerprint.push_str(" | introspection");
+        }
+        fingerprint
+    };
+    Places::new(
+        cache,
+        Bucket::Modules,
+        &source.name,
+        &source.path,
+        fingerprint(python.ext_suffix()),
+        fingerprint(STABLE_ABI_SUFFIX),
+    )
 }
 
 /// The stub of `source`'s library: introspected, else sketched from the library root
@@ -344,6 +372,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         profile: &ctx.profile,
         features: &features,
         extra_args: &ctx.settings.cargo_args,
+        rustc_args: &[],
         diagnostics_aliases: aliases,
     };
     let output = std::thread::scope(|scope| {
@@ -361,11 +390,16 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     if template.is_none_or(Template::builds_extension_module) {
         check_module_export(&output.library, &source.name, &source.name, &source.path)?;
     }
-    let files = stamps.files_read(
+    let inputs = stamps.inputs_read(
         primary,
-        &output.library.with_extension("d"),
-        &output.local_manifests,
-        &manifest_path,
+        &CargoReads {
+            dep_info: &output.library.with_extension("d"),
+            local_manifests: &output.local_manifests,
+            local_artifacts: &output.local_artifacts,
+            script_outputs: &output.script_outputs,
+            manifest_path: &manifest_path,
+            working_dir: source.base_dir(),
+        },
         &ctx.cache,
     )?;
     let ext_suffix = match compile.stable_abi_floor {
@@ -402,7 +436,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         artifact: installed.library,
         declarations: installed.declarations,
         stub,
-        files,
+        inputs,
         globs,
         stable_abi_floor: compile.stable_abi_floor,
     })
@@ -432,62 +466,56 @@ pub fn warm(
 
 const WARM_MODULE: &str = "_rusthook_warm";
 
-/// What rusthook wrote beside a source: the file, its size and mtime.
-#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct InPlaceStamp {
-    path: PathBuf,
-    size: u64,
-    mtime_ns: i64,
+/// What an import does with an extension module Python found beside a source.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InPlaceUse {
+    /// Not rusthook's build: Python imports it, rusthook leaves it alone.
+    Foreign,
+    /// rusthook's build, and fresh (or stale with no toolchain to rebuild it, said in a
+    /// warning): load it.
+    Load(PathBuf),
+    /// rusthook's build, stale or unconfirmed: build the source and write it again.
+    Rebuild,
 }
 
-impl InPlaceStamp {
-    fn of(path: &Path) -> Option<InPlaceStamp> {
-        let metadata = fs::metadata(path).ok()?;
-        Some(InPlaceStamp {
-            path: path.to_path_buf(),
-            size: metadata.len(),
-            mtime_ns: mtime_ns(&metadata),
-        })
-    }
-}
-
-/// Remembers the in-place build just written, so that a later import may replace it.
-/// Best effort: forgotten, the file only counts as someone else's.
-fn remember_in_place(cache: &BuildCache, source: &Source, written: &Path) {
-    let stamp_path = cache.in_place_stamp(&source.name, &source.path);
-    let saved = InPlaceStamp::of(written)
-        .and_then(|stamp| serde_json::to_vec(&stamp).ok())
-        .and_then(|json| {
-            let folder = stamp_path.parent()?;
-            create_private_dir(folder).ok()?;
-            write_atomically(&stamp_path, &json).ok()
-        });
-    if saved.is_none() {
-        log::debug!(target: "rusthook.builder", "could not remember {}", written.display());
-    }
-}
-
-/// True when `extension` (an extension module Python found beside `source`) is the
-/// in-place build rusthook last wrote for that source, unchanged since: only then may
-/// the hook rebuild and load the source instead. Any other extension module is what
-/// Python imports without rusthook, so it wins.
-pub fn is_own_in_place_build(
-    source: &Source,
-    extension: &Path,
-    settings: &Settings,
-    python: &PythonEnv,
-) -> bool {
-    let Ok(cache) = BuildCache::open(settings, python) else {
-        return false;
+/// Decides what becomes of `extension`, found beside `source`, from the stamp beside it
+/// (see `in_place`): nothing of it is read from the build cache.
+pub fn in_place_use(source: &Source, extension: &Path) -> Result<InPlaceUse> {
+    let folder = extension.parent().unwrap_or(Path::new("/"));
+    let record = match in_place::read_stamp(extension, folder) {
+        InPlace::Foreign => {
+            log::debug!(target: "rusthook.finder", "{} was not written by rusthook: it is imported, not {}", extension.display(), source.path.display());
+            return Ok(InPlaceUse::Foreign);
+        }
+        InPlace::Unconfirmed(reason) => {
+            if let Err(error) = toolchain::version() {
+                return Err(Error::InPlaceUnconfirmed {
+                    library: extension.to_path_buf(),
+                    reason: format!("{reason}; and it cannot be built again here ({error})"),
+                });
+            }
+            log::warn!(target: "rusthook.builder", "building {} again: {reason}", source.name);
+            return Ok(InPlaceUse::Rebuild);
+        }
+        InPlace::Own(record) => record,
     };
-    let remembered = fs::read(cache.in_place_stamp(&source.name, &source.path))
-        .ok()
-        .and_then(|json| serde_json::from_slice::<InPlaceStamp>(&json).ok());
-    let own = remembered.is_some_and(|stamp| Some(stamp) == InPlaceStamp::of(extension));
-    if !own {
-        log::debug!(target: "rusthook.finder", "{} was not written by rusthook: it is imported, not {}", extension.display(), source.path.display());
+    // The settings of the build that wrote it are the ones that count: an import with
+    // other settings loads what is there.
+    match check_record(&record, extension, &record.settings) {
+        Freshness::Fresh | Freshness::FreshWithNewStats(_) => {
+            Ok(InPlaceUse::Load(extension.to_path_buf()))
+        }
+        Freshness::Stale(reason) => match toolchain::version() {
+            Ok(_) => {
+                log::debug!(target: "rusthook.freshness", "{} must be rebuilt: {reason}", extension.display());
+                Ok(InPlaceUse::Rebuild)
+            }
+            Err(error) => {
+                log::warn!(target: "rusthook.builder", "{} was built from other inputs ({reason}) and cannot be built again here ({error}); loading it as it is", extension.display());
+                Ok(InPlaceUse::Load(extension.to_path_buf()))
+            }
+        },
     }
-    own
 }
 
 /// The file that always makes a build stale when it changes.

@@ -16,6 +16,7 @@ pub mod compile;
 pub mod crates;
 pub mod finder;
 pub mod graph;
+pub mod in_place;
 pub mod lock_seed;
 pub mod manifest;
 pub mod mirror;
@@ -25,5 +26,5 @@ pub mod scaffold;
 pub mod single_file;
 pub mod template;
 
-pub use compile::{ensure_built, is_own_in_place_build, place_stub_of, stub_of, warm, Built};
+pub use compile::{ensure_built, in_place_use, place_stub_of, stub_of, warm, Built, InPlaceUse};
 pub use finder::{Source, SourceKind};

@@ -201,7 +201,8 @@ impl Exports {
     }
 }
 
-/// Top-level `#[pyfunction]`s, `#[pyclass]`es and any `#[pymodule]`. `None` when the
+/// Top-level `#[pyfunction]`s, `#[pyclass]`es and whether there is a `#[pymodule]`
+/// anywhere pyo3 takes one (see `stubs::declares_pymodule`). `None` when the
 /// file does not parse: rustc will then report the syntax error against the file itself.
 pub fn find_exports(text: &str) -> Option<Exports> {
     let file = syn::parse_file(text).ok()?;
@@ -224,13 +225,8 @@ pub fn find_exports(text: &str) -> Option<Exports> {
             }
             _ => {}
         }
-        let attrs: &[syn::Attribute] = match item {
-            syn::Item::Fn(f) => &f.attrs,
-            syn::Item::Mod(m) => &m.attrs,
-            _ => &[],
-        };
-        exports.has_pymodule |= has_attr(attrs, "pymodule");
     }
+    exports.has_pymodule = crate::stubs::declares_pymodule(&file.items);
     Some(exports)
 }
 

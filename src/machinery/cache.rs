@@ -11,7 +11,6 @@
 //! <build root>/<abi tag>/toolchain.json     the remembered `rustc -vV`
 //! <build root>/<abi tag>/<bucket>/<name>-<key>/
 //!     record.json   build.lock   crate/ (generated crate)   <name>.<build id><EXT_SUFFIX>
-//! <build root>/<abi tag>/in-place/<name>-<key>.json   what was last written beside a source
 //! <build root>/cpython-abi3-<platform>/target/, Cargo.lock.seed
 //!                                           where stable-ABI builds of every CPython compile
 //! <build root>/cpython-abi3-<platform>/<bucket>/<name>-<key>/
@@ -177,15 +176,6 @@ impl BuildCache {
         ))
     }
 
-    /// What rusthook last wrote beside the source of `name` at `source_path` (an in-place
-    /// build), whatever the settings: only that file may be replaced by a rebuild.
-    pub fn in_place_stamp(&self, name: &str, source_path: &Path) -> PathBuf {
-        let key = short_hash(platform::path_key(source_path).as_bytes(), 16);
-        self.abi_dir
-            .join(IN_PLACE_FOLDER)
-            .join(format!("{name}-{key}.json"))
-    }
-
     /// The remembered `rustc -vV` of the current toolchain fingerprint.
     pub fn toolchain_file(&self) -> PathBuf {
         self.abi_dir.join("toolchain.json")
@@ -227,6 +217,8 @@ fn target_dir_in(partition: &Path) -> PathBuf {
         .unwrap_or_else(|| partition.join("target"))
 }
 
+/// Where earlier versions remembered their in-place builds (now each carries its own
+/// stamp beside it, see `file_importer::in_place`): cleared with the rest.
 pub(crate) const IN_PLACE_FOLDER: &str = "in-place";
 
 /// The cache folder of one module.

@@ -33,6 +33,8 @@ pub struct CargoBuild<'a> {
     pub profile: &'a str,
     pub features: &'a [String],
     pub extra_args: &'a [String],
+    /// Arguments for rustc itself (after `--`): an editable project's `rustc-args`.
+    pub rustc_args: &'a [String],
     /// `(generated copy, user's file)` pairs: diagnostics naming a copy (a file or a
     /// folder in the cache) name the user's file or folder instead, in this order.
     pub diagnostics_aliases: Vec<(String, String)>,
@@ -46,6 +48,11 @@ pub struct CargoOutput {
     pub local_manifests: Vec<PathBuf>,
     /// The `OUT_DIR` of each package whose build script ran (or was fresh), by name.
     pub out_dirs: Vec<(String, PathBuf)>,
+    /// What rustc compiled for each local (path) package: the files its artifacts were
+    /// made from (rustc's own dep-info sits beside them), for `# env-dep:` lines.
+    pub local_artifacts: Vec<PathBuf>,
+    /// Every build script's `output` file (its `cargo:` lines), local or not.
+    pub script_outputs: Vec<PathBuf>,
 }
 
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics. A
@@ -143,12 +150,14 @@ fn cargo_command(program: &str, build: &CargoBuild, target: Target) -> Command {
     }
     command.args(user_args);
     let link_args = target.extension_link_args();
-    if !link_args.is_empty() {
-        // After `--`, arguments go to the rustc of this crate only: its link.
+    if !link_args.is_empty() || !build.rustc_args.is_empty() {
+        // After `--`, arguments go to the rustc of this crate only: its link, and an
+        // editable project's `rustc-args`.
         if !user_args.iter().any(|arg| arg == "--") {
             command.arg("--");
         }
         command.args(link_args);
+        command.args(build.rustc_args);
     }
     command
         .current_dir(build.working_dir)
@@ -167,10 +176,17 @@ fn artifacts_built(
     let manifest = canonical(build.manifest_path);
     let mut library = None;
     let mut local_manifests = Vec::new();
+    let mut local_artifacts = Vec::new();
     for artifact in artifacts {
         let artifact_manifest = canonical(artifact.manifest_path.as_std_path());
         if artifact.package_id.repr.starts_with("path+") {
             local_manifests.push(artifact_manifest.clone());
+            local_artifacts.extend(
+                artifact
+                    .filenames
+                    .iter()
+                    .map(|f| f.clone().into_std_path_buf()),
+            );
         }
         if artifact_manifest == manifest && artifact.target.crate_types.contains(&CrateType::CDyLib)
         {
@@ -190,6 +206,10 @@ fn artifacts_built(
     })?;
     local_manifests.sort();
     local_manifests.dedup();
+    let script_outputs = scripts
+        .iter()
+        .filter_map(|script| Some(script.out_dir.parent()?.join("output").into_std_path_buf()))
+        .collect();
     let out_dirs = scripts
         .into_iter()
         .filter_map(|script| {
@@ -201,6 +221,8 @@ fn artifacts_built(
         library,
         local_manifests,
         out_dirs,
+        local_artifacts,
+        script_outputs,
     })
 }
 

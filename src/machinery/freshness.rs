@@ -1,9 +1,14 @@
 //! Is the last build fresh? The record of a build (a small JSON file beside the
-//! artifact) holds each tracked file's size, mtime and sha256, the build settings
-//! and the toolchain. The check only stats files; it hashes a file only when its
-//! stat differs, so a touched but unchanged file does not rebuild.
+//! artifact) holds what the build read (see `inputs` for the whole list): each tracked
+//! file's size, mtime and sha256, the files whose absence it relied on, the variables
+//! by a hash of their value, the build settings and the toolchain. The check only stats
+//! files; it hashes a file only when its stat differs, so a touched but unchanged file
+//! does not rebuild. A TOML file (a manifest, cargo's configuration) is hashed as the
+//! data it holds, so an edit to a comment or the layout does not rebuild either: cargo
+//! does not rebuild for one.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -11,10 +16,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{hash_file, mtime_ns, write_atomically};
+use crate::fsutil::{hash_file, hex, mtime_ns, write_atomically};
+use crate::machinery::inputs::{changed_variable, TrackedVariable};
 
 /// Bumped when the record's meaning changes; older records are simply stale.
-pub const RECORD_FORMAT: u32 = 1;
+/// 2: variables, absent configuration files, TOML content hashes, build time.
+pub const RECORD_FORMAT: u32 = 2;
 
 /// One file a build read, as it was when the build started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,17 +30,106 @@ pub struct TrackedFile {
     pub size: u64,
     pub mtime_ns: i64,
     pub sha256: String,
+    /// How `sha256` was taken.
+    #[serde(default, skip_serializing_if = "Content::is_bytes")]
+    pub content: Content,
+}
+
+/// What a tracked file's hash covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Content {
+    /// Its bytes.
+    #[default]
+    Bytes,
+    /// The TOML data it holds (comments and layout left out); its bytes when it is not
+    /// valid TOML.
+    Toml,
+    /// A folder (a build script's `rerun-if-changed` may name one): the names, sizes and
+    /// mtimes of everything in it, as cargo compares them; checked on every import.
+    Folder,
+}
+
+impl Content {
+    fn is_bytes(&self) -> bool {
+        *self == Content::Bytes
+    }
+
+    /// How a file is hashed: TOML for manifests and cargo's configuration.
+    pub fn of(path: &Path, metadata: &fs::Metadata) -> Content {
+        if metadata.is_dir() {
+            return Content::Folder;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let in_cargo_dir = path
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|dir| dir == ".cargo");
+        match name {
+            "Cargo.toml" | "pyproject.toml" | "rust-toolchain.toml" => Content::Toml,
+            "config" | "config.toml" if in_cargo_dir => Content::Toml,
+            _ => Content::Bytes,
+        }
+    }
+
+    /// The hash of `path` this way.
+    pub fn hash(self, path: &Path) -> io::Result<String> {
+        match self {
+            Content::Bytes => hash_file(path),
+            Content::Toml => {
+                let bytes = fs::read(path)?;
+                let data = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| text.parse::<toml::Table>().ok());
+                Ok(match data {
+                    Some(table) => format!("toml:{}", sha256_hex(table.to_string().as_bytes())),
+                    None => sha256_hex(&bytes),
+                })
+            }
+            Content::Folder => {
+                let mut listing = String::new();
+                list_folder(path, path, &mut listing)?;
+                Ok(sha256_hex(listing.as_bytes()))
+            }
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Every entry below `dir`: its path, size and mtime, one line each, sorted.
+fn list_folder(root: &Path, dir: &Path, out: &mut String) -> io::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let metadata = entry.metadata()?;
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        out.push_str(&format!(
+            "{}\t{}\t{}\n",
+            relative.display(),
+            metadata.len(),
+            mtime_ns(&metadata)
+        ));
+        if metadata.is_dir() {
+            list_folder(root, &path, out)?;
+        }
+    }
+    Ok(())
 }
 
 /// The toolchain a build used: a cheap fingerprint and the `rustc -vV` it stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolchainId {
     pub fingerprint: String,
     pub version: String,
 }
 
 /// The record of the last successful build of one module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BuildRecord {
     pub format: u32,
     pub module: String,
@@ -61,10 +157,25 @@ pub struct BuildRecord {
     /// least (every CPython from there loads it). `None` for a version-specific build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stable_abi_floor: Option<u32>,
+    /// Files the build would have read had they existed (cargo's configuration,
+    /// toolchain files): one appearing makes the build stale.
+    #[serde(default)]
+    pub absent: Vec<PathBuf>,
+    /// The environment variables the build read.
+    #[serde(default)]
+    pub variables: Vec<TrackedVariable>,
+    /// Why what the build read could not be confirmed: such a record is never fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed: Option<String>,
+    /// When the build finished (seconds since the Unix epoch) and how long it took.
+    #[serde(default)]
+    pub built_at: u64,
+    #[serde(default)]
+    pub build_seconds: f64,
 }
 
 /// The outcome of a freshness check.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Freshness {
     Fresh,
     /// Fresh, but some stats (or the toolchain fingerprint) moved: this updated record
@@ -79,6 +190,22 @@ pub struct Expected<'a> {
     pub toolchain_fingerprint: &'a str,
     /// Called only if the fingerprint differs; `None` when rustc cannot be asked.
     pub toolchain_version: &'a dyn Fn() -> Option<String>,
+    /// Reads an environment variable (the process's own, outside tests).
+    pub env: &'a dyn Fn(&str) -> Option<OsString>,
+    /// The names of the variables set now.
+    pub env_names: &'a dyn Fn() -> Vec<String>,
+}
+
+/// The process's environment, for [`Expected`].
+pub fn process_env(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+/// The names of the process's environment variables, for [`Expected`].
+pub fn process_env_names() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .collect()
 }
 
 impl BuildRecord {
@@ -115,6 +242,9 @@ impl BuildRecord {
 
     /// Compares the record with the files on disk and the current settings and toolchain.
     pub fn check(&self, artifact_path: &Path, expected: &Expected) -> Freshness {
+        if let Some(reason) = &self.unconfirmed {
+            return Freshness::Stale(reason.clone());
+        }
         if self.settings != expected.settings {
             return Freshness::Stale(format!(
                 "build settings changed ({} -> {})",
@@ -148,6 +278,9 @@ impl BuildRecord {
                 None => {}
             }
         }
+        if let Some(reason) = changed_variable(&self.variables, expected.env, expected.env_names) {
+            return Freshness::Stale(reason);
+        }
         for (index, tracked) in self.files.iter().enumerate() {
             let metadata = match fs::metadata(&tracked.path) {
                 Ok(metadata) => metadata,
@@ -155,16 +288,32 @@ impl BuildRecord {
                     return Freshness::Stale(format!("{} was removed", tracked.path.display()))
                 }
             };
-            if metadata.len() == tracked.size && mtime_ns(&metadata) == tracked.mtime_ns {
+            if tracked.content != Content::Folder
+                && metadata.len() == tracked.size
+                && mtime_ns(&metadata) == tracked.mtime_ns
+            {
                 continue;
             }
-            match hash_file(&tracked.path) {
+            match tracked.content.hash(&tracked.path) {
                 Ok(sha256) if sha256 == tracked.sha256 => {
-                    let record = updated.get_or_insert_with(|| self.clone());
-                    record.files[index].size = metadata.len();
-                    record.files[index].mtime_ns = mtime_ns(&metadata);
+                    if tracked.content != Content::Folder {
+                        let record = updated.get_or_insert_with(|| self.clone());
+                        record.files[index].size = metadata.len();
+                        record.files[index].mtime_ns = mtime_ns(&metadata);
+                    }
+                }
+                Ok(_) if tracked.content == Content::Toml && !is_toml(&tracked.path) => {
+                    return Freshness::Stale(format!(
+                        "{} changed (and is not valid TOML now: cargo will say where)",
+                        tracked.path.display()
+                    ))
                 }
                 _ => return Freshness::Stale(format!("{} changed", tracked.path.display())),
+            }
+        }
+        for path in &self.absent {
+            if fs::symlink_metadata(path).is_ok() {
+                return Freshness::Stale(format!("{} appeared", path.display()));
             }
         }
         if !self.globs.is_empty() {
@@ -187,14 +336,20 @@ impl BuildRecord {
     }
 }
 
+fn is_toml(path: &Path) -> bool {
+    fs::read_to_string(path).is_ok_and(|text| text.parse::<toml::Table>().is_ok())
+}
+
 /// Stats and hashes one file for a record.
 pub fn track(path: &Path) -> io::Result<TrackedFile> {
     let metadata = fs::metadata(path)?;
+    let content = Content::of(path, &metadata);
     Ok(TrackedFile {
         path: path.to_path_buf(),
         size: metadata.len(),
         mtime_ns: mtime_ns(&metadata),
-        sha256: hash_file(path)?,
+        sha256: content.hash(path)?,
+        content,
     })
 }
 
@@ -221,171 +376,4 @@ fn first_line(text: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record_for(dir: &Path, files: &[&Path]) -> BuildRecord {
-        fs::write(dir.join("fast.so"), "library").unwrap();
-        BuildRecord {
-            format: RECORD_FORMAT,
-            module: "fast".into(),
-            source: files[0].to_path_buf(),
-            settings: "debug".into(),
-            toolchain: ToolchainId {
-                fingerprint: "fp".into(),
-                version: "rustc 1.95.0".into(),
-            },
-            profile: "dev".into(),
-            artifact: "fast.so".into(),
-            declarations: None,
-            stub: None,
-            files: track_all(files.iter().map(|p| p.to_path_buf())).unwrap(),
-            globs: Vec::new(),
-            stable_abi_floor: None,
-        }
-    }
-
-    fn expected<'a>(version: &'a dyn Fn() -> Option<String>) -> Expected<'a> {
-        Expected {
-            settings: "debug",
-            toolchain_fingerprint: "fp",
-            toolchain_version: version,
-        }
-    }
-
-    fn set_mtime(path: &Path, seconds_ago: u64) {
-        let file = fs::File::options().write(true).open(path).unwrap();
-        let time = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds_ago);
-        file.set_modified(time).unwrap();
-    }
-
-    #[test]
-    fn unchanged_files_are_fresh_without_hashing() {
-        let dir = tempfile::tempdir().unwrap();
-        let source = dir.path().join("fast.rs");
-        fs::write(&source, "fn a() {}").unwrap();
-        let record = record_for(dir.path(), &[&source]);
-        let never = || -> Option<String> { panic!("toolchain must not be asked") };
-        assert_eq!(
-            record.check(&dir.path().join("fast.so"), &expected(&never)),
-            Freshness::Fresh
-        );
-    }
-
-    #[test]
-    fn touched_but_unchanged_is_fresh_with_new_stats() {
-        let dir = tempfile::tempdir().unwrap();
-        let source = dir.path().join("fast.rs");
-        fs::write(&source, "fn a() {}").unwrap();
-        set_mtime(&source, 100);
-        let record = record_for(dir.path(), &[&source]);
-        set_mtime(&source, 0);
-        let none = || None;
-        match record.check(&dir.path().join("fast.so"), &expected(&none)) {
-            Freshness::FreshWithNewStats(updated) => {
-                assert_ne!(updated.files[0].mtime_ns, record.files[0].mtime_ns);
-                assert_eq!(
-                    updated.check(&dir.path().join("fast.so"), &expected(&none)),
-                    Freshness::Fresh
-                );
-            }
-            other => panic!("expected fresh with new stats, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn edits_deletions_settings_and_missing_artifact_are_stale() {
-        let dir = tempfile::tempdir().unwrap();
-        let source = dir.path().join("fast.rs");
-        let extra = dir.path().join("extra.rs");
-        fs::write(&source, "fn a() {}").unwrap();
-        fs::write(&extra, "fn b() {}").unwrap();
-        let record = record_for(dir.path(), &[&source, &extra]);
-        let artifact = dir.path().join("fast.so");
-        let none = || None;
-
-        let release = Expected {
-            settings: "release",
-            ..expected(&none)
-        };
-        assert!(
-            matches!(record.check(&artifact, &release), Freshness::Stale(r) if r.contains("settings"))
-        );
-
-        fs::write(&source, "fn a() { }").unwrap();
-        assert!(
-            matches!(record.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.contains("fast.rs changed"))
-        );
-
-        let record = record_for(dir.path(), &[&source, &extra]);
-        fs::remove_file(&extra).unwrap();
-        assert!(
-            matches!(record.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.contains("removed"))
-        );
-
-        let record = record_for(dir.path(), &[&source]);
-        fs::remove_file(&artifact).unwrap();
-        assert!(
-            matches!(record.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.contains("missing"))
-        );
-    }
-
-    #[test]
-    fn toolchain_is_asked_only_when_the_fingerprint_moves() {
-        let dir = tempfile::tempdir().unwrap();
-        let source = dir.path().join("fast.rs");
-        fs::write(&source, "fn a() {}").unwrap();
-        let record = record_for(dir.path(), &[&source]);
-        let artifact = dir.path().join("fast.so");
-        let same = || Some("rustc 1.95.0".to_string());
-        let moved = Expected {
-            toolchain_fingerprint: "other",
-            ..expected(&same)
-        };
-        assert!(
-            matches!(record.check(&artifact, &moved), Freshness::FreshWithNewStats(r) if r.toolchain.fingerprint == "other")
-        );
-        let newer = || Some("rustc 1.96.0".to_string());
-        let upgraded = Expected {
-            toolchain_fingerprint: "other",
-            ..expected(&newer)
-        };
-        assert!(
-            matches!(record.check(&artifact, &upgraded), Freshness::Stale(r) if r.contains("toolchain"))
-        );
-    }
-
-    #[test]
-    fn new_file_matching_a_glob_is_stale() {
-        let dir = tempfile::tempdir().unwrap();
-        let source = dir.path().join("fast.rs");
-        fs::write(&source, "fn a() {}").unwrap();
-        let mut record = record_for(dir.path(), &[&source]);
-        record.globs = vec![format!("{}/*.txt", dir.path().display())];
-        let none = || None;
-        let artifact = dir.path().join("fast.so");
-        assert_eq!(record.check(&artifact, &expected(&none)), Freshness::Fresh);
-        fs::write(dir.path().join("new.txt"), "data").unwrap();
-        assert!(
-            matches!(record.check(&artifact, &expected(&none)), Freshness::Stale(r) if r.contains("new.txt is new"))
-        );
-    }
-
-    #[test]
-    fn corrupt_or_foreign_records_are_not_trusted() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("record.json");
-        fs::write(&path, "{ not json").unwrap();
-        assert_eq!(BuildRecord::read(&path), None);
-        fs::write(&path, "").unwrap();
-        assert_eq!(BuildRecord::read(&path), None);
-        let source = dir.path().join("fast.rs");
-        fs::write(&source, "fn a() {}").unwrap();
-        let mut record = record_for(dir.path(), &[&source]);
-        record.write(&path).unwrap();
-        assert_eq!(BuildRecord::read(&path).as_ref(), Some(&record));
-        record.format = RECORD_FORMAT + 1;
-        record.write(&path).unwrap();
-        assert_eq!(BuildRecord::read(&path), None);
-    }
-}
+mod tests;

@@ -1,16 +1,104 @@
-//! What a build read: the files its record tracks. Stamped before cargo runs where they
-//! are known then (an edit made while cargo runs must make the build stale, not be
-//! recorded as built), completed afterwards from cargo's dep-info, the manifests of the
-//! local packages it compiled and the lock file.
+//! What a build reads, in one place. A record is only as good as this list: whatever
+//! cargo would rebuild for must be here, or an import could load a library built from
+//! other inputs. The list, and where each part comes from:
+//!
+//! - **files**: the primary inputs (the source, the crate's Cargo.toml and marker
+//!   files, `//d:` globs), every file in cargo's dep-info (each local package's sources,
+//!   `include_str!`/`include_bytes!` files, `#[path]` modules, build scripts'
+//!   `rerun-if-changed` paths: cargo adds those to its dep-info), the manifests of the
+//!   local packages compiled, the lock file;
+//! - **cargo configuration**: `.cargo/config.toml` and `.cargo/config` in the folder
+//!   cargo runs in and every folder above, and in `CARGO_HOME`; `rust-toolchain` and
+//!   `rust-toolchain.toml` in the same folders (rustup's proxy reads them): tracked when
+//!   present, and their absence recorded, so one appearing makes the build stale;
+//! - **environment variables**, by a hash of their value (unset and empty differ; the
+//!   bytes are compared, so a value that is not UTF-8 is tracked too): the ones cargo and
+//!   rustc read ([`NAMED_VARIABLES`], every variable of the [`VARIABLE_FAMILIES`]), the
+//!   `# env-dep:` lines of rustc's dep-info of each local crate (`env!`,
+//!   `option_env!`), and every build script's `rerun-if-env-changed`;
+//! - the settings fingerprint (profile, features, cargo arguments, rusthook's version,
+//!   which is the template's, and the Python ABI) and the toolchain live in the record
+//!   itself (`freshness`).
+//!
+//! Stamped before cargo runs where they are known then (an edit made while cargo runs
+//! must make the build stale, not be recorded as built), completed afterwards.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
 use crate::error::Result;
+use crate::fsutil::hex;
 use crate::machinery::cache::BuildCache;
 use crate::machinery::freshness::{track_all, BuildRecord, TrackedFile};
 use crate::platform;
+
+/// Variables cargo or rustc read for every build, compared by value.
+pub const NAMED_VARIABLES: &[&str] = &[
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "RUSTC",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTC_BOOTSTRAP",
+    "CARGO_HOME",
+    "CARGO_INCREMENTAL",
+];
+
+/// Prefixes of cargo's configuration variables that change a build: every variable set
+/// with one is compared, and one newly set makes the build stale.
+pub const VARIABLE_FAMILIES: &[&str] = &["CARGO_BUILD_", "CARGO_PROFILE_", "CARGO_TARGET_"];
+
+/// Set by rusthook on cargo's command whatever the importing process holds, so the
+/// process's value is not what the build read.
+const SET_FOR_CARGO: &[&str] = &[
+    "PYO3_PYTHON",
+    "PYO3_NO_PYTHON",
+    "PYO3_BUILD_EXTENSION_MODULE",
+    "CARGO_TARGET_DIR",
+];
+
+/// One environment variable a build read: its name and the sha256 of its value's bytes
+/// (`None`: unset).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedVariable {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// Everything a build read, for its record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildInputs {
+    pub files: Vec<TrackedFile>,
+    /// Files cargo or rustup would read if they existed (configuration, toolchain files).
+    pub absent: Vec<PathBuf>,
+    pub variables: Vec<TrackedVariable>,
+    /// Why what the build read cannot be confirmed (an unreadable dep-info): such a
+    /// record is never fresh.
+    pub unconfirmed: Option<String>,
+}
+
+/// What cargo reported reading, besides the primary inputs.
+pub struct CargoReads<'a> {
+    /// Cargo's dep-info of the library (`target/<profile>/lib<name>.d`).
+    pub dep_info: &'a Path,
+    /// Cargo.toml of every local package compiled.
+    pub local_manifests: &'a [PathBuf],
+    /// The files of each local package's artifacts (rustc's dep-info is beside them).
+    pub local_artifacts: &'a [PathBuf],
+    /// Every build script's `output` file.
+    pub script_outputs: &'a [PathBuf],
+    /// The manifest cargo built (its lock file is found from it).
+    pub manifest_path: &'a Path,
+    /// The folder cargo ran in (where its configuration search starts).
+    pub working_dir: &'a Path,
+}
 
 /// Stamps of the inputs known before a build.
 pub struct InputStamps(HashMap<PathBuf, TrackedFile>);
@@ -34,21 +122,85 @@ impl InputStamps {
         ))
     }
 
-    /// What the build read: the primary inputs, everything in cargo's dep-info, the
-    /// manifests of local packages and the lock file; stamped before the build where
-    /// they were known then. Files inside the build cache are rusthook's own.
+    /// What the build read: the primary inputs, what cargo reported, cargo's
+    /// configuration and the variables. Stamped before the build where they were known
+    /// then. Files inside the build cache are rusthook's own.
+    pub fn inputs_read(
+        &self,
+        primary: Vec<PathBuf>,
+        reads: &CargoReads,
+        cache: &BuildCache,
+    ) -> Result<BuildInputs> {
+        let mut unconfirmed = None;
+        let mut read = primary;
+        match read_dep_info(reads.dep_info) {
+            Ok(files) => read.extend(files),
+            Err(error) => {
+                unconfirmed.get_or_insert(unreadable(reads.dep_info, &error));
+            }
+        }
+        read.extend(reads.local_manifests.iter().cloned());
+        read.extend(find_lockfile(reads.manifest_path));
+        let (config, absent) = configuration_files(reads.working_dir);
+        read.extend(config);
+
+        let mut variable_names: Vec<String> = Vec::new();
+        for dep_info in rustc_dep_infos(reads.local_artifacts) {
+            match read_env_deps(&dep_info) {
+                Ok(names) => variable_names.extend(names),
+                Err(error) => {
+                    unconfirmed.get_or_insert(unreadable(&dep_info, &error));
+                }
+            }
+        }
+        for output in reads.script_outputs {
+            match read_rerun_env(output) {
+                Ok(names) => variable_names.extend(names),
+                Err(error) => {
+                    unconfirmed.get_or_insert(unreadable(output, &error));
+                }
+            }
+        }
+        if let Some(reason) = &unconfirmed {
+            log::warn!(target: "rusthook.freshness", "{reason}; the next import builds again");
+        }
+        Ok(BuildInputs {
+            files: self.stamp_outside_cache(read, cache)?,
+            absent,
+            variables: variables_read(variable_names),
+            unconfirmed,
+        })
+    }
+
+    /// Only the files: for builds cargo reports nothing of (`maturin develop`).
     pub fn files_read(
         &self,
         primary: Vec<PathBuf>,
         dep_info: &Path,
-        local_manifests: &[PathBuf],
-        manifest_path: &Path,
+        working_dir: &Path,
+        cache: &BuildCache,
+    ) -> Result<BuildInputs> {
+        let mut read = primary;
+        let mut unconfirmed = None;
+        match read_dep_info(dep_info) {
+            Ok(files) => read.extend(files),
+            Err(error) => unconfirmed = Some(unreadable(dep_info, &error)),
+        }
+        let (config, absent) = configuration_files(working_dir);
+        read.extend(config);
+        Ok(BuildInputs {
+            files: self.stamp_outside_cache(read, cache)?,
+            absent,
+            variables: variables_read(Vec::new()),
+            unconfirmed,
+        })
+    }
+
+    fn stamp_outside_cache(
+        &self,
+        read: Vec<PathBuf>,
         cache: &BuildCache,
     ) -> Result<Vec<TrackedFile>> {
-        let mut read = primary;
-        read.extend(read_dep_info(dep_info));
-        read.extend(local_manifests.iter().cloned());
-        read.extend(find_lockfile(manifest_path));
         // A path through a symlink in the cache (a single file's view of its folder) is
         // the user's file.
         let real_abi_dir = platform::canonicalize(&cache.abi_dir).unwrap_or(cache.abi_dir.clone());
@@ -82,6 +234,197 @@ impl InputStamps {
     }
 }
 
+fn unreadable(path: &Path, error: &io::Error) -> String {
+    format!(
+        "cannot read {} ({error}), so what the build read is not known",
+        path.display()
+    )
+}
+
+/// The sha256 of a variable's value, bytes as they are (`None`: unset).
+pub fn value_hash(value: Option<&OsStr>) -> Option<String> {
+    value.map(|value| hex(&Sha256::digest(os_bytes(value))))
+}
+
+#[cfg(unix)]
+fn os_bytes(value: &OsStr) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    value.as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn os_bytes(value: &OsStr) -> Vec<u8> {
+    value.to_string_lossy().into_owned().into_bytes()
+}
+
+fn is_tracked_family(name: &str) -> bool {
+    VARIABLE_FAMILIES
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        && !SET_FOR_CARGO.contains(&name)
+}
+
+/// The variables a build read, as they are now: `names` (env-deps, build scripts'),
+/// [`NAMED_VARIABLES`] and every variable set of the [`VARIABLE_FAMILIES`].
+pub fn variables_read(names: Vec<String>) -> Vec<TrackedVariable> {
+    let family = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| is_tracked_family(name));
+    let names: std::collections::BTreeSet<String> = names
+        .into_iter()
+        .chain(NAMED_VARIABLES.iter().map(|n| n.to_string()))
+        .chain(family)
+        .filter(|name| !name.is_empty() && !SET_FOR_CARGO.contains(&name.as_str()))
+        .collect();
+    names
+        .into_iter()
+        .map(|name| TrackedVariable {
+            value: value_hash(std::env::var_os(&name).as_deref()),
+            name,
+        })
+        .collect()
+}
+
+/// The first variable whose value differs from the record's, said as a reason
+/// (`RUSTFLAGS changed`), or a newly set one of the families. `env` reads a variable;
+/// `set` lists the names set now.
+pub fn changed_variable(
+    recorded: &[TrackedVariable],
+    env: &dyn Fn(&str) -> Option<OsString>,
+    set: &dyn Fn() -> Vec<String>,
+) -> Option<String> {
+    for variable in recorded {
+        let now = value_hash(env(&variable.name).as_deref());
+        if now != variable.value {
+            let what = match (&variable.value, &now) {
+                (None, _) => "was set",
+                (_, None) => "was unset",
+                _ => "changed",
+            };
+            return Some(format!("the environment variable {} {what}", variable.name));
+        }
+    }
+    let known: HashSet<&str> = recorded.iter().map(|v| v.name.as_str()).collect();
+    set()
+        .into_iter()
+        .find(|name| is_tracked_family(name) && !known.contains(name.as_str()))
+        .map(|name| format!("the environment variable {name} was set"))
+}
+
+/// The configuration files cargo reads for a build run in `working_dir` (and rustup's
+/// toolchain files): `(present, absent)`. An absent `.cargo` folder stands for both of
+/// its files, so that an up-to-date check costs one `stat` per folder for it.
+pub fn configuration_files(working_dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut present = Vec::new();
+    let mut absent = Vec::new();
+    let mut cargo_dirs: Vec<PathBuf> = working_dir
+        .ancestors()
+        .map(|dir| dir.join(".cargo"))
+        .collect();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|home| home.join(".cargo")));
+    if let Some(home) = cargo_home {
+        if !cargo_dirs.contains(&home) {
+            cargo_dirs.push(home);
+        }
+    }
+    for dir in cargo_dirs {
+        if !dir.is_dir() {
+            absent.push(dir);
+            continue;
+        }
+        for name in ["config", "config.toml"] {
+            let path = dir.join(name);
+            if path.is_file() {
+                present.push(path);
+            } else {
+                absent.push(path);
+            }
+        }
+    }
+    for dir in working_dir.ancestors() {
+        for name in ["rust-toolchain", "rust-toolchain.toml"] {
+            let path = dir.join(name);
+            if path.is_file() {
+                present.push(path);
+            } else {
+                absent.push(path);
+            }
+        }
+    }
+    (present, absent)
+}
+
+/// rustc's own dep-info of each artifact (beside it, or in `deps/` for a library cargo
+/// copied up a folder): the one holding `# env-dep:` lines.
+pub fn rustc_dep_infos(artifacts: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for artifact in artifacts {
+        let (Some(dir), Some(stem)) = (artifact.parent(), artifact.file_stem()) else {
+            continue;
+        };
+        let stem = stem.to_string_lossy();
+        let stem = stem.strip_prefix("lib").unwrap_or(&stem);
+        let candidates = [
+            dir.join(format!("{stem}.d")),
+            dir.join("deps").join(format!("{stem}.d")),
+        ];
+        if let Some(path) = candidates.into_iter().find(|p| p.is_file()) {
+            if !found.contains(&path) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The variables in a rustc dep-info's `# env-dep:NAME[=value]` lines.
+pub fn read_env_deps(path: &Path) -> io::Result<Vec<String>> {
+    let text = read_text(path)?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.strip_prefix("# env-dep:"))
+        .map(|rest| {
+            rest.split_once('=')
+                .map_or(rest, |(name, _)| name)
+                .to_string()
+        })
+        .collect())
+}
+
+/// The variables a build script's output names in `rerun-if-env-changed` lines.
+pub fn read_rerun_env(path: &Path) -> io::Result<Vec<String>> {
+    let bytes = fs::read(path)?;
+    Ok(String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("cargo::rerun-if-env-changed=")
+                .or_else(|| line.strip_prefix("cargo:rerun-if-env-changed="))
+        })
+        .map(|name| name.trim().to_string())
+        .collect())
+}
+
+fn read_text(path: &Path) -> io::Result<String> {
+    String::from_utf8(fs::read(path)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+}
+
+/// Names the variables of a record for people: `{name: set | unset}`.
+pub fn describe_variables(variables: &[TrackedVariable]) -> BTreeMap<&str, &'static str> {
+    variables
+        .iter()
+        .map(|v| {
+            (
+                v.name.as_str(),
+                if v.value.is_some() { "set" } else { "unset" },
+            )
+        })
+        .collect()
+}
+
 /// The Cargo.lock a build of `manifest` uses: beside it or in a workspace root above.
 pub fn find_lockfile(manifest: &Path) -> Option<PathBuf> {
     manifest
@@ -92,11 +435,9 @@ pub fn find_lockfile(manifest: &Path) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// Reads the source files a build compiled from cargo's dep-info (`.d`) file.
-pub fn read_dep_info(path: &Path) -> Vec<PathBuf> {
-    let Ok(text) = fs::read_to_string(path) else {
-        return Vec::new();
-    };
+/// Reads the files a build read from cargo's dep-info (`.d`) file.
+pub fn read_dep_info(path: &Path) -> io::Result<Vec<PathBuf>> {
+    let text = read_text(path)?;
     let mut files = Vec::new();
     for line in text.lines() {
         // `target: dep dep ...`; spaces inside paths are escaped as `\ `.
@@ -123,7 +464,7 @@ pub fn read_dep_info(path: &Path) -> Vec<PathBuf> {
             files.push(PathBuf::from(current));
         }
     }
-    files
+    Ok(files)
 }
 
 /// Splits a make rule at its first `: ` (Windows paths hold `C:\`).
@@ -133,47 +474,4 @@ fn split_rule(line: &str) -> Option<(&str, &str)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dep_info_paths_with_spaces() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("lib.d");
-        fs::write(
-            &path,
-            "/t/libfast.so: /src/fast.rs /src/my\\ dir/data.txt\n",
-        )
-        .unwrap();
-        assert_eq!(
-            read_dep_info(&path),
-            [
-                PathBuf::from("/src/fast.rs"),
-                PathBuf::from("/src/my dir/data.txt")
-            ]
-        );
-    }
-
-    #[test]
-    fn files_in_the_cache_are_not_inputs() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = BuildCache::for_tests(&dir.path().join("cache"));
-        let user = dir.path().join("fast.rs");
-        fs::write(&user, "fn a() {}").unwrap();
-        let generated = cache.abi_dir.join("modules/fast-1/crate/wrapper.rs");
-        fs::create_dir_all(generated.parent().unwrap()).unwrap();
-        fs::write(&generated, "include!()").unwrap();
-        let stamps = InputStamps::before_build(std::slice::from_ref(&user), None).unwrap();
-        let files = stamps
-            .files_read(
-                vec![user.clone(), generated],
-                &dir.path().join("missing.d"),
-                &[],
-                &dir.path().join("Cargo.toml"),
-                &cache,
-            )
-            .unwrap();
-        let paths: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
-        assert_eq!(paths, [user]);
-    }
-}
+mod tests;

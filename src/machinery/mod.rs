@@ -27,7 +27,10 @@ use crate::error::{Error, Result};
 use crate::fsutil::create_private_dir;
 use crate::settings::{PythonEnv, Settings};
 use cache::{BuildCache, ModuleCache};
-use freshness::{BuildRecord, Expected, Freshness, ToolchainId, TrackedFile, RECORD_FORMAT};
+use freshness::{
+    process_env, process_env_names, BuildRecord, Expected, Freshness, ToolchainId, RECORD_FORMAT,
+};
+use inputs::BuildInputs;
 use progress::Progress;
 
 /// Everything one build of one module needs, worked out once per import and passed on.
@@ -59,8 +62,8 @@ pub struct Outcome {
     pub declarations: Option<String>,
     /// The library's `.pyi` stub, beside it.
     pub stub: Option<String>,
-    /// Every file the build read.
-    pub files: Vec<TrackedFile>,
+    /// Everything the build read.
+    pub inputs: BuildInputs,
     /// Absolute `//d:` globs: a new file matching one makes the build stale.
     pub globs: Vec<String>,
     /// The stable-ABI floor the library was built for, if it was (see [`BuildRecord`]).
@@ -79,11 +82,16 @@ pub fn fresh_or_build(
     build: impl FnOnce(Option<&BuildRecord>) -> Result<Outcome>,
 ) -> Result<BuildRecord> {
     let force = ctx.settings.force_rebuild;
-    if !force && is_fresh(ctx, last.as_ref(), true) {
-        if let Some(record) = last {
-            return Ok(record);
+    let why = match check(ctx, last.as_ref(), true) {
+        Ok(()) if !force => {
+            if let Some(record) = last {
+                return Ok(record);
+            }
+            None
         }
-    }
+        Ok(()) => Some("a rebuild was forced".to_string()),
+        Err(reason) => reason,
+    };
     create_private_dir(&ctx.module.dir).map_err(|error| on_read_only(ctx, error))?;
     let (_lock, waited) = lock::acquire(
         &ctx.module.lock_path(),
@@ -95,7 +103,7 @@ pub fn fresh_or_build(
     // Read again under the lock: whoever held it may have just built the module (then
     // even a forced rebuild need not build again).
     let previous = ctx.module.read_record();
-    if (!force || waited) && is_fresh(ctx, previous.as_ref(), false) {
+    if (!force || waited) && check(ctx, previous.as_ref(), false).is_ok() {
         if let Some(record) = previous {
             return Ok(record);
         }
@@ -107,7 +115,15 @@ pub fn fresh_or_build(
     } else {
         log::Level::Info
     };
-    log::log!(target: "rusthook.builder", level, "building {describe} from {}", ctx.origin.display());
+    // One line per build, saying why when a build was there before.
+    match &why {
+        Some(reason) => {
+            log::log!(target: "rusthook.builder", level, "building {describe} from {}: {reason}", ctx.origin.display())
+        }
+        None => {
+            log::log!(target: "rusthook.builder", level, "building {describe} from {}", ctx.origin.display())
+        }
+    }
     let toolchain = ToolchainId {
         fingerprint: toolchain::fingerprint().to_string(),
         version: toolchain::cached_version(&ctx.cache.toolchain_file())?,
@@ -131,9 +147,16 @@ pub fn fresh_or_build(
         artifact: outcome.artifact,
         declarations: outcome.declarations,
         stub: outcome.stub,
-        files: outcome.files,
+        files: outcome.inputs.files,
         globs: outcome.globs,
         stable_abi_floor: outcome.stable_abi_floor,
+        absent: outcome.inputs.absent,
+        variables: outcome.inputs.variables,
+        unconfirmed: outcome.inputs.unconfirmed,
+        built_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs()),
+        build_seconds: started.elapsed().as_secs_f64(),
     };
     record.write(&ctx.module.record_path())?;
     log::log!(
@@ -141,7 +164,7 @@ pub fn fresh_or_build(
         level,
         "built {} in {:.1} s",
         ctx.name,
-        started.elapsed().as_secs_f64()
+        record.build_seconds
     );
     Ok(record)
 }
@@ -176,35 +199,38 @@ fn on_read_only(ctx: &BuildContext, error: Error) -> Error {
 /// True when `record` (read from `ctx`'s module folder) describes a build that is still
 /// fresh: one another kind of build may serve (see `compile`).
 pub fn is_up_to_date(ctx: &BuildContext, record: &BuildRecord) -> bool {
-    is_fresh(ctx, Some(record), false)
+    check(ctx, Some(record), false).is_ok()
 }
 
-/// True when `record` describes a build that is still fresh. `explain` logs why not
-/// (the check under the lock repeats the first one: said once).
-fn is_fresh(ctx: &BuildContext, record: Option<&BuildRecord>, explain: bool) -> bool {
+/// `Ok` when `record` describes a build that is still fresh; else why not (`None`: no
+/// record at all). `explain` logs why not (the check under the lock repeats the first
+/// one: said once).
+fn check(
+    ctx: &BuildContext,
+    record: Option<&BuildRecord>,
+    explain: bool,
+) -> std::result::Result<(), Option<String>> {
     let name = ctx.name;
     let Some(record) = record else {
         if explain {
             log::debug!(target: "rusthook.freshness", "{name} must be built: no build record at {}", ctx.module.record_path().display());
         }
-        return false;
+        return Err(None);
     };
     if let Some(reason) = placement::why_unloadable(record, &ctx.fingerprint, ctx.python) {
         if explain {
             log::debug!(target: "rusthook.freshness", "{name} must be built for this interpreter: {reason}");
         }
-        return false;
+        return Err(Some(reason));
     }
-    let version = || toolchain::version().ok();
-    let expected = Expected {
-        settings: &ctx.fingerprint,
-        toolchain_fingerprint: toolchain::fingerprint(),
-        toolchain_version: &version,
-    };
-    match record.check(&ctx.module.artifact_path(&record.artifact), &expected) {
+    match check_record(
+        record,
+        &ctx.module.artifact_path(&record.artifact),
+        &ctx.fingerprint,
+    ) {
         Freshness::Fresh => {
             log::debug!(target: "rusthook.freshness", "{name} is fresh");
-            true
+            Ok(())
         }
         Freshness::FreshWithNewStats(updated) => {
             log::debug!(target: "rusthook.freshness", "{name} is fresh (touched files hash the same)");
@@ -215,13 +241,27 @@ fn is_fresh(ctx: &BuildContext, record: Option<&BuildRecord>, explain: bool) -> 
                     let _ = updated.write(&ctx.module.record_path());
                 }
             }
-            true
+            Ok(())
         }
         Freshness::Stale(reason) => {
             if explain {
                 log::debug!(target: "rusthook.freshness", "{name} must be rebuilt: {reason}");
             }
-            false
+            Err(Some(reason))
         }
     }
+}
+
+/// Checks `record` (its library at `artifact`) against this process: its environment,
+/// its toolchain and the settings fingerprint `settings`.
+pub fn check_record(record: &BuildRecord, artifact: &Path, settings: &str) -> Freshness {
+    let version = || toolchain::version().ok();
+    let expected = Expected {
+        settings,
+        toolchain_fingerprint: toolchain::fingerprint(),
+        toolchain_version: &version,
+        env: &process_env,
+        env_names: &process_env_names,
+    };
+    record.check(artifact, &expected)
 }

@@ -215,9 +215,8 @@ mod tests {
             artifact: "fast.1.so".into(),
             declarations: None,
             stub: None,
-            files: Vec::new(),
-            globs: Vec::new(),
             stable_abi_floor: floor,
+            ..BuildRecord::default()
         }
     }
 

@@ -58,6 +58,78 @@ pub struct Project {
     pub python_dir: PathBuf,
     /// `[tool.maturin] include` entries taken from a build script's `OUT_DIR`.
     pub out_dir_includes: Vec<OutDirInclude>,
+    /// What else `[tool.maturin]` tells cargo (see [`BuildOptions`]).
+    pub options: BuildOptions,
+}
+
+/// The `[tool.maturin]` options that change a build beyond features and profile, as
+/// maturin passes them to cargo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// `all-features`, `no-default-features`, `locked`, `frozen`, `offline`, `config`,
+    /// `unstable-flags`, `target`, as cargo arguments.
+    pub cargo_args: Vec<String>,
+    /// `rustc-args`: given to rustc after `--`.
+    pub rustc_args: Vec<String>,
+    /// `target`: the triple to build for.
+    pub target: Option<String>,
+}
+
+impl BuildOptions {
+    fn read(maturin: &Table) -> BuildOptions {
+        let flag = |key: &str| maturin.get(key).and_then(Value::as_bool) == Some(true);
+        let strings = |key: &str| -> Vec<String> {
+            match maturin.get(key) {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                Some(Value::String(text)) => text.split_whitespace().map(str::to_string).collect(),
+                _ => Vec::new(),
+            }
+        };
+        let mut cargo_args = Vec::new();
+        for (key, arg) in [
+            ("all-features", "--all-features"),
+            ("no-default-features", "--no-default-features"),
+            ("locked", "--locked"),
+            ("frozen", "--frozen"),
+            ("offline", "--offline"),
+        ] {
+            if flag(key) {
+                cargo_args.push(arg.to_string());
+            }
+        }
+        for config in strings("config") {
+            cargo_args.extend(["--config".to_string(), config]);
+        }
+        for unstable in strings("unstable-flags") {
+            cargo_args.extend(["-Z".to_string(), unstable]);
+        }
+        let target = maturin
+            .get("target")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some(target) = &target {
+            cargo_args.extend(["--target".to_string(), target.clone()]);
+        }
+        BuildOptions {
+            cargo_args,
+            rustc_args: strings("rustc-args"),
+            target,
+        }
+    }
+
+    /// The options as one line, for the settings fingerprint.
+    pub fn describe(&self) -> String {
+        let mut line = self.cargo_args.join(" ");
+        if !self.rustc_args.is_empty() {
+            line.push_str(" -- ");
+            line.push_str(&self.rustc_args.join(" "));
+        }
+        line
+    }
 }
 
 /// `include = [{ path = "gen/*.py", from = "out-dir", to = "pkg/" }]`: files a build
@@ -266,7 +338,9 @@ pub fn read_project(root: &Path, dist_info: &Path) -> Option<Project> {
         .and_then(Value::as_array)
         .map(|entries| entries.iter().filter_map(out_dir_include).collect())
         .unwrap_or_default();
+    let options = BuildOptions::read(maturin);
     Some(Project {
+        options,
         import_name,
         root: root.to_path_buf(),
         manifest_path,

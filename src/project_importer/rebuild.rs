@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{copy_atomically, read_toml, write_atomically};
-use crate::machinery::cache::{Bucket, BuildCache};
+use crate::machinery::cache::{Bucket, BuildCache, ModuleCache};
 use crate::machinery::cargo::{self, CargoBuild};
 use crate::machinery::freshness::BuildRecord;
-use crate::machinery::inputs::InputStamps;
+use crate::machinery::inputs::{CargoReads, InputStamps};
 use crate::machinery::install::{check_module_export, replace_library};
 use crate::machinery::progress::{BuildObserver, Progress};
-use crate::machinery::stable_abi;
 use crate::machinery::{fresh_or_build, BuildContext, Outcome};
+use crate::machinery::{stable_abi, toolchain};
 use crate::project_importer::develop::{maturin_dep_info, maturin_develop};
 use crate::project_importer::metadata::check_installed_metadata;
 use crate::project_importer::project::{Bindings, Project};
@@ -54,23 +54,17 @@ pub fn ensure_project_built(
     observer: &dyn BuildObserver,
     request: StubRequest,
 ) -> Result<Option<ProjectStub>> {
-    let cache = BuildCache::open(settings, python)?;
-    // One record per project: its installed library is one, whatever the settings.
-    let module = cache.entry(Bucket::Projects, &project.import_name, &project.root, "");
-    let last = module.read_record();
+    let ProjectEntry {
+        cache,
+        module,
+        last,
+        profile,
+        features,
+        fingerprint,
+    } = project_entry(project, settings, python)?;
     // The installed library keeps its path across builds: a new record tells a build.
     let before = last.clone();
-    let profile = project_profile(project, settings, last.as_ref());
-    let features = if settings.features.is_empty() {
-        project.features.clone()
-    } else {
-        settings.features.clone()
-    };
     let introspect = introspects(settings, project);
-    let mut fingerprint = settings.fingerprint(&profile, &features, python);
-    if introspect {
-        fingerprint.push_str(" | introspection");
-    }
     let ctx = BuildContext {
         name: &project.import_name,
         origin: &project.root,
@@ -120,6 +114,51 @@ pub fn ensure_project_built(
     Ok(Some(ProjectStub::Placed(dest, written)))
 }
 
+/// Where a project's builds are recorded, and what this build of it would be.
+pub struct ProjectEntry {
+    pub cache: BuildCache,
+    pub module: ModuleCache,
+    /// The record of its last build.
+    pub last: Option<BuildRecord>,
+    pub profile: String,
+    pub features: Vec<String>,
+    pub fingerprint: String,
+}
+
+/// The cache entry of `project` and the settings of a build of it now.
+pub fn project_entry(
+    project: &Project,
+    settings: &Settings,
+    python: &PythonEnv,
+) -> Result<ProjectEntry> {
+    let cache = BuildCache::open(settings, python)?;
+    // One record per project: its installed library is one, whatever the settings.
+    let module = cache.entry(Bucket::Projects, &project.import_name, &project.root, "");
+    let last = module.read_record();
+    let profile = project_profile(project, settings, last.as_ref());
+    let features = if settings.features.is_empty() {
+        project.features.clone()
+    } else {
+        settings.features.clone()
+    };
+    let mut fingerprint = settings.fingerprint(&profile, &features, python);
+    let options = project.options.describe();
+    if !options.is_empty() {
+        fingerprint.push_str(&format!(" | [tool.maturin] {options}"));
+    }
+    if introspects(settings, project) {
+        fingerprint.push_str(" | introspection");
+    }
+    Ok(ProjectEntry {
+        cache,
+        module,
+        last,
+        profile,
+        features,
+        fingerprint,
+    })
+}
+
 /// Whether a build of the project carries pyo3's introspection data and makes a stub:
 /// stubs asked for, a pyo3 project. (Whether its pyo3 can carry the data is read from
 /// its manifest when it builds; a changed manifest rebuilds it.)
@@ -155,7 +194,7 @@ fn build_project(
     let stamps = InputStamps::before_build(&primary, previous)?;
 
     let mut stub = None;
-    let (artifact, dep_info, local_manifests) = if project.bindings == Bindings::Pyo3 {
+    let (artifact, inputs) = if project.bindings == Bindings::Pyo3 {
         // As `maturin develop` would, without its fixed costs: cargo, then the library
         // copied over the installed one. A stable-ABI project compiles where every
         // CPython's stable-ABI builds do.
@@ -168,6 +207,9 @@ fn build_project(
         {
             features.push("pyo3/experimental-inspect".to_string());
         }
+        check_target(project)?;
+        let mut extra_args = project.options.cargo_args.clone();
+        extra_args.extend(ctx.settings.cargo_args.iter().cloned());
         let output = cargo::run(
             &CargoBuild {
                 module: &project.import_name,
@@ -178,7 +220,8 @@ fn build_project(
                 pyo3: &compile.pyo3,
                 profile: &ctx.profile,
                 features: &features,
-                extra_args: &ctx.settings.cargo_args,
+                extra_args: &extra_args,
+                rustc_args: &project.options.rustc_args,
                 diagnostics_aliases: Vec::new(),
             },
             &ctx.progress,
@@ -220,11 +263,19 @@ fn build_project(
             stub = Some(STUB_FILE.to_string());
         }
         copy_out_dir_includes(project, &output.out_dirs)?;
-        (
-            installed.to_string_lossy().into_owned(),
-            output.library.with_extension("d"),
-            output.local_manifests,
-        )
+        let inputs = stamps.inputs_read(
+            primary,
+            &CargoReads {
+                dep_info: &output.library.with_extension("d"),
+                local_manifests: &output.local_manifests,
+                local_artifacts: &output.local_artifacts,
+                script_outputs: &output.script_outputs,
+                manifest_path: &project.manifest_path,
+                working_dir: &project.root,
+            },
+            &ctx.cache,
+        )?;
+        (installed.to_string_lossy().into_owned(), inputs)
     } else {
         // cffi, uniffi and bin projects need maturin's own generation step.
         maturin_develop(
@@ -234,26 +285,47 @@ fn build_project(
             ctx.python,
             &ctx.progress,
         )?;
-        (
-            String::new(),
-            maturin_dep_info(project, &ctx.profile),
-            Vec::new(),
-        )
+        let mut primary = primary;
+        primary.extend(crate::machinery::inputs::find_lockfile(
+            &project.manifest_path,
+        ));
+        let inputs = stamps.files_read(
+            primary,
+            &maturin_dep_info(project, &ctx.profile),
+            &project.root,
+            &ctx.cache,
+        )?;
+        (String::new(), inputs)
     };
-    let files = stamps.files_read(
-        primary,
-        &dep_info,
-        &local_manifests,
-        &project.manifest_path,
-        &ctx.cache,
-    )?;
     Ok(Outcome {
         stub,
         artifact,
         declarations: None,
-        files,
+        inputs,
         globs: Vec::new(),
         stable_abi_floor: None,
+    })
+}
+
+/// A `[tool.maturin] target` other than this machine's builds a library this
+/// interpreter cannot load: rusthook says so and leaves the installed library alone.
+fn check_target(project: &Project) -> Result<()> {
+    let Some(target) = &project.options.target else {
+        return Ok(());
+    };
+    let version = toolchain::version()?;
+    let host = version
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .unwrap_or_default();
+    if target == host {
+        return Ok(());
+    }
+    Err(Error::ProjectOptionUnsupported {
+        name: project.import_name.clone(),
+        root: project.root.clone(),
+        option: format!("target = \"{target}\""),
+        reason: format!("it builds for another platform than this interpreter's ({host})"),
     })
 }
 

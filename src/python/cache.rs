@@ -10,7 +10,14 @@ use crate::machinery::{cache_usage, compiler_cache};
 
 /// One module of the cache: `(name, source, source exists, bytes, last used as Unix
 /// seconds)`.
-type ModuleRow = (Option<String>, Option<OsString>, bool, u64, f64);
+type ModuleRow = (
+    Option<String>,
+    Option<OsString>,
+    bool,
+    u64,
+    f64,
+    &'static str,
+);
 
 /// `[(ABI folder, bytes, [module])]` for each partition of the build cache at `root`.
 #[pyfunction]
@@ -27,7 +34,15 @@ pub(super) fn cache_summary(py: Python<'_>, root: PathBuf) -> Vec<(OsString, u64
                 .into_iter()
                 .map(|m| {
                     let source = m.source.map(PathBuf::into_os_string);
-                    (m.name, source, m.source_exists, m.bytes, unix(m.last_used))
+                    let state = m.state.describe();
+                    (
+                        m.name,
+                        source,
+                        m.source_exists,
+                        m.bytes,
+                        unix(m.last_used),
+                        state,
+                    )
                 })
                 .collect();
             (partition.abi_dir.into_os_string(), partition.bytes, modules)

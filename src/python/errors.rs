@@ -50,6 +50,8 @@ pub fn to_python_error(error: Error) -> PyErr {
         | Error::ToolMissing { .. }
         | Error::LockTimeout { .. }
         | Error::ProjectNotInstalled { .. }
+        | Error::InPlaceUnconfirmed { .. }
+        | Error::ProjectOptionUnsupported { .. }
         | Error::ProjectMetadataChanged { .. }
         | Error::DiskFull { .. }
         | Error::ReadOnlyBuildFolder { .. }

@@ -9,10 +9,10 @@ use pyo3::types::{PyList, PyString};
 
 use super::api::run_build;
 use super::detach::run_detached;
-use super::errors::to_python_error;
+use super::errors::{import_error, to_python_error};
 use super::interpreter::{core, site_dirs};
 use super::settings::PySettings;
-use crate::file_importer::{self, finder, Source};
+use crate::file_importer::{self, finder, InPlaceUse, Source};
 use crate::project_importer;
 
 /// The hot path of the import hook: finds the Rust source of `fullname` on
@@ -36,16 +36,22 @@ pub(super) fn find_and_build(
     if !settings.0.file_importer {
         return Ok(None);
     }
-    let Some(source) = find(
-        py,
-        fullname,
-        search_path,
-        crate_folders,
-        extension,
-        settings,
-    )?
+    let Some((source, in_place)) = find(py, fullname, search_path, crate_folders, extension)?
     else {
         return Ok(None);
+    };
+    let rebuilt_settings;
+    let settings = match in_place {
+        Some(InPlaceUse::Load(library)) => return Ok(Some((library.into_os_string(), None))),
+        // rusthook's own in-place build, stale: written again where it was.
+        Some(InPlaceUse::Rebuild) => {
+            rebuilt_settings = PySettings(crate::settings::Settings {
+                in_place: true,
+                ..settings.0.clone()
+            });
+            &rebuilt_settings
+        }
+        Some(InPlaceUse::Foreign) | None => settings,
     };
     run_build(py, &source, settings).map(|built| {
         Some((
@@ -87,20 +93,22 @@ pub(super) fn find_source(
     settings: &PySettings,
     extension: Option<PathBuf>,
 ) -> PyResult<Option<OsString>> {
-    let source = find(py, fullname, search_path, true, extension, settings)?;
-    Ok(source.map(|source| source.path.into_os_string()))
+    // Where a source is does not depend on the settings (kept for a call like find_and_build).
+    let _ = settings;
+    let source = find(py, fullname, search_path, true, extension)?;
+    Ok(source.map(|(source, _)| source.path.into_os_string()))
 }
 
-/// The Rust source of `fullname` on `search_path`; none beside an `extension` module
-/// that rusthook did not build from it.
+/// The Rust source of `fullname` on `search_path`, and what becomes of the `extension`
+/// module beside it (its stamp decides, see `file_importer::in_place`); none beside an
+/// extension that rusthook did not build from it.
 pub(super) fn find(
     py: Python<'_>,
     fullname: &str,
     search_path: &Bound<'_, PyList>,
     crate_folders: bool,
     extension: Option<PathBuf>,
-    settings: &PySettings,
-) -> PyResult<Option<Source>> {
+) -> PyResult<Option<(Source, Option<InPlaceUse>)>> {
     let name = fullname.rsplit('.').next().unwrap_or(fullname);
     // importlib skips entries that are not str; so does rusthook.
     let entries: Vec<PathBuf> = search_path
@@ -113,13 +121,14 @@ pub(super) fn find(
     let Some(source) = finder::find(name, &entries, crate_folders) else {
         return Ok(None);
     };
-    if let Some(extension) = extension {
-        let python = &core(py)?.python;
-        if !file_importer::is_own_in_place_build(&source, &extension, &settings.0, python) {
-            return Ok(None);
-        }
+    let Some(extension) = extension else {
+        return Ok(Some((source, None)));
+    };
+    match file_importer::in_place_use(&source, &extension) {
+        Ok(InPlaceUse::Foreign) => Ok(None),
+        Ok(use_) => Ok(Some((source, Some(use_)))),
+        Err(error) => Err(import_error(py, error, &source.name, &source.path)),
     }
-    Ok(Some(source))
 }
 
 /// False when `RUSTHOOK_ENABLED` switches the import hook off (a value that is neither

@@ -4,7 +4,7 @@
 //!
 //! The functions Python calls, by who calls them: `hook` (the import hook, on every
 //! import), `api` (builds of a path, a cell, a folder; `warm`), `stubs` (the `stubs`
-//! command), `scaffold` (`new`, `eject`), `cache` (the `cache` commands, tool versions).
+//! command), `explain` (the `explain` command), `scaffold` (`new`, `eject`), `cache` (the `cache` commands, tool versions).
 //! Beneath them: `settings` (the `Settings` class), `errors` (core errors to Python
 //! exceptions), `detach` (core work without the GIL), `interpreter` (what the core reads
 //! from Python), `log_bridge` (Rust `log` records to Python).
@@ -13,6 +13,7 @@ mod api;
 mod cache;
 mod detach;
 mod errors;
+mod explain;
 mod hook;
 mod interpreter;
 mod log_bridge;
@@ -30,6 +31,8 @@ mod _core {
     use super::cache::{
         cache_clear, cache_prune, cache_summary, compiler_cache_last, tool_versions,
     };
+    #[pymodule_export]
+    use super::explain::explain;
     #[pymodule_export]
     use super::hook::{
         find_and_build, find_source, hook_enabled, invalidate_caches, refresh_project,

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::fsutil::{write_atomically, write_readable_atomically};
 use crate::platform;
 
-pub use sketch::from_source;
+pub use sketch::{declares_pymodule, from_source};
 
 /// The start of the first line of every stub rusthook writes: only a file that starts
 /// with it is ever replaced.

@@ -20,12 +20,7 @@ pub fn from_source(text: &str, from: &str, reason: &str, option_defaults: bool) 
         stub.push_str("def __getattr__(name: str) -> Any: ...\n");
         return stub;
     };
-    let own_module = file.items.iter().any(|item| match item {
-        syn::Item::Fn(f) => has_attr(&f.attrs, "pymodule"),
-        syn::Item::Mod(m) => has_attr(&m.attrs, "pymodule"),
-        _ => false,
-    });
-    if own_module {
+    if declares_pymodule(&file.items) {
         stub.push_str("def __getattr__(name: str) -> Any: ...\n");
         return stub;
     }
@@ -35,15 +30,14 @@ pub fn from_source(text: &str, from: &str, reason: &str, option_defaults: bool) 
         let (ident, attrs, fields) = match item {
             syn::Item::Struct(s) => (&s.ident, &s.attrs, Some(&s.fields)),
             syn::Item::Enum(e) => (&e.ident, &e.attrs, None),
-            syn::Item::Fn(f)
-                if has_attr(&f.attrs, "pyfunction") && !pyo3_option(&f.attrs, "name") =>
-            {
-                names.push(f.sig.ident.to_string());
+            syn::Item::Fn(f) if has_attr(&f.attrs, "pyfunction") => {
+                let name =
+                    python_name(&f.attrs, "pyfunction").unwrap_or_else(|| f.sig.ident.to_string());
                 body.push_str(&format!(
-                    "def {}({}) -> Any: ...\n",
-                    f.sig.ident,
+                    "def {name}({}) -> Any: ...\n",
                     sketched_parameters(&f.attrs, &f.sig, None, option_defaults)
                 ));
+                names.push(name);
                 continue;
             }
             _ => continue,
@@ -51,10 +45,9 @@ pub fn from_source(text: &str, from: &str, reason: &str, option_defaults: bool) 
         let Some(pyclass) = attrs.iter().find(|a| is_attr(a, "pyclass")) else {
             continue;
         };
-        if attr_mentions(pyclass, "name") {
-            continue;
-        }
-        names.push(ident.to_string());
+        let rust_name = ident.to_string();
+        let ident = python_name(attrs, "pyclass").unwrap_or_else(|| rust_name.clone());
+        names.push(ident.clone());
         // A pyclass cannot be subclassed from Python unless it says `subclass`.
         if !attr_mentions(pyclass, "subclass") {
             body.push_str("@final\n");
@@ -78,12 +71,8 @@ pub fn from_source(text: &str, from: &str, reason: &str, option_defaults: bool) 
                 members.push_str(&format!("    {}: Any\n", variant.ident));
             }
         }
-        for method in pymethods_of(&file, &ident.to_string()) {
-            members.push_str(&sketched_method(
-                method,
-                &ident.to_string(),
-                option_defaults,
-            ));
+        for method in pymethods_of(&file, &rust_name) {
+            members.push_str(&sketched_method(method, &ident, option_defaults));
         }
         if members.is_empty() {
             members.push_str("    ...\n");
@@ -116,8 +105,45 @@ fn attr_mentions(attr: &syn::Attribute, word: &str) -> bool {
     })
 }
 
-/// `#[pyo3(name = ...)]`, `#[pyo3(signature = ...)]`: the Python name or parameters differ
-/// from the Rust ones in ways a sketch does not follow.
+/// Whether `items` declare a `#[pymodule]` anywhere pyo3 takes one: at the top, in an
+/// inline `mod` at any depth, as a `fn` or a `mod`, under a `#[cfg]` or not. (A `mod x;`
+/// in a file of its own is not read.)
+pub fn declares_pymodule(items: &[syn::Item]) -> bool {
+    items.iter().any(|item| match item {
+        syn::Item::Fn(f) => has_attr(&f.attrs, "pymodule"),
+        syn::Item::Mod(m) => {
+            has_attr(&m.attrs, "pymodule")
+                || m.content
+                    .as_ref()
+                    .is_some_and(|(_, items)| declares_pymodule(items))
+        }
+        _ => false,
+    })
+}
+
+/// The Python name an item is given (`#[pyo3(name = "x")]`, `#[pyfunction(name = "x")]`,
+/// `#[pyclass(name = "X")]`), if it is renamed.
+fn python_name(attrs: &[syn::Attribute], kind: &str) -> Option<String> {
+    attrs
+        .iter()
+        .filter(|a| is_attr(a, "pyo3") || is_attr(a, kind))
+        .find_map(|attr| {
+            let list = attr.meta.require_list().ok()?;
+            let tokens: Vec<_> = list.tokens.clone().into_iter().collect();
+            tokens.windows(3).find_map(|window| match window {
+                [proc_macro2::TokenTree::Ident(key), proc_macro2::TokenTree::Punct(eq), proc_macro2::TokenTree::Literal(value)]
+                    if key == "name" && eq.as_char() == '=' =>
+                {
+                    let text = value.to_string();
+                    Some(text.trim_matches('"').to_string())
+                }
+                _ => None,
+            })
+        })
+}
+
+/// `#[pyo3(signature = ...)]`: the parameters differ from the Rust ones in ways a sketch
+/// does not follow.
 fn pyo3_option(attrs: &[syn::Attribute], word: &str) -> bool {
     attrs
         .iter()
@@ -148,20 +174,26 @@ fn pymethods_of<'a>(file: &'a syn::File, ident: &str) -> Vec<&'a syn::ImplItemFn
 
 fn sketched_method(method: &syn::ImplItemFn, class: &str, option_defaults: bool) -> String {
     let attrs = &method.attrs;
-    let name = method.sig.ident.to_string();
-    if pyo3_option(attrs, "name") {
-        return String::new();
-    }
+    let renamed = python_name(attrs, "pyo3");
+    let name = renamed
+        .clone()
+        .unwrap_or_else(|| method.sig.ident.to_string());
     if has_attr(attrs, "new") {
         let parameters = sketched_parameters(attrs, &method.sig, Some("cls"), option_defaults);
         return format!("    def __new__({parameters}) -> {class}: ...\n");
     }
     if has_attr(attrs, "getter") {
-        let property = name.strip_prefix("get_").unwrap_or(&name);
+        let property = renamed
+            .as_deref()
+            .or_else(|| name.strip_prefix("get_"))
+            .unwrap_or(&name);
         return format!("    @property\n    def {property}(self) -> Any: ...\n");
     }
     if has_attr(attrs, "setter") {
-        let property = name.strip_prefix("set_").unwrap_or(&name);
+        let property = renamed
+            .as_deref()
+            .or_else(|| name.strip_prefix("set_"))
+            .unwrap_or(&name);
         return format!(
             "    @{property}.setter\n    def {property}(self, value: Any) -> None: ...\n"
         );
@@ -255,14 +287,15 @@ mod tests {
         );
         assert!(stub.contains("@final\nclass Point:\n    ...\n"), "{stub}");
         assert!(
-            stub.contains("__all__ = [\"double\", \"Point\", \"f\"]"),
+            stub.contains("__all__ = [\"double\", \"Point\", \"f\", \"other\"]"),
             "{stub}"
         );
+        assert!(stub.contains("def other() -> Any: ..."), "{stub}");
         assert!(
             stub.contains("def f(*args: Any, **kwargs: Any) -> Any: ..."),
             "{stub}"
         );
-        assert!(!stub.contains("renamed") && !stub.contains("other") && !stub.contains("helper"));
+        assert!(!stub.contains("renamed") && !stub.contains("helper"));
     }
 
     #[test]
@@ -280,5 +313,32 @@ mod tests {
         let stub = from_source(text, "fast.rs", "because", false);
         assert!(stub.contains("def __getattr__(name: str) -> Any: ..."));
         assert!(!stub.contains("def double"));
+    }
+
+    #[test]
+    fn renamed_classes_and_methods_keep_their_python_names() {
+        let text = "#[pyclass(name = \"Point\")]\nstruct RustPoint { }\n#[pymethods]\nimpl RustPoint {\n#[pyo3(name = \"norm\")]\nfn rust_norm(&self) -> f64 { 0.0 }\n}\n#[pyfunction(name = \"make\")]\nfn rust_make() {}\n";
+        let stub = from_source(text, "p.rs", "because", false);
+        assert!(stub.contains("__all__ = [\"Point\", \"make\"]"), "{stub}");
+        assert!(
+            stub.contains("class Point:\n    def norm(self) -> Any: ...\n"),
+            "{stub}"
+        );
+        assert!(stub.contains("def make() -> Any: ..."), "{stub}");
+    }
+
+    #[test]
+    fn a_pymodule_is_found_wherever_pyo3_takes_one() {
+        for text in [
+            "#[pymodule]\nfn fast(m: &Bound<PyModule>) -> PyResult<()> { Ok(()) }",
+            "#[pyo3::pymodule]\nmod fast {}",
+            "mod a { mod b { #[pymodule]\n#[pyo3(name = \"fast\")]\npub fn init(m: &Bound<PyModule>) -> PyResult<()> { Ok(()) } } }",
+            "#[cfg(feature = \"py\")]\nmod py { #[pymodule]\nmod fast {} }",
+        ] {
+            let file = syn::parse_file(text).unwrap();
+            assert!(declares_pymodule(&file.items), "{text}");
+        }
+        let file = syn::parse_file("mod a { #[pyfunction]\nfn f() {} }\nmod b;").unwrap();
+        assert!(!declares_pymodule(&file.items));
     }
 }

@@ -11,6 +11,7 @@ fn args_for(target: Target, extra_args: &[String]) -> Vec<String> {
         profile: "dev",
         features: &[],
         extra_args,
+        rustc_args: &[],
         diagnostics_aliases: Vec::new(),
     };
     let command = cargo_command("cargo", &build, target);

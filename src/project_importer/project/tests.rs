@@ -216,3 +216,27 @@ fn module_name_precedence_is_maturins() {
     );
     assert_eq!(read(root).module_name, "explicit._ext");
 }
+
+#[test]
+fn options_that_change_a_build_become_cargo_arguments() {
+    let table: Table = "all-features = false\nno-default-features = true\nlocked = true\nconfig = [\"profile.dev.opt-level=1\"]\nunstable-flags = [\"build-std\"]\nrustc-args = [\"--cfg\", \"fast\"]\ntarget = \"x86_64-unknown-linux-gnu\"\n".parse().unwrap();
+    let options = BuildOptions::read(&table);
+    assert_eq!(
+        options.cargo_args,
+        [
+            "--no-default-features",
+            "--locked",
+            "--config",
+            "profile.dev.opt-level=1",
+            "-Z",
+            "build-std",
+            "--target",
+            "x86_64-unknown-linux-gnu"
+        ]
+    );
+    assert_eq!(options.rustc_args, ["--cfg", "fast"]);
+    assert_eq!(
+        options.describe(),
+        "--no-default-features --locked --config profile.dev.opt-level=1 -Z build-std --target x86_64-unknown-linux-gnu -- --cfg fast"
+    );
+}
