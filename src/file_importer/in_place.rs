@@ -162,6 +162,13 @@ fn rebase(record: &BuildRecord, map: impl Fn(&Path) -> Option<PathBuf>) -> Build
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An absolute path outside the folder, as the platform spells one.
+    const OUTSIDE: &str = if cfg!(windows) {
+        "C:/elsewhere/.cargo"
+    } else {
+        "/elsewhere/.cargo"
+    };
     use crate::machinery::freshness::{track_all, RECORD_FORMAT};
 
     fn built(dir: &Path) -> (PathBuf, BuildRecord) {
@@ -174,7 +181,7 @@ mod tests {
             module: "fast".into(),
             source: source.clone(),
             files: track_all([source]).unwrap(),
-            absent: vec![dir.join(".cargo"), PathBuf::from("/elsewhere/.cargo")],
+            absent: vec![dir.join(".cargo"), PathBuf::from(OUTSIDE)],
             ..BuildRecord::default()
         };
         (library, record)
@@ -189,7 +196,7 @@ mod tests {
         write_stamp(&library, &first, &record).unwrap();
         let text = fs::read_to_string(stamp_path(&library)).unwrap();
         assert!(text.contains("\"fast.rs\""), "{text}");
-        assert!(text.contains("/elsewhere/.cargo"), "{text}");
+        assert!(text.contains(OUTSIDE), "{text}");
         match read_stamp(&library, &first) {
             InPlace::Own(read) => assert_eq!(*read, record),
             other => panic!("{other:?}"),
