@@ -256,31 +256,42 @@ def test_explain_says_which_input_changed_and_cache_info_names_failed_builds(
     assert "    broken: " in text and "(no build finished (failed or interrupted))" in text
 
 
-def test_a_variable_that_is_not_utf8_is_compared_as_bytes(project: Project) -> None:
+def test_a_variable_that_is_not_utf8_fails_the_build_and_never_loads_the_last_one(
+    project: Project,
+) -> None:
     project.write("flags.rs", FLAGS_RS)
     env = {os.fsencode(k): os.fsencode(v) for k, v in project.env().items()}
     code = "import rusthook; rusthook.install(); " + SHOW
 
-    def run(value: bytes | None) -> tuple[str, bool, str]:
+    def run(value: bytes | None) -> subprocess.CompletedProcess[str]:
         extra = dict(env)
         if value is not None:
             extra[b"FAST_NAME"] = value
-        done = subprocess.run(
+        return subprocess.run(
             [sys.executable, "-c", code],
             cwd=project.root,
             env=extra,
             capture_output=True,
             text=True,
-            check=True,
         )
-        return done.stdout.strip(), "rusthook: building " in done.stderr, done.stderr
 
-    assert run(None)[:2] == ("0 -1", True)
-    # rustc reads a value that is not UTF-8 as unset; rusthook compares the bytes.
-    out, built, stderr = run(b"ann\xff")
-    assert (out, built) == ("0 -1", True)
-    assert "the environment variable FAST_NAME was set" in stderr
-    assert run(b"ann\xff")[:2] == ("0 -1", False)
-    out, built, stderr = run(b"ann\xfe")
-    assert (out, built) == ("0 -1", True)
-    assert "the environment variable FAST_NAME changed" in stderr
+    def imported(value: bytes | None) -> tuple[str, bool]:
+        done = run(value)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip(), "rusthook: building " in done.stderr
+
+    assert imported(None) == ("0 -1", True)
+    # rustc refuses a value that is not UTF-8 (rusthook compares the bytes, so it sees
+    # the change): the import fails with the compiler's message, and the build of the
+    # unset variable is not loaded in its place, now or at the next import.
+    for _ in range(2):
+        failed = run(b"ann\xff")
+        assert failed.returncode == 1, failed.stdout
+        assert "rusthook: building flags (debug) from " in failed.stderr
+        assert ": the environment variable FAST_NAME was set\n" in failed.stderr
+        assert "error: environment variable `FAST_NAME` is not a valid Unicode string" in (
+            failed.stderr
+        )
+        assert failed.stdout == ""
+    assert imported(b"ann") == ("0 3", True)
+    assert imported(b"ann") == ("0 3", False)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DOUBLE_RS, Project, stalling_rustc_wrapper, start, wait_for
+from conftest import DOUBLE_RS, HeldCompile, Project, start, wait_until
 
 FLOCK_SHIM = r"""
 #define _GNU_SOURCE
@@ -63,19 +63,27 @@ def test_refused_file_locks_fall_back_and_a_killed_holder_is_taken_over(
     project: Project, flock_shim: Path
 ) -> None:
     project.write("held.rs", DOUBLE_RS)
-    wrapper, pid_file = stalling_rustc_wrapper(project, "held_", seconds=60)
+    held = HeldCompile(project, "held_")
     odd_fs = {"LD_PRELOAD": str(flock_shim), "FLOCK_SHIM": "refuse"}
     code = "import rusthook; rusthook.install(); import held; print(held.double(21))"
-    holder = start(project, code, RUSTC_WRAPPER=str(wrapper), **odd_fs)
-    wait_for(pid_file, holder)
-    waiter = start(project, code, **odd_fs)
-    time.sleep(4.5)  # long enough for the waiter to say who it waits for
-    assert waiter.poll() is None, waiter.communicate()
-    # Killed while holding the lock (its cargo too, which would hold cargo's own lock).
-    holder.send_signal(signal.SIGKILL)
-    _, holder_err = holder.communicate()
-    os.killpg(os.getpgid(int(pid_file.read_text())), signal.SIGKILL)
-    out, err = waiter.communicate(timeout=600)
+    holder = start(project, code, **held.env(), **odd_fs)
+    compiler = held.wait_until_reached(holder)
+    waiter_err = project.root / "waiter.err"
+    waiter = start(project, code, stderr=waiter_err, **odd_fs)
+    try:
+        wait_until(
+            lambda: "still waiting for the build lock " in waiter_err.read_text(),
+            "the waiter says who it waits for",
+        )
+        assert waiter.poll() is None, waiter.communicate()
+        # Killed while holding the lock (its cargo too, which would hold cargo's own lock).
+        holder.send_signal(signal.SIGKILL)
+        _, holder_err = holder.communicate()
+        os.killpg(os.getpgid(compiler), signal.SIGKILL)
+        out, _ = waiter.communicate(timeout=600)
+    finally:
+        held.kill()
+    err = waiter_err.read_text()
     assert waiter.returncode == 0, err
     assert out.strip() == "42"
     assert "file locks are refused on the file system of " in holder_err

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{hash_file, mtime_ns, write_atomically};
+use crate::fsutil::{hash_file, mtime_ns, write_readable_atomically};
 use crate::machinery::freshness::BuildRecord;
 
 /// Bumped when the stamp's meaning changes; a stamp of a later format is not trusted.
@@ -58,6 +58,8 @@ pub fn stamp_path(library: &Path) -> PathBuf {
 }
 
 /// Writes the stamp of `library` (just installed in `folder`), built as `record` says.
+/// The stamp is readable by all, as the library beside it is (an image built as root
+/// serves its programs run as another user).
 pub fn write_stamp(library: &Path, folder: &Path, record: &BuildRecord) -> Result<()> {
     let metadata = fs::metadata(library).map_err(Error::io("cannot read", library))?;
     let stamp = Stamp {
@@ -75,7 +77,7 @@ pub fn write_stamp(library: &Path, folder: &Path, record: &BuildRecord) -> Resul
         path: path.clone(),
         source: e.into(),
     })?;
-    write_atomically(&path, &json).map_err(Error::io("cannot write", &path))
+    write_readable_atomically(&path, &json).map_err(Error::io("cannot write", &path))
 }
 
 /// Reads the stamp beside `library` (an extension module in `folder`).
