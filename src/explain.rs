@@ -173,7 +173,9 @@ fn explain_record(
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default(),
         built_at: record.map(|r| r.built_at).filter(|at| *at > 0),
-        build_seconds: record.map(|r| r.build_seconds).filter(|s| *s > 0.0),
+        build_seconds: record
+            .filter(|r| r.build_ms > 0)
+            .map(|r| r.build_ms as f64 / 1000.0),
         files: record.map_or(0, |r| r.files.len()),
         variables: record.map_or_else(Vec::new, |r| {
             r.variables.iter().map(|v| v.name.clone()).collect()

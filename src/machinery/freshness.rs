@@ -167,11 +167,14 @@ pub struct BuildRecord {
     /// Why what the build read could not be confirmed: such a record is never fresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unconfirmed: Option<String>,
-    /// When the build finished (seconds since the Unix epoch) and how long it took.
+    /// When the build finished (seconds since the Unix epoch) and how long it took, in
+    /// milliseconds: integers, so that a record read back equals the one written (a
+    /// float may not survive JSON exactly, and a build is moved only while its record
+    /// is unchanged).
     #[serde(default)]
     pub built_at: u64,
     #[serde(default)]
-    pub build_seconds: f64,
+    pub build_ms: u64,
 }
 
 /// The outcome of a freshness check.

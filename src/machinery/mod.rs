@@ -156,7 +156,7 @@ pub fn fresh_or_build(
         built_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| since.as_secs()),
-        build_seconds: started.elapsed().as_secs_f64(),
+        build_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     record.write(&ctx.module.record_path())?;
     log::log!(
@@ -164,7 +164,7 @@ pub fn fresh_or_build(
         level,
         "built {} in {:.1} s",
         ctx.name,
-        record.build_seconds
+        record.build_ms as f64 / 1000.0
     );
     Ok(record)
 }
