@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from seed import SEEDED, seed_dependencies, seed_folder
+from seed import SEEDED, copy_template_dependencies, seed_dependencies
 
 EXT_SUFFIX = __import__("importlib.machinery").machinery.EXTENSION_SUFFIXES[0]
 # This interpreter's partition of the build cache (module records and libraries), and
@@ -134,19 +133,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 def copy_compiled_dependencies(cache: Path) -> None:
     """Makes `cache`, a test's own build cache, with the pyo3 template's dependencies
-    compiled (copied from the seed's stable-ABI partition, see `seed_dependencies`), as
-    a cache in use for a while has them; without a seed cargo compiles them."""
-    import fcntl  # Unix only, as the tests that build are
-
-    cache.mkdir(mode=0o700)
-    seed = seed_folder()
-    seed.mkdir(mode=0o700, parents=True, exist_ok=True)
-    seeded = seed / "cache" / STABLE_ABI_TAG / "target"
-    with open(seed / "lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_SH)
-        if seeded.is_dir():
-            (cache / STABLE_ABI_TAG).mkdir(mode=0o700)
-            shutil.copytree(seeded, cache / STABLE_ABI_TAG / "target", symlinks=True)
+    compiled in debug builds (copied from the seed's stable-ABI partition), as a cache in
+    use for a while has them; without a seed cargo compiles them."""
+    copy_template_dependencies(cache, STABLE_ABI_TAG)
 
 
 def kept_cargo_target(purpose: str, tmp_path_factory: pytest.TempPathFactory) -> Path:

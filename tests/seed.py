@@ -77,22 +77,34 @@ def seed_dependencies(build: Path) -> None:
     started = time.monotonic()
     with open(seed / "lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be making or copying it
-        cache = seed / "cache"
-        if cache.is_dir() and folder_size(cache) > SEED_LIMIT:
-            shutil.rmtree(cache)
+        # The template's builds and the projects' in caches of their own: tests with a
+        # build cache of their own copy the first alone (`copy_template_dependencies`).
+        caches = [seed / "cache", seed / "projects-cache"]
+        for cache in caches:
+            if cache.is_dir() and folder_size(cache) > SEED_LIMIT:
+                shutil.rmtree(cache)
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUSTHOOK_")}
-        env.update(RUSTHOOK_BUILD_DIR=str(cache), PYTHONDONTWRITEBYTECODE="1")
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
         try:
-            build_single_files(seed / "sources", env)
-            build_projects(seed / "projects", env)
+            build_single_files(seed / "sources", {**env, "RUSTHOOK_BUILD_DIR": str(caches[0])})
+            build_projects(seed / "projects", {**env, "RUSTHOOK_BUILD_DIR": str(caches[1])})
         except SeedFailed as failed:
             # The session compiles everything itself; the tests say what is broken.
             SEEDED.append(f"not seeded: {failed}")
             return
-        for target in sorted(cache.glob("*/target")):
-            partition = build / target.parent.name
-            partition.mkdir(mode=0o700, exist_ok=True)
-            shutil.copytree(target, partition / "target", symlinks=True)
+        # Both caches' target folders into one per partition: cargo names what it
+        # compiles by a hash of its configuration, so they hold different files.
+        for cache in caches:
+            for target in sorted(cache.glob("*/target")):
+                partition = build / target.parent.name
+                partition.mkdir(mode=0o700, exist_ok=True)
+                shutil.copytree(
+                    target,
+                    partition / "target",
+                    symlinks=True,
+                    dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("incremental"),
+                )
     SEEDED.append(f"compiled dependencies copied from {seed} in {time.monotonic() - started:.1f} s")
 
 
@@ -179,6 +191,28 @@ def write_project(root: Path, name: str, pyo3: str) -> None:
         f"mod {name} {{\n    use pyo3::prelude::*;\n\n"
         "    #[pyfunction]\n    fn value() -> i64 {\n        1\n    }\n}\n"
     )
+
+
+def copy_template_dependencies(cache: Path, partition: str) -> None:
+    """Makes `cache`, a build cache of a test's own, with the seed's debug builds of the
+    template's dependencies in `partition` (they are most of the first build)."""
+    import fcntl  # Unix only, as the tests that build are
+
+    cache.mkdir(mode=0o700)
+    seed = seed_folder()
+    seed.mkdir(mode=0o700, parents=True, exist_ok=True)
+    seeded = seed / "cache" / partition / "target"
+
+    def debug_builds_only(folder: str, names: list[str]) -> set[str]:
+        return {"incremental"} | ({"release"} if Path(folder) == seeded else set())
+
+    with open(seed / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        if seeded.is_dir():
+            (cache / partition).mkdir(mode=0o700)
+            shutil.copytree(
+                seeded, cache / partition / "target", symlinks=True, ignore=debug_builds_only
+            )
 
 
 def folder_size(folder: Path) -> int:
