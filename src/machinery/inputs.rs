@@ -243,18 +243,7 @@ fn unreadable(path: &Path, error: &io::Error) -> String {
 
 /// The sha256 of a variable's value, bytes as they are (`None`: unset).
 pub fn value_hash(value: Option<&OsStr>) -> Option<String> {
-    value.map(|value| hex(&Sha256::digest(os_bytes(value))))
-}
-
-#[cfg(unix)]
-fn os_bytes(value: &OsStr) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    value.as_bytes().to_vec()
-}
-
-#[cfg(not(unix))]
-fn os_bytes(value: &OsStr) -> Vec<u8> {
-    value.to_string_lossy().into_owned().into_bytes()
+    value.map(|value| hex(&Sha256::digest(platform::os_str_bytes(value))))
 }
 
 fn is_tracked_family(name: &str) -> bool {

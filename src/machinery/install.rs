@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{hex, link_or_copy, mtime_ns, write_atomically};
+use crate::fsutil::{hex, link_or_copy, mtime_ns, replace_loaded_file, write_atomically};
 use crate::machinery::cache::ModuleCache;
 use crate::platform::{self, Target};
 
@@ -133,9 +133,9 @@ pub fn install_library(
 
 /// Copies `library` over `destination` atomically (an editable project's installed
 /// library, or a build beside its source), which a process may have loaded (see
-/// `platform::replace_loaded_file`).
+/// `fsutil::replace_loaded_file`).
 pub fn replace_library(library: &Path, destination: &Path) -> Result<()> {
-    platform::replace_loaded_file(library, destination).map_err(Error::io(
+    replace_loaded_file(library, destination).map_err(Error::io(
         "cannot install the built library as",
         destination,
     ))
