@@ -344,7 +344,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     let mut primary = vec![source_entry_file(source)];
     primary.extend(inputs);
     primary.extend(preprocess::expand_globs(&globs));
-    let stamps = InputStamps::before_build(&primary, previous)?;
+    let stamps = InputStamps::before_build(&primary, previous.map_or(&[], |record| &record.files))?;
 
     // A C-ABI library's declarations come from its source. A signature C cannot
     // express fails now, before cargo runs; a file syn cannot read is left for rustc
@@ -392,15 +392,9 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     }
     let inputs = stamps.inputs_read(
         primary,
-        &CargoReads {
-            dep_info: &output.library.with_extension("d"),
-            local_manifests: &output.local_manifests,
-            local_artifacts: &output.local_artifacts,
-            script_outputs: &output.script_outputs,
-            manifest_path: &manifest_path,
-            working_dir: source.base_dir(),
-        },
-        &ctx.cache,
+        &CargoReads::of(&output, &manifest_path, source.base_dir()),
+        &ctx.cache.abi_dir,
+        &ctx.cache.target_dirs(),
     )?;
     let ext_suffix = match compile.stable_abi_floor {
         Some(_) => STABLE_ABI_SUFFIX,

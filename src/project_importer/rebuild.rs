@@ -191,7 +191,7 @@ fn build_project(
         project.manifest_path.clone(),
         project.root.join("pyproject.toml"),
     ];
-    let stamps = InputStamps::before_build(&primary, previous)?;
+    let stamps = InputStamps::before_build(&primary, previous.map_or(&[], |record| &record.files))?;
 
     let mut stub = None;
     let (artifact, inputs) = if project.bindings == Bindings::Pyo3 {
@@ -265,15 +265,9 @@ fn build_project(
         copy_out_dir_includes(project, &output.out_dirs)?;
         let inputs = stamps.inputs_read(
             primary,
-            &CargoReads {
-                dep_info: &output.library.with_extension("d"),
-                local_manifests: &output.local_manifests,
-                local_artifacts: &output.local_artifacts,
-                script_outputs: &output.script_outputs,
-                manifest_path: &project.manifest_path,
-                working_dir: &project.root,
-            },
-            &ctx.cache,
+            &CargoReads::of(&output, &project.manifest_path, &project.root),
+            &ctx.cache.abi_dir,
+            &ctx.cache.target_dirs(),
         )?;
         (installed.to_string_lossy().into_owned(), inputs)
     } else {
@@ -293,7 +287,8 @@ fn build_project(
             primary,
             &maturin_dep_info(project, &ctx.profile),
             &project.root,
-            &ctx.cache,
+            &ctx.cache.abi_dir,
+            &ctx.cache.target_dirs(),
         )?;
         (String::new(), inputs)
     };
