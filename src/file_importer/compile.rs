@@ -13,9 +13,7 @@ use crate::file_importer::lock_seed;
 use crate::file_importer::prepare::{prepare, Prepared};
 use crate::file_importer::preprocess;
 use crate::file_importer::template::{self, Template};
-use crate::fsutil::{
-    check_private_below, create_private_dir, read_toml, write_atomically, write_if_changed,
-};
+use crate::fsutil::{check_private_below, create_private_dir, read_toml, write_if_changed};
 use crate::machinery::cache::{Bucket, BuildCache, ModuleCache};
 use crate::machinery::cargo::{self, CargoBuild};
 use crate::machinery::freshness::{BuildRecord, Freshness};
@@ -410,19 +408,14 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     if let Some(seed) = seed {
         lock_seed::keep_as_seed(&seed, &ctx.module);
     }
-    // Made once per build, kept beside the library: imports that find the build fresh
-    // copy it, never introspect again.
     let stub = if introspect && installed.declarations.is_none() {
-        let name = format!("{}.pyi", installed.library);
-        let path = ctx.module.artifact_path(&name);
         let text = stub_text(
             source,
             &ctx.module.artifact_path(&installed.library),
             pyo3_version.as_deref(),
         );
-        write_atomically(&path, text.as_bytes())
-            .map_err(Error::io("cannot write the stub", &path))?;
-        Some(name)
+        let name = format!("{}.pyi", installed.library);
+        Some(install::keep_stub(&ctx.module, name, &text)?)
     } else {
         None
     };

@@ -167,6 +167,15 @@ pub fn install_in_place(
     Ok(destination)
 }
 
+/// Keeps the stub made from a build in the module's cache folder as `file_name`, beside
+/// the library: imports that find the build fresh place it from there and never make it
+/// again. Returns the name, for the build record.
+pub fn keep_stub(module: &ModuleCache, file_name: String, text: &str) -> Result<String> {
+    let path = module.artifact_path(&file_name);
+    write_atomically(&path, text.as_bytes()).map_err(Error::io("cannot write the stub", &path))?;
+    Ok(file_name)
+}
+
 /// Removes the libraries (and declarations) of earlier builds from the module's cache
 /// folder, except those named in `keep`.
 pub fn remove_old_artifacts(module: &ModuleCache, keep: &[&str]) {

@@ -98,11 +98,6 @@ pub fn remove_dir_unless_loaded(dir: &Path) -> io::Result<bool> {
 /// when this cannot be known: then every library counts as loaded.
 pub fn loaded_files(root: &Path) -> Option<HashSet<PathBuf>> {
     let roots = [root.to_path_buf(), root.canonicalize().unwrap_or_default()];
-    let below_root = |path: &Path| {
-        roots
-            .iter()
-            .any(|r| !r.as_os_str().is_empty() && path.starts_with(r))
-    };
     let mut loaded = HashSet::new();
     if cfg!(target_os = "linux") {
         for process in fs::read_dir("/proc").ok()?.flatten() {
@@ -113,12 +108,7 @@ pub fn loaded_files(root: &Path) -> Option<HashSet<PathBuf>> {
             let paths = maps
                 .lines()
                 .filter_map(|line| line.split_whitespace().nth(5));
-            loaded.extend(
-                paths
-                    .map(Path::new)
-                    .filter(|p| below_root(p))
-                    .map(Path::to_path_buf),
-            );
+            add_below(&mut loaded, &roots, paths);
         }
         return Some(loaded);
     }
@@ -133,15 +123,29 @@ pub fn loaded_files(root: &Path) -> Option<HashSet<PathBuf>> {
         }
         let text = String::from_utf8_lossy(&output.stdout);
         let paths = text.lines().filter_map(|line| line.strip_prefix('n'));
-        loaded.extend(
-            paths
-                .map(Path::new)
-                .filter(|p| below_root(p))
-                .map(Path::to_path_buf),
-        );
+        add_below(&mut loaded, &roots, paths);
         return Some(loaded);
     }
     None
+}
+
+/// Adds to `loaded` those of `paths` that lie below one of `roots`.
+fn add_below<'a>(
+    loaded: &mut HashSet<PathBuf>,
+    roots: &[PathBuf],
+    paths: impl Iterator<Item = &'a str>,
+) {
+    let below = |path: &Path| {
+        roots
+            .iter()
+            .any(|r| !r.as_os_str().is_empty() && path.starts_with(r))
+    };
+    loaded.extend(
+        paths
+            .map(Path::new)
+            .filter(|p| below(p))
+            .map(Path::to_path_buf),
+    );
 }
 
 /// Whether `pid` is a running process of this host (`kill(pid, 0)`).
