@@ -51,7 +51,12 @@ pub fn pyo3_requirement(
             if package_name(name, &spec) != "pyo3" {
                 continue;
             }
-            let Some(version) = version_of(&spec) else {
+            let base = if spec_is_inherited(name, &manifest) {
+                workspace.root.clone().unwrap_or(dir.clone())
+            } else {
+                dir.clone()
+            };
+            let Some(version) = version_of(&spec).or_else(|| path_version_of(&spec, &base)) else {
                 continue;
             };
             match &found {
@@ -199,6 +204,16 @@ fn version_of(spec: &Value) -> Option<String> {
     }
 }
 
+/// The version a path dependency without one gets: its own manifest's (`pyo3 = { path =
+/// "../.." }` in pyo3's own examples), as an exact requirement, so that the template's
+/// version is never merged in beside a path that holds another.
+fn path_version_of(spec: &Value, base: &Path) -> Option<String> {
+    let path = spec.get("path")?.as_str()?;
+    let manifest = read_toml(&normalize(&base.join(path)).join("Cargo.toml"))?;
+    let version = manifest.get("package")?.get("version")?.as_str()?;
+    Some(format!("={version}"))
+}
+
 /// `[workspace.dependencies]` of the workspace a manifest's folder belongs to, for
 /// `dep = { workspace = true }`.
 struct WorkspaceLookup {
@@ -318,6 +333,31 @@ mod tests {
                 origin.display(),
                 root.join("b").join("Cargo.toml").display()
             )
+        );
+    }
+
+    #[test]
+    fn a_pyo3_path_dependency_without_a_version_asks_for_the_one_it_holds() {
+        // As pyo3's own examples depend on it: `pyo3 = { path = "../../" }`.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            &root.join("pyo3/Cargo.toml"),
+            "[package]\nname = \"pyo3\"\nversion = \"0.29.2\"\n",
+        );
+        let manifest: Table = "[dependencies]\npyo3 = { path = \"../pyo3\" }\n"
+            .parse()
+            .unwrap();
+        let example = root.join("example");
+        let found = pyo3_requirement(&manifest, &example, &example.join("Cargo.toml")).unwrap();
+        assert_eq!(found.as_deref(), Some("=0.29.2"));
+        // A path without a manifest asks for nothing (cargo names the missing path).
+        let missing: Table = "[dependencies]\npyo3 = { path = \"../nowhere\" }\n"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            pyo3_requirement(&missing, &example, &example.join("Cargo.toml")).unwrap(),
+            None
         );
     }
 
