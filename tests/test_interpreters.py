@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import rusthook
-from conftest import DOUBLE_RS, STABLE_ABI_TAG, Project
+from conftest import DOUBLE_RS, STABLE_ABI_TAG, Project, kept_cargo_target
 from conftest import venv_python as conftest_venv_python
 from test_crates import make_crate
 from test_shared_cache import PYO3_COMPILED
@@ -70,16 +70,16 @@ def find_interpreter(minor: str) -> Path:
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """rusthook's abi3 wheel, built from this checkout with the dev profile, as
-    scripts/test builds the editable install (in the target folder where that install
-    compiled everything already): what is tested is the wheel on each CPython, not
-    the optimiser."""
+    scripts/test builds the editable install: what is tested is the wheel on each
+    CPython, not the optimiser. Its target folder is kept between runs, apart from the
+    editable install's (maturin moves the library it packs out of cargo's folder while it
+    builds the wheel)."""
     checkout = Path(rusthook.__file__).resolve().parents[2]
     assert (checkout / "Cargo.toml").is_file(), (
         f"rusthook is not imported from a checkout: {checkout}"
     )
     out = tmp_path_factory.mktemp("wheel")
-    # scripts/test names the target folder where the editable install compiled.
-    target = os.environ.get("RUSTHOOK_TEST_CARGO_TARGET")
+    target = kept_cargo_target("wheel", tmp_path_factory)
     subprocess.run(
         [
             sys.executable,
@@ -93,7 +93,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             str(out),
         ],
         cwd=checkout,
-        env=dict(os.environ, CARGO_TARGET_DIR=target) if target else None,
+        env=dict(os.environ, CARGO_TARGET_DIR=str(target)),
         check=True,
         stdin=subprocess.DEVNULL,
     )
