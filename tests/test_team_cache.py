@@ -147,7 +147,13 @@ def team_cache(tmp_path_factory: pytest.TempPathFactory, build_dir: Path) -> Ite
     cache compiles pyo3 once."""
     root = tmp_path_factory.mktemp("team")
     redis = RedisServer(root)
-    first = Machine(Project(root / "project", build_dir), root / "first", redis.endpoint)
+    # Its cargo target folder at a path another machine can use too (see below).
+    first = Machine(
+        Project(root / "project", build_dir),
+        root / "first",
+        redis.endpoint,
+        CARGO_TARGET_DIR=str(root / "team-target"),
+    )
     try:
         filled = first.import_("first_module")
         assert PYO3_COMPILED.search(filled)
@@ -171,10 +177,12 @@ def test_a_second_machine_gets_every_crate_it_can_from_the_team_cache(
         team_cache.redis.endpoint,
         CARGO_NET_OFFLINE="true",
     )
+    machines = [second]
     try:
         second.import_("second_module")
         # Every crate sccache can cache but two: target-lexicon and pyo3-build-config,
-        # whose libraries embed their build script's OUT_DIR (under the build folder).
+        # whose compiles read their build script's OUT_DIR (in the cargo target folder)
+        # with env!, so sccache keys them on its path.
         assert second.stats() == (misses - 2, 2)
         info = second.project.run(
             "import sys; from rusthook.cli import main; sys.exit(main(['cache', 'info']))",
@@ -186,14 +194,22 @@ def test_a_second_machine_gets_every_crate_it_can_from_the_team_cache(
             "0 errors",
         ], info
 
-        # The first machine again, its build folder emptied (a new CI runner whose home is
-        # where the last one's was): every cacheable crate is a hit.
-        first.stop()
-        shutil.rmtree(first.build_dir)
-        first.import_("third_module")
-        assert first.stats() == (misses, 0)
+        # A machine whose cargo target folder is where the first one's was (the same
+        # CARGO_TARGET_DIR, on a disk of its own: the first one's is removed), its HOME
+        # and build folder elsewhere: every cacheable crate is a hit.
+        shutil.rmtree(team_cache.root / "team-target")
+        runner = Machine(
+            first.project,
+            team_cache.root / "runner",
+            team_cache.redis.endpoint,
+            CARGO_TARGET_DIR=str(team_cache.root / "team-target"),
+        )
+        machines.append(runner)
+        runner.import_("third_module")
+        assert runner.stats() == (misses, 0)
     finally:
-        second.stop()
+        for machine in machines:
+            machine.stop()
 
 
 def test_corrupt_entries_in_the_team_cache_are_compiled_again(team_cache: TeamCache) -> None:

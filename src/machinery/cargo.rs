@@ -136,6 +136,10 @@ fn cargo_command(program: &str, build: &CargoBuild, target: Target) -> Command {
         .arg(build.manifest_path)
         .arg("--target-dir")
         .arg(build.target_dir)
+        // Given above (the partition's folder in it, see `cache`): not handed down to
+        // rustc, where sccache would key every compile on it (as on every `CARGO_*`
+        // variable), so that machines with and without it share entries.
+        .env_remove("CARGO_TARGET_DIR")
         .args([
             "--message-format",
             "json-render-diagnostics",
