@@ -64,8 +64,9 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let watch = compiler_cache::FailureWatch::start();
     let storage_failed = || watch.as_ref().map_or(0, |w| w.failed_writes());
     let mut outcome = attempt(&program, build, progress, false, &|| storage_failed() > 0)?;
+    // A build that succeeded stands, whatever its cache could not store.
     let failure = match storage_failed() {
-        0 if outcome.0.success() => None,
+        _ if outcome.0.success() => None,
         0 => compiler_cache::wrapper_failure(&outcome.1),
         failed => Some(format!(
             "sccache could not write {failed} {} to its storage",
