@@ -32,7 +32,7 @@ from harness import (
     pip_env,
     repeat_runs,
 )
-from report import target_time
+from report import target_ratio, target_time
 
 # The other CPython of scenario 13, newest first: the first one installed that is not
 # the interpreter running the benchmark.
@@ -144,22 +144,29 @@ class CacheScenarios(Fixtures):
         return Row("12. first import after `warm`", True, series)
 
     # 13 --------------------------------------------------------------------------------
-    def other_python(self) -> Row:
-        """First import of a new .rs file from an environment of another CPython minor
-        version, with the build cache scenario 1 filled from this one: rusthook's abi3
-        builds share their compiled dependencies across CPython versions."""
-        series = {tool: Series() for tool in self.tools}
+    def other_python(self) -> list[Row]:
+        """From an environment of another CPython minor version, with the build cache
+        scenario 1 filled from this one: the first import of a new .rs file (rusthook's
+        abi3 builds share their compiled dependencies across CPython versions), and the
+        first import of a module this CPython just built (one abi3 library serves both)."""
         interpreter = other_cpython()
         if interpreter is None:
-            for tool in self.tools:
-                series[tool].skipped = f"no other CPython ({', '.join(OTHER_MINORS)}) found"
-            return Row("13. another CPython version, first import of a new module", True, series)
+            rows = []
+            for title in (
+                "13. another CPython version, first import of a new module",
+                "13. another CPython version, first import of a module built by this one",
+            ):
+                series = {tool: Series() for tool in self.tools}
+                for tool in self.tools:
+                    series[tool].skipped = f"no other CPython ({', '.join(OTHER_MINORS)}) found"
+                rows.append(Row(title, True, series))
+            return rows
         minor, python = interpreter
         tools = {
             name: dataclasses.replace(tool, venv=venv_for(name, python, minor))
             for name, tool in self.tools.items()
         }
-        return self.new_module_with_warm_cache(
+        new_module = self.new_module_with_warm_cache(
             f"13. CPython {minor} env., first import of a new module",
             "s13-other-python",
             "otherpy",
@@ -167,13 +174,35 @@ class CacheScenarios(Fixtures):
             1.0,
             lambda tool, base: tools[tool],
         )
+        built_here = {tool: Series() for tool in self.tools}
+        warm = {tool: self.warm_project(tool) for tool in self.tools}
+
+        def one(tool: str, i: int) -> Run:
+            base = RUNS / "s13-built-here" / tool / f"run{i}"
+            here = Project(self.tools[tool], base, warm[tool].cache)
+            here.write(f"builthere{i}", FIRST_OFFSET + 130)
+            here.build(f"builthere{i}")  # untimed, by this interpreter
+            there = Project(tools[tool], base, warm[tool].cache)
+            there.offsets = here.offsets
+            run = there.import_(f"builthere{i}")
+            built_here[tool].add(run, self.tools[tool].built(run))
+            return run
+
+        repeat_runs(self.tools, lambda t, r: self.build_repeat, one, built_here, "[13 built here]")
+        title = f"13. CPython {minor} env., first import of a module built by this CPython"
+        if "rusthook" in self.tools:
+            target_time(self.targets, f"{title}, rusthook", built_here["rusthook"].median, 0.1)
+        # Only rusthook is expected not to build: the peers build per interpreter.
+        return [new_module, Row(title, None, built_here)]
 
     # 14 --------------------------------------------------------------------------------
-    def sccache(self) -> Row:
+    def sccache(self) -> list[Row]:
         """First import of a new .rs file into an empty build folder with a warm sccache
         (RUSTC_WRAPPER=sccache, its local-disk backend): a new CI machine of a team that
-        shares a compiler cache. Each run empties the build folder first."""
-        series = {tool: Series() for tool in self.tools}
+        shares a compiler cache. One row empties the build folder at the path that
+        filled the cache; the other is a second machine: its own HOME and a build folder
+        at another absolute path, with the same toolchain and CARGO_HOME (what two
+        machines must share for hits; see the README, "A team build cache")."""
         program = sccache_program()
         caches = {}
         for tool in self.tools:
@@ -186,18 +215,51 @@ class CacheScenarios(Fixtures):
             filled = filler.import_("fast")
             if not filled.ok:
                 raise BenchError(f"{tool}: the build that fills sccache failed:\n{filled.tail()}")
+        same_path = {tool: Series() for tool in self.tools}
+        other_machine = {tool: Series() for tool in self.tools}
+        # The toolchain and cargo's registry stay where they are: their paths enter every
+        # compile's arguments, which sccache hashes.
+        home = Path.home()
+        shared = {
+            "CARGO_HOME": os.environ.get("CARGO_HOME", str(home / ".cargo")),
+            "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(home / ".rustup")),
+        }
 
-        def one(tool: str, i: int) -> Run:
+        def emptied(tool: str, i: int) -> Run:
             base = RUNS / "s14-sccache" / tool
             shutil.rmtree(base / "cache", ignore_errors=True)
             project = Project(self.tools[tool], base / f"run{i}", base / "cache", caches[tool].env)
             project.write(f"scc{i}", FIRST_OFFSET + 14)
             run = project.import_(f"scc{i}")
-            series[tool].add(run, self.tools[tool].built(run))
+            same_path[tool].add(run, self.tools[tool].built(run))
+            return run
+
+        def second_machine(tool: str, i: int) -> Run:
+            machine = RUNS / "s14-sccache" / tool / f"machine{i}"
+            env = {
+                **caches[tool].env,
+                **shared,
+                "HOME": str(machine / "home"),
+                "XDG_CACHE_HOME": str(machine / "home" / ".cache"),
+            }
+            (machine / "home").mkdir(parents=True, exist_ok=True)
+            project = Project(self.tools[tool], machine / "src", machine / "cache", env)
+            project.write(f"sccm{i}", FIRST_OFFSET + 14)
+            run = project.import_(f"sccm{i}")
+            other_machine[tool].add(run, self.tools[tool].built(run))
             return run
 
         try:
-            repeat_runs(self.tools, lambda t, r: self.build_repeat, one, series, "[14 sccache]")
+            repeat_runs(
+                self.tools, lambda t, r: self.build_repeat, emptied, same_path, "[14 sccache]"
+            )
+            repeat_runs(
+                self.tools,
+                lambda t, r: self.build_repeat,
+                second_machine,
+                other_machine,
+                "[14 second machine]",
+            )
         finally:
             for server in caches.values():
                 server.stop()
@@ -205,10 +267,24 @@ class CacheScenarios(Fixtures):
             target_time(
                 self.targets,
                 "14. empty build folder, warm sccache, rusthook",
-                series["rusthook"].median,
+                same_path["rusthook"].median,
                 2.5,
             )
-        return Row("14. empty build folder, warm sccache", True, series)
+            target_ratio(
+                self.targets,
+                "14. second machine against the emptied build folder, rusthook",
+                other_machine["rusthook"].median,
+                same_path["rusthook"].median,
+                1.0,
+            )
+        return [
+            Row("14. empty build folder, warm sccache", True, same_path),
+            Row(
+                "14. second machine (own HOME, build folder elsewhere), warm sccache",
+                True,
+                other_machine,
+            ),
+        ]
 
 
 def other_cpython() -> tuple[str, Path] | None:

@@ -1,10 +1,11 @@
 //! Small file-system helpers shared by the whole core: private folders, atomic writes
-//! and copies (the one temporary-file-then-rename in rusthook), hashing and mtimes.
+//! and copies (the one temporary-file-then-rename in rusthook), the replacement of a
+//! file a process may have loaded, hashing and mtimes.
 //! What differs between platforms is asked of `platform`.
 
 use std::fs;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
@@ -40,7 +41,7 @@ pub fn create_private_dir(path: &Path) -> Result<()> {
 /// it could have been swapped for someone else's code. A missing folder is fine (it
 /// will be created privately). A folder of root's that only root can write to is safe
 /// too (a cache built into a container image as root, used by its unprivileged user):
-/// what it holds loads, and nothing can be built there ([`owner_if_not_me`]).
+/// what it holds loads, and nothing can be built there (`platform::owner_if_not_me`).
 pub fn check_private(path: &Path) -> Result<()> {
     let Ok(metadata) = fs::metadata(path) else {
         return Ok(());
@@ -65,24 +66,6 @@ pub fn check_private_below(root: &Path, dir: &Path) -> Result<()> {
         check_private(folder)?;
     }
     Ok(())
-}
-
-/// The owner of `path` when it is not this process's user (root's build folder used by
-/// another user); `None` when it is, or cannot be told.
-pub fn owner_if_not_me(path: &Path) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let owner = fs::metadata(path).ok()?.uid();
-        // SAFETY: geteuid(2) has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        (owner != me).then_some(owner)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
 }
 
 /// Puts a file at `path` through a temporary file in the same folder and a rename:
@@ -136,6 +119,60 @@ pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
         return Ok(());
     }
     copy_atomically(from, to)
+}
+
+/// Suffix of a file set aside by [`replace_loaded_file`].
+const SET_ASIDE: &str = ".rusthook-old";
+
+/// Copies `from` over `to`, which a running process may have loaded. Where a loaded
+/// library cannot be overwritten or deleted but can be renamed (Windows), the old file
+/// is renamed aside first (`<name>.<n>.rusthook-old`, which no importer loads) and
+/// removed by a later replacement once no process has it loaded. Elsewhere the one
+/// atomic copy does it.
+pub fn replace_loaded_file(from: &Path, to: &Path) -> io::Result<()> {
+    remove_set_aside(to);
+    match copy_atomically(from, to) {
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied && to.exists() => {
+            set_aside(to)?;
+            copy_atomically(from, to)
+        }
+        done => done,
+    }
+}
+
+/// Renames `path` to a free `<name>.<n>.rusthook-old` beside it.
+fn set_aside(path: &Path) -> io::Result<PathBuf> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    for n in 0..1000 {
+        let aside = path.with_file_name(format!("{name}.{n}{SET_ASIDE}"));
+        if fs::symlink_metadata(&aside).is_err() {
+            fs::rename(path, &aside)?;
+            return Ok(aside);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "a thousand old copies of {} are still loaded",
+            path.display()
+        ),
+    ))
+}
+
+/// Removes the files [`replace_loaded_file`] set aside for `path` that nothing has
+/// loaded any more (the rest stay until a later call).
+pub fn remove_set_aside(path: &Path) {
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    for entry in fs::read_dir(folder).into_iter().flatten().flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if file_name.starts_with(&prefix) && file_name.ends_with(SET_ASIDE) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Rewrites a generated file only when its text changed, so cargo sees no change.
@@ -254,6 +291,45 @@ mod tests {
             .filter(|n| n.starts_with(".rusthook-"))
             .collect();
         assert!(names.is_empty(), "{names:?}");
+    }
+
+    #[test]
+    fn replacing_a_file_leaves_no_old_copies_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let (new, installed) = (dir.path().join("new.pyd"), dir.path().join("fast.pyd"));
+        fs::write(&new, b"two").unwrap();
+        fs::write(&installed, b"one").unwrap();
+        let aside = set_aside(&installed).unwrap();
+        assert_eq!(aside, dir.path().join("fast.pyd.0.rusthook-old"));
+        fs::write(&installed, b"one").unwrap();
+        replace_loaded_file(&new, &installed).unwrap();
+        assert_eq!(fs::read(&installed).unwrap(), b"two");
+        assert!(!aside.exists(), "a set-aside copy nothing loads is removed");
+    }
+
+    /// Windows' own behaviour, run under Wine by `scripts/cross-check`.
+    #[cfg(windows)]
+    #[test]
+    fn a_loaded_library_is_renamed_aside_then_removed_once_unloaded() {
+        use crate::platform::tests::windows_only::{load, FreeLibrary};
+        let dir = tempfile::tempdir().unwrap();
+        let installed = dir.path().join("fast.pyd");
+        fs::copy(std::env::current_exe().unwrap(), &installed).unwrap();
+        let new = dir.path().join("new.pyd");
+        fs::write(&new, b"the new build").unwrap();
+        let module = load(&installed);
+        assert!(
+            fs::remove_file(&installed).is_err(),
+            "Windows keeps a loaded library"
+        );
+        replace_loaded_file(&new, &installed).unwrap();
+        assert_eq!(fs::read(&installed).unwrap(), b"the new build");
+        let aside = dir.path().join("fast.pyd.0.rusthook-old");
+        assert!(aside.exists(), "still loaded: kept aside");
+        // SAFETY: the module was loaded above and is not used.
+        unsafe { FreeLibrary(module) };
+        replace_loaded_file(&new, &installed).unwrap();
+        assert!(!aside.exists(), "unloaded: removed by the next replacement");
     }
 
     #[test]

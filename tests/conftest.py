@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from seed import SEEDED, copy_template_dependencies, seed_dependencies
 
 EXT_SUFFIX = __import__("importlib.machinery").machinery.EXTENSION_SUFFIXES[0]
 # This interpreter's partition of the build cache (module records and libraries), and
@@ -141,88 +141,6 @@ def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["MYPY_CACHE_DIR"] = str(tmp_path_factory.mktemp("mypy-cache"))
 
 
-# The configurations the tests compile pyo3 in: the template's debug and release
-# builds, its introspection build (stubs), and rustimport's pinned pyo3.
-SEED_BUILDS = """\
-import rusthook
-rusthook.build("seed")
-rusthook.build("seed", release=True)
-rusthook.build("seed", stubs=True)
-rusthook.build("seed_rustimport")
-"""
-
-# Past this size the seed is started afresh (old dependency versions pile up).
-SEED_LIMIT = 4 << 30
-
-
-def seed_folder() -> Path:
-    """Where compiled dependencies are kept between test runs: outside the checkout, so
-    that a fresh clone on a machine that ran the tests before finds them."""
-    named = os.environ.get("RUSTHOOK_TEST_SEED")
-    if named:
-        return Path(named)
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "rusthook-tests" / "seed"
-
-
-def seed_dependencies(build: Path) -> None:
-    """Copies compiled dependencies into the session's new build cache `build`.
-
-    The seed is a build cache of its own, where rusthook under test builds a few modules
-    (`SEED_BUILDS`): the first run compiles their dependencies, later runs find them
-    fresh. Only the seed's cargo target folders are copied, never a module's record or
-    library, so every module a test imports is built in its session. Whether a copied
-    dependency is used is cargo's decision, from its fingerprints (compiler, crate
-    versions, features, profile, environment): a seed made by another toolchain or
-    another rusthook is simply not used, and a test cannot pass because of it."""
-    import fcntl  # Unix only, as the tests that build are
-
-    seed = seed_folder()
-    seed.mkdir(mode=0o700, parents=True, exist_ok=True)
-    started = time.monotonic()
-    with open(seed / "lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be making or copying it
-        cache = seed / "cache"
-        if cache.is_dir() and folder_size(cache) > SEED_LIMIT:
-            shutil.rmtree(cache)
-        sources = seed / "sources"
-        sources.mkdir(exist_ok=True)
-        write_if_changed(sources / "seed.rs", DOUBLE_RS)
-        write_if_changed(
-            sources / "seed_rustimport.rs", DOUBLE_RS.replace("rusthook:pyo3", "rustimport:pyo3")
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RUSTHOOK_")}
-        made = subprocess.run(
-            [sys.executable, "-c", SEED_BUILDS],
-            cwd=sources,
-            env={**env, "RUSTHOOK_BUILD_DIR": str(cache), "PYTHONDONTWRITEBYTECODE": "1"},
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-        if made.returncode != 0:
-            # The session compiles everything itself; the tests say what is broken.
-            SEEDED.append(f"not seeded: the seed builds failed:\n{made.stderr}")
-            return
-        for target in sorted(cache.glob("*/target")):
-            partition = build / target.parent.name
-            partition.mkdir(mode=0o700, exist_ok=True)
-            shutil.copytree(target, partition / "target", symlinks=True)
-    SEEDED.append(f"compiled dependencies copied from {seed} in {time.monotonic() - started:.1f} s")
-
-
-SEEDED: list[str] = []
-
-
-def folder_size(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
-
-
-def write_if_changed(path: Path, text: str) -> None:
-    if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
-
-
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for line in SEEDED:
         terminalreporter.write_line(f"build cache: {line}")
@@ -230,19 +148,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 def copy_compiled_dependencies(cache: Path) -> None:
     """Makes `cache`, a test's own build cache, with the pyo3 template's dependencies
-    compiled (copied from the seed's stable-ABI partition, see `seed_dependencies`), as
-    a cache in use for a while has them; without a seed cargo compiles them."""
-    import fcntl  # Unix only, as the tests that build are
-
-    cache.mkdir(mode=0o700)
-    seed = seed_folder()
-    seed.mkdir(mode=0o700, parents=True, exist_ok=True)
-    seeded = seed / "cache" / STABLE_ABI_TAG / "target"
-    with open(seed / "lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_SH)
-        if seeded.is_dir():
-            (cache / STABLE_ABI_TAG).mkdir(mode=0o700)
-            shutil.copytree(seeded, cache / STABLE_ABI_TAG / "target", symlinks=True)
+    compiled in debug builds (copied from the seed's stable-ABI partition), as a cache in
+    use for a while has them; without a seed cargo compiles them."""
+    copy_template_dependencies(cache, STABLE_ABI_TAG)
 
 
 def kept_cargo_target(purpose: str, tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 from differential import IMPORT, Run
 
 SEED = 2026
-BUDGET_SECONDS = 20
+BUDGET_SECONDS = 8
 
 
 def test_random_user_actions_always_import_what_the_inputs_give(tmp_path: Path) -> None:

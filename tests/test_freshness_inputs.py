@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DOUBLE_RS, EXT_SUFFIX, Project
+from conftest import DOUBLE_RS, EXT_SUFFIX, Project, copy_compiled_dependencies
 
 FLAGS_RS = """\
 // rusthook:cffi
@@ -152,9 +152,10 @@ def test_in_place_builds_carry_their_own_proof(project: Project, tmp_path: Path)
     library = project.root / f"fast{EXT_SUFFIX}"
     stamp = project.root / f"fast{EXT_SUFFIX}.rusthook.json"
     assert library.is_file() and stamp.is_file()
-    # Another build folder (as after `cache clear` or a prune): the library beside the
-    # source still proves itself fresh.
+    # Another build folder (as after `cache clear` or a prune; its dependencies compiled,
+    # as in a cache in use): the library beside the source still proves itself fresh.
     other_cache = tmp_path / "other-cache"
+    copy_compiled_dependencies(other_cache)
     env = project.env(RUSTHOOK_BUILD_DIR=str(other_cache))
     run = project.hook_import("import fast; print(fast.double(2), fast.__file__)", env=env)
     assert run.stdout.split() == ["4", str(library)]

@@ -8,7 +8,7 @@ import sys
 
 from rusthook import _core
 from rusthook._api import build_each, build_filepath
-from rusthook._cli_settings import settings_of
+from rusthook._cli_settings import core_settings, settings_of
 
 
 def build(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def build_paths(paths: list[str], settings: dict[str, object]) -> int:
     """Builds each path (every module below a folder); returns the exit status."""
     failed = 0
     for path in paths:
-        if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "Cargo.toml")):
+        if _holds_modules(path):
             failed += _build_folder(path, settings)
             continue
         try:
@@ -28,6 +28,11 @@ def build_paths(paths: list[str], settings: dict[str, object]) -> int:
             print(f"rusthook: error: {error}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0
+
+
+def _holds_modules(path: str) -> bool:
+    """Whether ``path`` is a folder of modules (built each), not a crate."""
+    return os.path.isdir(path) and not os.path.isfile(os.path.join(path, "Cargo.toml"))
 
 
 def _build_folder(folder: str, settings: dict[str, object]) -> int:
@@ -54,14 +59,10 @@ def _build_folder(folder: str, settings: dict[str, object]) -> int:
 
 def stubs(args: argparse.Namespace) -> int:
     """Writes (or with --diff, compares) the stub of each module; returns the exit status."""
-    settings = _core.Settings(**settings_of(args))  # type: ignore[arg-type]
+    settings = core_settings(args)
     failed = different = 0
     for path in args.paths:
-        sources = (
-            [source for _, source in _core.find_sources(path)]
-            if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "Cargo.toml"))
-            else []
-        )
+        sources = [source for _, source in _core.find_sources(path)] if _holds_modules(path) else []
         # A file, a crate, or a folder holding no module (an editable maturin project's
         # root, say): the core tells which, or says why it is none.
         for source in sources or [path]:
@@ -113,7 +114,7 @@ def warm(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     # In-place builds carry pyo3's introspection data (another build of pyo3).
     introspected = {"stubs": True} if args.for_in_place else {}
-    library = _core.warm(_core.Settings(**settings, **introspected))  # type: ignore[arg-type]
+    library = _core.warm(core_settings(args, **introspected))
     print(f"warm: the pyo3 template's dependencies are compiled ({library})")
     # Warming builds into the cache only, never beside the sources.
     settings.setdefault("in_place", False)

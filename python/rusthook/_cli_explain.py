@@ -10,13 +10,13 @@ import sys
 import time
 
 from rusthook import _core
-from rusthook._cli_settings import settings_of
+from rusthook._cli_settings import core_settings
 
 
 def explain(args: argparse.Namespace) -> int:
     """Prints why `args.target` (a path or an import name) is up to date or not; the
     exit status is 0 when an import now would build nothing, else 1."""
-    settings = _core.Settings(**settings_of(args))  # type: ignore[arg-type]
+    settings = core_settings(args)
     search_path = [os.getcwd(), *sys.path[1:]]
     text = _core.explain(args.target, search_path, settings)
     facts = json.loads(text)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rusthook import _core
+
 
 def add_settings(parser: argparse.ArgumentParser) -> None:
     # -r and -f (--force) as rustimport's command line spells them.
@@ -64,3 +66,9 @@ def settings_of(args: argparse.Namespace) -> dict[str, object]:
     if args.quiet_all:
         settings["quiet"] = True
     return settings
+
+
+def core_settings(args: argparse.Namespace, **extra: object) -> _core.Settings:
+    """The command line's settings (and ``extra``) as the core takes them; a bad value is
+    an error now."""
+    return _core.Settings(**settings_of(args), **extra)  # type: ignore[arg-type]

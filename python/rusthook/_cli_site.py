@@ -6,13 +6,12 @@ import argparse
 import sys
 
 from rusthook import _core, _site
-from rusthook._cli_settings import settings_of
+from rusthook._cli_settings import core_settings, settings_of
 
 
 def site_install(args: argparse.Namespace) -> None:
-    settings = settings_of(args)
-    _core.Settings(**settings)  # type: ignore[arg-type]  # reject bad values now, not at start-up
-    path = _site.install(args.user, settings)
+    core_settings(args)  # bad values are refused now, not at every start-up
+    path = _site.install(args.user, settings_of(args))
     print(f"rusthook is now active at every start of {sys.executable} ({path})")
 
 

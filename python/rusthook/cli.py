@@ -14,7 +14,10 @@ from rusthook._cli_settings import add_settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+    # What runs a command: its exit status (None: 0).
+    _Handler = Callable[[argparse.Namespace], int | None]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,8 +68,10 @@ def _parser() -> argparse.ArgumentParser:
         "site", help="activate rusthook at every interpreter start of this environment"
     )
     site_commands = site.add_subparsers(title="site commands", metavar="ACTION", required=True)
-    site_install = site_commands.add_parser(
+    site_install = _command(
+        site_commands,
         "install",
+        _cli_site.site_install,
         help="write the .pth file that activates the hook at start-up",
         description="Activates rusthook at every start of this interpreter's environment "
         "(a managed .pth file in site-packages), with the given settings.",
@@ -99,36 +104,41 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="do not rebuild editable maturin projects",
     )
-    site_install.set_defaults(command=_cli_site.site_install)
-    site_uninstall = site_commands.add_parser(
-        "uninstall", help="remove the .pth file written by `site install`"
+    site_uninstall = _command(
+        site_commands,
+        "uninstall",
+        _cli_site.site_uninstall,
+        help="remove the .pth file written by `site install`",
     )
     site_uninstall.add_argument("--user", action="store_true", help="use the user site-packages")
-    site_uninstall.set_defaults(command=_cli_site.site_uninstall)
-    site_info = site_commands.add_parser("info", help="show where rusthook is activated")
-    site_info.set_defaults(command=_cli_site.site_info)
+    _command(site_commands, "info", _cli_site.site_info, help="show where rusthook is activated")
 
     cache = commands.add_parser("cache", help="inspect or clear the build cache")
     cache_commands = cache.add_subparsers(title="cache commands", metavar="ACTION", required=True)
-    cache_info = cache_commands.add_parser(
-        "info", help="location, size and number of modules of the build cache"
+
+    # Each cache action takes the build cache it acts on.
+    def cache_action(
+        name: str, handler: _Handler, help: str, description: str | None = None
+    ) -> argparse.ArgumentParser:
+        action = _command(cache_commands, name, handler, help=help, description=description)
+        action.add_argument("--build-dir", help="the build cache (default: as the hook uses)")
+        return action
+
+    cache_action(
+        "info", _cli_cache.cache_info, "location, size and number of modules of the build cache"
     )
-    cache_info.add_argument("--build-dir", help="the build cache (default: as the hook uses)")
-    cache_info.set_defaults(command=_cli_cache.cache_info)
-    cache_clear = cache_commands.add_parser(
-        "clear", help="delete every build (refuses while a build is running)"
+    cache_action(
+        "clear", _cli_cache.cache_clear, "delete every build (refuses while a build is running)"
     )
-    cache_clear.add_argument("--build-dir", help="the build cache (default: as the hook uses)")
-    cache_clear.set_defaults(command=_cli_cache.cache_clear)
-    cache_prune = cache_commands.add_parser(
+    cache_prune = cache_action(
         "prune",
-        help="remove builds whose source is gone, old ones, or the least recently used",
+        _cli_cache.cache_prune,
+        "remove builds whose source is gone, old ones, or the least recently used",
         description="Removes the builds of modules whose source no longer exists; with "
         "--older-than, those not used for that many days; with --max-size, the least "
         "recently used (and then whole partitions) until the cache is no larger. A build "
         "that is running, or whose library a running process has loaded, is kept.",
     )
-    cache_prune.add_argument("--build-dir", help="the build cache (default: as the hook uses)")
     cache_prune.add_argument(
         "--older-than", type=float, metavar="DAYS", help="remove what was not used for DAYS days"
     )
@@ -138,10 +148,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="remove the least recently used until the cache is at most SIZE (500M, 2G)",
     )
-    cache_prune.set_defaults(command=_cli_cache.cache_prune)
 
-    build = commands.add_parser(
+    build = _command(
+        commands,
         "build",
+        _cli_build.build,
         help="build .rs files, crates, or every module below a folder",
         description="Builds each PATH (default: the current folder): a .rs file, a crate "
         "folder, or any other folder (every module below it). Each library is written "
@@ -158,10 +169,11 @@ def _parser() -> argparse.ArgumentParser:
         "(default; --no-in-place keeps libraries in the build cache only)",
     )
     add_settings(build)
-    build.set_defaults(command=_cli_build.build)
 
-    stubs = commands.add_parser(
+    stubs = _command(
+        commands,
         "stubs",
+        _cli_build.stubs,
         help="write a .pyi stub beside .rs files and crates (or every module below a folder)",
         description="Builds each PATH (default: the current folder) with pyo3's "
         "introspection data and writes name.pyi beside the .rs file or crate folder, where "
@@ -175,10 +187,11 @@ def _parser() -> argparse.ArgumentParser:
         help="write nothing; show how each stub on disk differs from the module",
     )
     add_settings(stubs)
-    stubs.set_defaults(command=_cli_build.stubs)
 
-    new = commands.add_parser(
+    new = _command(
+        commands,
         "new",
+        _cli_scaffold.new,
         help="create a crate (NAME) or a single file (NAME.rs) that imports as NAME",
         description="Creates NAME/ with Cargo.toml, src/lib.rs and a .rusthook marker, or "
         "for NAME.rs a single `// rusthook:pyo3` file; `import NAME` then builds and "
@@ -190,10 +203,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the module name (a Python identifier), with .rs for a single file",
     )
     new.add_argument("--path", default=".", help="the folder to create it in (default: .)")
-    new.set_defaults(command=_cli_scaffold.new)
 
-    eject = commands.add_parser(
+    eject = _command(
+        commands,
         "eject",
+        _cli_scaffold.eject,
         help="turn a single-file module into a standalone maturin project",
         description="Writes a maturin project for the `// rusthook:pyo3` file SOURCE into "
         "DEST: Cargo.toml from the template and the file's `//:` lines, pyproject.toml "
@@ -205,10 +219,11 @@ def _parser() -> argparse.ArgumentParser:
     eject.add_argument(
         "dest", metavar="DEST", help="the project folder (must not exist yet, or be empty)"
     )
-    eject.set_defaults(command=_cli_scaffold.eject)
 
-    warm = commands.add_parser(
+    warm = _command(
+        commands,
         "warm",
+        _cli_build.warm,
         help="compile the dependencies ahead of the first import",
         description="Compiles pyo3 (the pyo3 template's dependencies) for this interpreter "
         "and profile into the build cache, and builds each PATH (a .rs file, a crate, or "
@@ -225,10 +240,11 @@ def _parser() -> argparse.ArgumentParser:
         "introspection data, from which their stubs are made",
     )
     add_settings(warm)
-    warm.set_defaults(command=_cli_build.warm)
 
-    explain = commands.add_parser(
+    explain = _command(
+        commands,
         "explain",
+        _cli_explain.explain,
         help="say whether a module is up to date, and if not which input changed",
         description="For a .rs file, crate folder or editable project (a path, or an "
         "import name looked up as an import would): up to date or not, and if not exactly "
@@ -240,12 +256,26 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("target", metavar="NAME_OR_PATH")
     explain.add_argument("--json", action="store_true", help="print the facts as JSON")
     add_settings(explain)
-    explain.set_defaults(command=_cli_explain.explain)
 
-    version = commands.add_parser(
-        "version", help="print rusthook, Python, rustc and cargo versions (for bug reports)"
+    _command(
+        commands,
+        "version",
+        _version,
+        help="print rusthook, Python, rustc and cargo versions (for bug reports)",
     )
-    version.set_defaults(command=_version)
+    return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: _Handler,
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A command (or a group's action) and the handler ``main`` runs for it."""
+    parser = commands.add_parser(name, help=help, description=description)
+    parser.set_defaults(command=handler)
     return parser
 
 

@@ -13,9 +13,7 @@ use crate::file_importer::lock_seed;
 use crate::file_importer::prepare::{prepare, Prepared};
 use crate::file_importer::preprocess;
 use crate::file_importer::template::{self, Template};
-use crate::fsutil::{
-    check_private_below, create_private_dir, read_toml, write_atomically, write_if_changed,
-};
+use crate::fsutil::{check_private_below, create_private_dir, read_toml, write_if_changed};
 use crate::machinery::cache::{Bucket, BuildCache, ModuleCache};
 use crate::machinery::cargo::{self, CargoBuild};
 use crate::machinery::freshness::{BuildRecord, Freshness};
@@ -344,7 +342,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     let mut primary = vec![source_entry_file(source)];
     primary.extend(inputs);
     primary.extend(preprocess::expand_globs(&globs));
-    let stamps = InputStamps::before_build(&primary, previous)?;
+    let stamps = InputStamps::before_build(&primary, previous.map_or(&[], |record| &record.files))?;
 
     // A C-ABI library's declarations come from its source. A signature C cannot
     // express fails now, before cargo runs; a file syn cannot read is left for rustc
@@ -392,15 +390,9 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     }
     let inputs = stamps.inputs_read(
         primary,
-        &CargoReads {
-            dep_info: &output.library.with_extension("d"),
-            local_manifests: &output.local_manifests,
-            local_artifacts: &output.local_artifacts,
-            script_outputs: &output.script_outputs,
-            manifest_path: &manifest_path,
-            working_dir: source.base_dir(),
-        },
-        &ctx.cache,
+        &CargoReads::of(&output, &manifest_path, source.base_dir()),
+        &ctx.cache.abi_dir,
+        &ctx.cache.target_dirs(),
     )?;
     let ext_suffix = match compile.stable_abi_floor {
         Some(_) => STABLE_ABI_SUFFIX,
@@ -416,19 +408,14 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
     if let Some(seed) = seed {
         lock_seed::keep_as_seed(&seed, &ctx.module);
     }
-    // Made once per build, kept beside the library: imports that find the build fresh
-    // copy it, never introspect again.
     let stub = if introspect && installed.declarations.is_none() {
-        let name = format!("{}.pyi", installed.library);
-        let path = ctx.module.artifact_path(&name);
         let text = stub_text(
             source,
             &ctx.module.artifact_path(&installed.library),
             pyo3_version.as_deref(),
         );
-        write_atomically(&path, text.as_bytes())
-            .map_err(Error::io("cannot write the stub", &path))?;
-        Some(name)
+        let name = format!("{}.pyi", installed.library);
+        Some(install::keep_stub(&ctx.module, name, &text)?)
     } else {
         None
     };

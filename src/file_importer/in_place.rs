@@ -171,7 +171,8 @@ mod tests {
     } else {
         "/elsewhere/.cargo"
     };
-    use crate::machinery::freshness::{track_all, RECORD_FORMAT};
+    use crate::machinery::freshness::RECORD_FORMAT;
+    use crate::machinery::inputs::track_all;
 
     fn built(dir: &Path) -> (PathBuf, BuildRecord) {
         let source = dir.join("fast.rs");

@@ -1,6 +1,6 @@
 //! Is the last build fresh? The record of a build (a small JSON file beside the
-//! artifact) holds what the build read (see `inputs` for the whole list): each tracked
-//! file's size, mtime and sha256, the files whose absence it relied on, the variables
+//! artifact) holds what the build read (see `inputs` for the whole list and how each
+//! part is stamped): each tracked file's size, mtime and sha256, the files whose absence it relied on, the variables
 //! by a hash of their value, the build settings and the toolchain. The check only stats
 //! files; it hashes a file only when its stat differs, so a touched but unchanged file
 //! does not rebuild. A TOML file (a manifest, cargo's configuration) is hashed as the
@@ -10,116 +10,17 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{hash_file, hex, mtime_ns, write_atomically};
-use crate::machinery::inputs::{changed_variable, TrackedVariable};
+use crate::fsutil::{mtime_ns, write_atomically};
+use crate::machinery::inputs::{changed_variable, Content, TrackedFile, TrackedVariable};
 
 /// Bumped when the record's meaning changes; older records are simply stale.
 /// 2: variables, absent configuration files, TOML content hashes, build time.
 pub const RECORD_FORMAT: u32 = 2;
-
-/// One file a build read, as it was when the build started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrackedFile {
-    pub path: PathBuf,
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub sha256: String,
-    /// How `sha256` was taken.
-    #[serde(default, skip_serializing_if = "Content::is_bytes")]
-    pub content: Content,
-}
-
-/// What a tracked file's hash covers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Content {
-    /// Its bytes.
-    #[default]
-    Bytes,
-    /// The TOML data it holds (comments and layout left out); its bytes when it is not
-    /// valid TOML.
-    Toml,
-    /// A folder (a build script's `rerun-if-changed` may name one): the names, sizes and
-    /// mtimes of everything in it, as cargo compares them; checked on every import.
-    Folder,
-}
-
-impl Content {
-    fn is_bytes(&self) -> bool {
-        *self == Content::Bytes
-    }
-
-    /// How a file is hashed: TOML for manifests and cargo's configuration.
-    pub fn of(path: &Path, metadata: &fs::Metadata) -> Content {
-        if metadata.is_dir() {
-            return Content::Folder;
-        }
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let in_cargo_dir = path
-            .parent()
-            .and_then(Path::file_name)
-            .is_some_and(|dir| dir == ".cargo");
-        match name {
-            "Cargo.toml" | "pyproject.toml" | "rust-toolchain.toml" => Content::Toml,
-            "config" | "config.toml" if in_cargo_dir => Content::Toml,
-            _ => Content::Bytes,
-        }
-    }
-
-    /// The hash of `path` this way.
-    pub fn hash(self, path: &Path) -> io::Result<String> {
-        match self {
-            Content::Bytes => hash_file(path),
-            Content::Toml => {
-                let bytes = fs::read(path)?;
-                let data = std::str::from_utf8(&bytes)
-                    .ok()
-                    .and_then(|text| text.parse::<toml::Table>().ok());
-                Ok(match data {
-                    Some(table) => format!("toml:{}", sha256_hex(table.to_string().as_bytes())),
-                    None => sha256_hex(&bytes),
-                })
-            }
-            Content::Folder => {
-                let mut listing = String::new();
-                list_folder(path, path, &mut listing)?;
-                Ok(sha256_hex(listing.as_bytes()))
-            }
-        }
-    }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex(&sha2::Sha256::digest(bytes))
-}
-
-/// Every entry below `dir`: its path, size and mtime, one line each, sorted.
-fn list_folder(root: &Path, dir: &Path, out: &mut String) -> io::Result<()> {
-    let mut entries: Vec<_> = fs::read_dir(dir)?.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let metadata = entry.metadata()?;
-        let relative = path.strip_prefix(root).unwrap_or(&path);
-        out.push_str(&format!(
-            "{}\t{}\t{}\n",
-            relative.display(),
-            metadata.len(),
-            mtime_ns(&metadata)
-        ));
-        if metadata.is_dir() {
-            list_folder(root, &path, out)?;
-        }
-    }
-    Ok(())
-}
 
 /// The toolchain a build used: a cheap fingerprint and the `rustc -vV` it stands for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,37 +242,6 @@ impl BuildRecord {
 
 fn is_toml(path: &Path) -> bool {
     fs::read_to_string(path).is_ok_and(|text| text.parse::<toml::Table>().is_ok())
-}
-
-/// Stats and hashes one file for a record.
-pub fn track(path: &Path) -> io::Result<TrackedFile> {
-    let metadata = fs::metadata(path)?;
-    let content = Content::of(path, &metadata);
-    Ok(TrackedFile {
-        path: path.to_path_buf(),
-        size: metadata.len(),
-        mtime_ns: mtime_ns(&metadata),
-        sha256: content.hash(path)?,
-        content,
-    })
-}
-
-/// Tracks every path once; files that vanished since the build are skipped (the next
-/// check then sees them missing only if they are tracked again).
-pub fn track_all(paths: impl IntoIterator<Item = PathBuf>) -> Result<Vec<TrackedFile>> {
-    let mut seen = HashSet::new();
-    let mut files = Vec::new();
-    for path in paths {
-        if !seen.insert(path.clone()) {
-            continue;
-        }
-        match track(&path) {
-            Ok(file) => files.push(file),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(error) => return Err(Error::io("cannot read", &path)(error)),
-        }
-    }
-    Ok(files)
 }
 
 fn first_line(text: &str) -> &str {

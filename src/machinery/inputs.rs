@@ -21,7 +21,11 @@
 //!   itself (`freshness`).
 //!
 //! Stamped before cargo runs where they are known then (an edit made while cargo runs
-//! must make the build stale, not be recorded as built), completed afterwards.
+//! must make the build stale, not be recorded as built), completed afterwards: a file
+//! by its size, mtime and sha256 ([`TrackedFile`]; a TOML file by the data it holds, a
+//! folder by its listing), a variable by a hash of its value ([`TrackedVariable`]).
+//! Files inside the build cache are rusthook's own, never inputs. The record that keeps
+//! the stamps, and the check against them, are `freshness`'s.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
@@ -32,10 +36,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::Result;
-use crate::fsutil::hex;
-use crate::machinery::cache::BuildCache;
-use crate::machinery::freshness::{track_all, BuildRecord, TrackedFile};
+use crate::error::{Error, Result};
+use crate::fsutil::{hash_file, hex, mtime_ns};
+use crate::machinery::cargo::CargoOutput;
 use crate::platform;
 
 /// Variables cargo or rustc read for every build, compared by value.
@@ -64,6 +67,135 @@ const SET_FOR_CARGO: &[&str] = &[
     "CARGO_TARGET_DIR",
 ];
 
+/// One file a build read, as it was when the build started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedFile {
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub sha256: String,
+    /// How `sha256` was taken.
+    #[serde(default, skip_serializing_if = "Content::is_bytes")]
+    pub content: Content,
+}
+
+/// What a tracked file's hash covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Content {
+    /// Its bytes.
+    #[default]
+    Bytes,
+    /// The TOML data it holds (comments and layout left out); its bytes when it is not
+    /// valid TOML.
+    Toml,
+    /// A folder (a build script's `rerun-if-changed` may name one): the names, sizes and
+    /// mtimes of everything in it, as cargo compares them; checked on every import.
+    Folder,
+}
+
+impl Content {
+    fn is_bytes(&self) -> bool {
+        *self == Content::Bytes
+    }
+
+    /// How a file is hashed: TOML for manifests and cargo's configuration.
+    pub fn of(path: &Path, metadata: &fs::Metadata) -> Content {
+        if metadata.is_dir() {
+            return Content::Folder;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let in_cargo_dir = path
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|dir| dir == ".cargo");
+        match name {
+            "Cargo.toml" | "pyproject.toml" | "rust-toolchain.toml" => Content::Toml,
+            "config" | "config.toml" if in_cargo_dir => Content::Toml,
+            _ => Content::Bytes,
+        }
+    }
+
+    /// The hash of `path` this way.
+    pub fn hash(self, path: &Path) -> io::Result<String> {
+        match self {
+            Content::Bytes => hash_file(path),
+            Content::Toml => {
+                let bytes = fs::read(path)?;
+                let data = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| text.parse::<toml::Table>().ok());
+                Ok(match data {
+                    Some(table) => format!("toml:{}", sha256_hex(table.to_string().as_bytes())),
+                    None => sha256_hex(&bytes),
+                })
+            }
+            Content::Folder => {
+                let mut listing = String::new();
+                list_folder(path, path, &mut listing)?;
+                Ok(sha256_hex(listing.as_bytes()))
+            }
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Every entry below `dir`: its path, size and mtime, one line each, sorted.
+fn list_folder(root: &Path, dir: &Path, out: &mut String) -> io::Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let metadata = entry.metadata()?;
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        out.push_str(&format!(
+            "{}\t{}\t{}\n",
+            relative.display(),
+            metadata.len(),
+            mtime_ns(&metadata)
+        ));
+        if metadata.is_dir() {
+            list_folder(root, &path, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stats and hashes one file for a record.
+pub fn track(path: &Path) -> io::Result<TrackedFile> {
+    let metadata = fs::metadata(path)?;
+    let content = Content::of(path, &metadata);
+    Ok(TrackedFile {
+        path: path.to_path_buf(),
+        size: metadata.len(),
+        mtime_ns: mtime_ns(&metadata),
+        sha256: content.hash(path)?,
+        content,
+    })
+}
+
+/// Tracks every path once; files that vanished since the build are skipped (the next
+/// check then sees them missing only if they are tracked again).
+pub fn track_all(paths: impl IntoIterator<Item = PathBuf>) -> Result<Vec<TrackedFile>> {
+    let mut seen = HashSet::new();
+    let mut files = Vec::new();
+    for path in paths {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        match track(&path) {
+            Ok(file) => files.push(file),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(Error::io("cannot read", &path)(error)),
+        }
+    }
+    Ok(files)
+}
+
 /// One environment variable a build read: its name and the sha256 of its value's bytes
 /// (`None`: unset).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +219,7 @@ pub struct BuildInputs {
 /// What cargo reported reading, besides the primary inputs.
 pub struct CargoReads<'a> {
     /// Cargo's dep-info of the library (`target/<profile>/lib<name>.d`).
-    pub dep_info: &'a Path,
+    pub dep_info: PathBuf,
     /// Cargo.toml of every local package compiled.
     pub local_manifests: &'a [PathBuf],
     /// The files of each local package's artifacts (rustc's dep-info is beside them).
@@ -100,20 +232,31 @@ pub struct CargoReads<'a> {
     pub working_dir: &'a Path,
 }
 
+impl<'a> CargoReads<'a> {
+    /// What `output` reports of a build of `manifest_path`, run in `working_dir`.
+    pub fn of(output: &'a CargoOutput, manifest_path: &'a Path, working_dir: &'a Path) -> Self {
+        CargoReads {
+            dep_info: output.library.with_extension("d"),
+            local_manifests: &output.local_manifests,
+            local_artifacts: &output.local_artifacts,
+            script_outputs: &output.script_outputs,
+            manifest_path,
+            working_dir,
+        }
+    }
+}
+
 /// Stamps of the inputs known before a build.
 pub struct InputStamps(HashMap<PathBuf, TrackedFile>);
 
 impl InputStamps {
-    /// Stamps `primary` and every file the previous build read.
-    pub fn before_build(
-        primary: &[PathBuf],
-        previous: Option<&BuildRecord>,
-    ) -> Result<InputStamps> {
-        let known = primary.iter().cloned().chain(
-            previous
-                .iter()
-                .flat_map(|r| r.files.iter().map(|f| f.path.clone())),
-        );
+    /// Stamps `primary` and every file the previous build read (`previous`: its record's
+    /// files).
+    pub fn before_build(primary: &[PathBuf], previous: &[TrackedFile]) -> Result<InputStamps> {
+        let known = primary
+            .iter()
+            .cloned()
+            .chain(previous.iter().map(|f| f.path.clone()));
         Ok(InputStamps(
             track_all(known)?
                 .into_iter()
@@ -124,19 +267,21 @@ impl InputStamps {
 
     /// What the build read: the primary inputs, what cargo reported, cargo's
     /// configuration and the variables. Stamped before the build where they were known
-    /// then. Files inside the build cache are rusthook's own.
+    /// then. Files inside the build cache (`abi_dir`, the partition of the module, and
+    /// the cargo `target_dirs` of the cache) are rusthook's own.
     pub fn inputs_read(
         &self,
         primary: Vec<PathBuf>,
         reads: &CargoReads,
-        cache: &BuildCache,
+        abi_dir: &Path,
+        target_dirs: &[PathBuf],
     ) -> Result<BuildInputs> {
         let mut unconfirmed = None;
         let mut read = primary;
-        match read_dep_info(reads.dep_info) {
+        match read_dep_info(&reads.dep_info) {
             Ok(files) => read.extend(files),
             Err(error) => {
-                unconfirmed.get_or_insert(unreadable(reads.dep_info, &error));
+                unconfirmed.get_or_insert(unreadable(&reads.dep_info, &error));
             }
         }
         read.extend(reads.local_manifests.iter().cloned());
@@ -165,7 +310,7 @@ impl InputStamps {
             log::warn!(target: "rusthook.freshness", "{reason}; the next import builds again");
         }
         Ok(BuildInputs {
-            files: self.stamp_outside_cache(read, cache)?,
+            files: self.stamp_outside_cache(read, abi_dir, target_dirs)?,
             absent,
             variables: variables_read(variable_names),
             unconfirmed,
@@ -178,7 +323,8 @@ impl InputStamps {
         primary: Vec<PathBuf>,
         dep_info: &Path,
         working_dir: &Path,
-        cache: &BuildCache,
+        abi_dir: &Path,
+        target_dirs: &[PathBuf],
     ) -> Result<BuildInputs> {
         let mut read = primary;
         let mut unconfirmed = None;
@@ -189,7 +335,7 @@ impl InputStamps {
         let (config, absent) = configuration_files(working_dir);
         read.extend(config);
         Ok(BuildInputs {
-            files: self.stamp_outside_cache(read, cache)?,
+            files: self.stamp_outside_cache(read, abi_dir, target_dirs)?,
             absent,
             variables: variables_read(Vec::new()),
             unconfirmed,
@@ -199,19 +345,19 @@ impl InputStamps {
     fn stamp_outside_cache(
         &self,
         read: Vec<PathBuf>,
-        cache: &BuildCache,
+        abi_dir: &Path,
+        target_dirs: &[PathBuf],
     ) -> Result<Vec<TrackedFile>> {
         // A path through a symlink in the cache (a single file's view of its folder) is
         // the user's file.
-        let real_abi_dir = platform::canonicalize(&cache.abi_dir).unwrap_or(cache.abi_dir.clone());
-        let target_dirs = cache.target_dirs();
+        let real_abi_dir = platform::canonicalize(abi_dir).unwrap_or(abi_dir.to_path_buf());
         let in_cache = |p: &Path| {
-            p.starts_with(&cache.abi_dir)
+            p.starts_with(abi_dir)
                 || p.starts_with(&real_abi_dir)
                 || target_dirs.iter().any(|dir| p.starts_with(dir))
         };
         let read = read.into_iter().map(|p| {
-            if p.starts_with(&cache.abi_dir) {
+            if p.starts_with(abi_dir) {
                 platform::canonicalize(&p).unwrap_or(p)
             } else {
                 p
@@ -243,18 +389,7 @@ fn unreadable(path: &Path, error: &io::Error) -> String {
 
 /// The sha256 of a variable's value, bytes as they are (`None`: unset).
 pub fn value_hash(value: Option<&OsStr>) -> Option<String> {
-    value.map(|value| hex(&Sha256::digest(os_bytes(value))))
-}
-
-#[cfg(unix)]
-fn os_bytes(value: &OsStr) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    value.as_bytes().to_vec()
-}
-
-#[cfg(not(unix))]
-fn os_bytes(value: &OsStr) -> Vec<u8> {
-    value.to_string_lossy().into_owned().into_bytes()
+    value.map(|value| hex(&Sha256::digest(platform::os_str_bytes(value))))
 }
 
 fn is_tracked_family(name: &str) -> bool {

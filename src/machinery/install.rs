@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{hex, link_or_copy, mtime_ns, write_atomically};
+use crate::fsutil::{hex, link_or_copy, mtime_ns, replace_loaded_file, write_atomically};
 use crate::machinery::cache::ModuleCache;
 use crate::platform::{self, Target};
 
@@ -133,9 +133,9 @@ pub fn install_library(
 
 /// Copies `library` over `destination` atomically (an editable project's installed
 /// library, or a build beside its source), which a process may have loaded (see
-/// `platform::replace_loaded_file`).
+/// `fsutil::replace_loaded_file`).
 pub fn replace_library(library: &Path, destination: &Path) -> Result<()> {
-    platform::replace_loaded_file(library, destination).map_err(Error::io(
+    replace_loaded_file(library, destination).map_err(Error::io(
         "cannot install the built library as",
         destination,
     ))
@@ -165,6 +165,15 @@ pub fn install_in_place(
         log::log!(target: "rusthook.builder", level, "wrote {}", destination.display());
     }
     Ok(destination)
+}
+
+/// Keeps the stub made from a build in the module's cache folder as `file_name`, beside
+/// the library: imports that find the build fresh place it from there and never make it
+/// again. Returns the name, for the build record.
+pub fn keep_stub(module: &ModuleCache, file_name: String, text: &str) -> Result<String> {
+    let path = module.artifact_path(&file_name);
+    write_atomically(&path, text.as_bytes()).map_err(Error::io("cannot write the stub", &path))?;
+    Ok(file_name)
 }
 
 /// Removes the libraries (and declarations) of earlier builds from the module's cache

@@ -16,6 +16,7 @@ use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::platform;
 
 /// How long the first `flock` on a file system may take before it counts as hanging: a
 /// lock that is free or held answers at once, even on NFS.
@@ -175,7 +176,7 @@ fn remove_if_abandoned(path: &Path) -> bool {
         // Being written right now (created, not yet filled): its holder is alive.
         return false;
     };
-    if holder.host != host_name() || process_is_alive(holder.pid) {
+    if holder.host != host_name() || platform::process_is_alive(holder.pid) {
         return false;
     }
     let aside = path.with_extension(format!("abandoned-{}", std::process::id()));
@@ -193,22 +194,6 @@ fn remove_if_abandoned(path: &Path) -> bool {
     true
 }
 
-/// Whether `pid` is a running process of this host (`kill(pid, 0)`).
-#[cfg(unix)]
-fn process_is_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let status = unsafe { libc::kill(pid, 0) };
-    status == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-}
-
-#[cfg(not(unix))]
-fn process_is_alive(pid: u32) -> bool {
-    crate::platform::process_is_alive(pid)
-}
-
 /// This machine's name: two hosts sharing a cache over a network file system (or two
 /// containers sharing a volume) cannot see each other's processes.
 fn host_name() -> String {
@@ -223,7 +208,7 @@ fn host_name() -> String {
 /// How builds lock on the file system of `path`: `flock` unless the first try there
 /// failed or hung (said once per file system).
 fn method(path: &Path) -> Result<Method> {
-    let device = device_of(path);
+    let device = platform::file_system_of(path);
     if let Some(known) = METHODS
         .lock()
         .ok()
@@ -238,20 +223,6 @@ fn method(path: &Path) -> Result<Method> {
             .insert(device, found);
     }
     Ok(found)
-}
-
-#[cfg(unix)]
-fn device_of(path: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt as _;
-    path.parent()
-        .and_then(|dir| std::fs::metadata(dir).ok())
-        .map(|meta| meta.dev())
-        .unwrap_or(0)
-}
-
-#[cfg(not(unix))]
-fn device_of(_path: &Path) -> u64 {
-    0
 }
 
 /// Tries `flock` on `path` in a thread, waiting at most [`FLOCK_PROBE`]: a lock call
@@ -278,7 +249,7 @@ fn probe_flock(path: &Path) -> Result<Method> {
     let folder = path.parent().unwrap_or(path).display().to_string();
     match receiver.recv_timeout(FLOCK_PROBE) {
         Ok(Ok(())) => Ok(Method::Flock),
-        Ok(Err(error)) if refuses_locks(&error) => {
+        Ok(Err(error)) if platform::refuses_locks(&error) => {
             log::warn!(target: "rusthook.lock", "file locks are refused on the file system of {folder} ({error}); builds there lock with lock files instead (set RUSTHOOK_BUILD_DIR to a local folder to avoid this)");
             Ok(Method::ExclusiveFile)
         }
@@ -288,20 +259,6 @@ fn probe_flock(path: &Path) -> Result<Method> {
             Ok(Method::ExclusiveFile)
         }
     }
-}
-
-/// Errors by which a file system says it has no (working) `flock`.
-#[cfg(unix)]
-fn refuses_locks(error: &std::io::Error) -> bool {
-    matches!(
-        error.raw_os_error(),
-        Some(libc::ENOLCK | libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL)
-    )
-}
-
-#[cfg(not(unix))]
-fn refuses_locks(error: &std::io::Error) -> bool {
-    error.kind() == std::io::ErrorKind::Unsupported
 }
 
 /// Waits for the lock of `module`, up to `timeout`. Returns the lock and whether

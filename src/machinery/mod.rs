@@ -181,7 +181,7 @@ fn on_read_only(ctx: &BuildContext, error: Error) -> Error {
             }
         }
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
-            match crate::fsutil::owner_if_not_me(&ctx.settings.build_root) {
+            match crate::platform::owner_if_not_me(&ctx.settings.build_root) {
                 Some(owner) => Error::BuildFolderNotOurs {
                     module: ctx.name.to_string(),
                     source_path: ctx.origin.to_path_buf(),

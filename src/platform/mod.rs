@@ -18,11 +18,10 @@ mod windows;
 #[cfg(windows)]
 use windows as sys;
 
-#[cfg(windows)]
-pub use sys::process_is_alive;
 pub use sys::{
-    available_space, file_id, link_entry, loaded_files, make_private, make_readable,
-    others_may_write, remove_dir_unless_loaded, ProcessTree,
+    available_space, file_id, file_system_of, link_entry, loaded_files, make_private,
+    make_readable, os_str_bytes, others_may_write, owner_if_not_me, process_is_alive,
+    refuses_locks, remove_dir_unless_loaded, ProcessTree,
 };
 
 /// The operating system family a build is for.
@@ -335,59 +334,5 @@ fn mach_o_has_chained_fixups(bytes: &[u8], header: usize) -> bool {
     false
 }
 
-/// Suffix of a file set aside by [`replace_loaded_file`].
-const SET_ASIDE: &str = ".rusthook-old";
-
-/// Copies `from` over `to`, which a running process may have loaded. Where a loaded
-/// library cannot be overwritten or deleted but can be renamed (Windows), the old file
-/// is renamed aside first (`<name>.<n>.rusthook-old`, which no importer loads) and
-/// removed by a later replacement once no process has it loaded. Elsewhere the one
-/// atomic copy does it.
-pub fn replace_loaded_file(from: &Path, to: &Path) -> io::Result<()> {
-    remove_set_aside(to);
-    match crate::fsutil::copy_atomically(from, to) {
-        Err(error) if error.kind() == io::ErrorKind::PermissionDenied && to.exists() => {
-            set_aside(to)?;
-            crate::fsutil::copy_atomically(from, to)
-        }
-        done => done,
-    }
-}
-
-/// Renames `path` to a free `<name>.<n>.rusthook-old` beside it.
-fn set_aside(path: &Path) -> io::Result<PathBuf> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    for n in 0..1000 {
-        let aside = path.with_file_name(format!("{name}.{n}{SET_ASIDE}"));
-        if fs::symlink_metadata(&aside).is_err() {
-            fs::rename(path, &aside)?;
-            return Ok(aside);
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!(
-            "a thousand old copies of {} are still loaded",
-            path.display()
-        ),
-    ))
-}
-
-/// Removes the files [`replace_loaded_file`] set aside for `path` that nothing has
-/// loaded any more (the rest stay until a later call).
-pub fn remove_set_aside(path: &Path) {
-    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
-        return;
-    };
-    let prefix = format!("{}.", name.to_string_lossy());
-    for entry in fs::read_dir(folder).into_iter().flatten().flatten() {
-        let file_name = entry.file_name();
-        let file_name = file_name.to_string_lossy();
-        if file_name.starts_with(&prefix) && file_name.ends_with(SET_ASIDE) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

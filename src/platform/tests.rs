@@ -217,20 +217,6 @@ fn chained_fixups_are_found_among_the_load_commands() {
 }
 
 #[test]
-fn replacing_a_file_leaves_no_old_copies_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let (new, installed) = (dir.path().join("new.pyd"), dir.path().join("fast.pyd"));
-    fs::write(&new, b"two").unwrap();
-    fs::write(&installed, b"one").unwrap();
-    let aside = set_aside(&installed).unwrap();
-    assert_eq!(aside, dir.path().join("fast.pyd.0.rusthook-old"));
-    fs::write(&installed, b"one").unwrap();
-    replace_loaded_file(&new, &installed).unwrap();
-    assert_eq!(fs::read(&installed).unwrap(), b"two");
-    assert!(!aside.exists(), "a set-aside copy nothing loads is removed");
-}
-
-#[test]
 fn ending_a_process_tree_ends_the_tool() {
     use std::process::Command;
     use std::time::{Duration, Instant};
@@ -275,47 +261,25 @@ fn the_host_is_what_rusthook_was_compiled_for() {
 
 /// Windows' own behaviour, run under Wine by `scripts/cross-check`.
 #[cfg(windows)]
-mod windows_only {
+pub(crate) mod windows_only {
     use super::*;
     use std::os::windows::ffi::OsStrExt;
 
     #[link(name = "kernel32")]
     extern "system" {
         fn LoadLibraryW(name: *const u16) -> *mut std::ffi::c_void;
-        fn FreeLibrary(module: *mut std::ffi::c_void) -> i32;
+        pub(crate) fn FreeLibrary(module: *mut std::ffi::c_void) -> i32;
     }
 
     /// A library loaded as a process loads an extension module: a copy of this test
     /// program (a PE image like any `.pyd`).
-    fn load(path: &Path) -> *mut std::ffi::c_void {
+    pub(crate) fn load(path: &Path) -> *mut std::ffi::c_void {
         let wide: Vec<u16> = path.as_os_str().encode_wide().chain([0]).collect();
         // SAFETY: a NUL-terminated path; the image's entry point is not run for an
         // executable loaded as a library.
         let module = unsafe { LoadLibraryW(wide.as_ptr()) };
         assert!(!module.is_null(), "{}", io::Error::last_os_error());
         module
-    }
-
-    #[test]
-    fn a_loaded_library_is_renamed_aside_then_removed_once_unloaded() {
-        let dir = tempfile::tempdir().unwrap();
-        let installed = dir.path().join("fast.pyd");
-        fs::copy(std::env::current_exe().unwrap(), &installed).unwrap();
-        let new = dir.path().join("new.pyd");
-        fs::write(&new, b"the new build").unwrap();
-        let module = load(&installed);
-        assert!(
-            fs::remove_file(&installed).is_err(),
-            "Windows keeps a loaded library"
-        );
-        replace_loaded_file(&new, &installed).unwrap();
-        assert_eq!(fs::read(&installed).unwrap(), b"the new build");
-        let aside = dir.path().join("fast.pyd.0.rusthook-old");
-        assert!(aside.exists(), "still loaded: kept aside");
-        // SAFETY: the module was loaded above and is not used.
-        unsafe { FreeLibrary(module) };
-        replace_loaded_file(&new, &installed).unwrap();
-        assert!(!aside.exists(), "unloaded: removed by the next replacement");
     }
 
     #[test]

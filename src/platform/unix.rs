@@ -2,8 +2,10 @@
 //! modes, and the libraries running processes have loaded.
 
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -51,6 +53,15 @@ pub fn others_may_write(metadata: &fs::Metadata, path: &Path) -> Option<(String,
     }
 }
 
+/// The owner of `path` when it is not this process's user (root's build folder used by
+/// another user); `None` when it is, or cannot be told.
+pub fn owner_if_not_me(path: &Path) -> Option<u32> {
+    let owner = fs::metadata(path).ok()?.uid();
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    (owner != me).then_some(owner)
+}
+
 /// A number that tells this file from one put at the same path later: its inode.
 pub fn file_id(metadata: &fs::Metadata) -> u64 {
     metadata.ino()
@@ -63,7 +74,6 @@ pub fn link_entry(original: &Path, link: &Path) -> io::Result<Linked> {
 
 /// The space left for this user on the disk holding `path` (`None` when unknown).
 pub fn available_space(path: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     // SAFETY: statvfs(3) writes into the zeroed struct it is given and reads the
     // NUL-terminated path; neither outlives the call.
@@ -88,11 +98,6 @@ pub fn remove_dir_unless_loaded(dir: &Path) -> io::Result<bool> {
 /// when this cannot be known: then every library counts as loaded.
 pub fn loaded_files(root: &Path) -> Option<HashSet<PathBuf>> {
     let roots = [root.to_path_buf(), root.canonicalize().unwrap_or_default()];
-    let below_root = |path: &Path| {
-        roots
-            .iter()
-            .any(|r| !r.as_os_str().is_empty() && path.starts_with(r))
-    };
     let mut loaded = HashSet::new();
     if cfg!(target_os = "linux") {
         for process in fs::read_dir("/proc").ok()?.flatten() {
@@ -103,12 +108,7 @@ pub fn loaded_files(root: &Path) -> Option<HashSet<PathBuf>> {
             let paths = maps
                 .lines()
                 .filter_map(|line| line.split_whitespace().nth(5));
-            loaded.extend(
-                paths
-                    .map(Path::new)
-                    .filter(|p| below_root(p))
-                    .map(Path::to_path_buf),
-            );
+            add_below(&mut loaded, &roots, paths);
         }
         return Some(loaded);
     }
@@ -123,15 +123,60 @@ pub fn loaded_files(root: &Path) -> Option<HashSet<PathBuf>> {
         }
         let text = String::from_utf8_lossy(&output.stdout);
         let paths = text.lines().filter_map(|line| line.strip_prefix('n'));
-        loaded.extend(
-            paths
-                .map(Path::new)
-                .filter(|p| below_root(p))
-                .map(Path::to_path_buf),
-        );
+        add_below(&mut loaded, &roots, paths);
         return Some(loaded);
     }
     None
+}
+
+/// Adds to `loaded` those of `paths` that lie below one of `roots`.
+fn add_below<'a>(
+    loaded: &mut HashSet<PathBuf>,
+    roots: &[PathBuf],
+    paths: impl Iterator<Item = &'a str>,
+) {
+    let below = |path: &Path| {
+        roots
+            .iter()
+            .any(|r| !r.as_os_str().is_empty() && path.starts_with(r))
+    };
+    loaded.extend(
+        paths
+            .map(Path::new)
+            .filter(|p| below(p))
+            .map(Path::to_path_buf),
+    );
+}
+
+/// Whether `pid` is a running process of this host (`kill(pid, 0)`).
+pub fn process_is_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let status = unsafe { libc::kill(pid, 0) };
+    status == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Which file system holds `path`'s folder: its device number (0 when unknown).
+pub fn file_system_of(path: &Path) -> u64 {
+    path.parent()
+        .and_then(|dir| fs::metadata(dir).ok())
+        .map(|meta| meta.dev())
+        .unwrap_or(0)
+}
+
+/// Errors by which a file system says it has no (working) `flock`.
+pub fn refuses_locks(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::ENOLCK | libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL)
+    )
+}
+
+/// A variable's value as the bytes it is.
+pub fn os_str_bytes(value: &OsStr) -> Vec<u8> {
+    value.as_bytes().to_vec()
 }
 
 /// A build tool and everything it started (rustc, build scripts, the linker): its own

@@ -2,6 +2,7 @@
 //! free space, and libraries that cannot be deleted while a process has them loaded.
 
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::fs;
 use std::io;
 use std::os::windows::ffi::OsStrExt;
@@ -31,6 +32,11 @@ pub fn make_readable(_path: &Path) -> io::Result<()> {
 
 /// Access control lists are not read: every folder counts as private (a known limit).
 pub fn others_may_write(_metadata: &fs::Metadata, _path: &Path) -> Option<(String, String)> {
+    None
+}
+
+/// Folders' owners are not read (see [`others_may_write`]): never another user's.
+pub fn owner_if_not_me(_path: &Path) -> Option<u32> {
     None
 }
 
@@ -204,6 +210,22 @@ pub fn process_is_alive(pid: u32) -> bool {
         CloseHandle(process);
         !known || code == STILL_ACTIVE
     }
+}
+
+/// Which file system holds `path`'s folder: not told apart here, so one for all (a
+/// file system whose `flock` fails makes every build lock with lock files).
+pub fn file_system_of(_path: &Path) -> u64 {
+    0
+}
+
+/// Errors by which a file system says it has no (working) file lock.
+pub fn refuses_locks(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::Unsupported
+}
+
+/// A variable's value as bytes: its text, with what is not Unicode replaced.
+pub fn os_str_bytes(value: &OsStr) -> Vec<u8> {
+    value.to_string_lossy().into_owned().into_bytes()
 }
 
 /// `STATUS_CONTROL_C_EXIT`: how a process ended by Ctrl-C exits.

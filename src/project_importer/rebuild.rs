@@ -6,12 +6,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{copy_atomically, read_toml, write_atomically};
+use crate::fsutil::{copy_atomically, read_toml};
 use crate::machinery::cache::{Bucket, BuildCache, ModuleCache};
 use crate::machinery::cargo::{self, CargoBuild};
 use crate::machinery::freshness::BuildRecord;
 use crate::machinery::inputs::{CargoReads, InputStamps};
-use crate::machinery::install::{check_module_export, replace_library};
+use crate::machinery::install::{self, check_module_export, replace_library};
 use crate::machinery::progress::{BuildObserver, Progress};
 use crate::machinery::{fresh_or_build, BuildContext, Outcome};
 use crate::machinery::{stable_abi, toolchain};
@@ -191,7 +191,7 @@ fn build_project(
         project.manifest_path.clone(),
         project.root.join("pyproject.toml"),
     ];
-    let stamps = InputStamps::before_build(&primary, previous)?;
+    let stamps = InputStamps::before_build(&primary, previous.map_or(&[], |record| &record.files))?;
 
     let mut stub = None;
     let (artifact, inputs) = if project.bindings == Bindings::Pyo3 {
@@ -255,25 +255,15 @@ fn build_project(
             })?;
         replace_library(&output.library, &installed)?;
         if ctx.settings.stubs {
-            // Made once per build and kept in the cache, as for files and crates.
-            let path = ctx.module.artifact_path(STUB_FILE);
             let text = project_stub(project, &output.library);
-            write_atomically(&path, text.as_bytes())
-                .map_err(Error::io("cannot write the stub", &path))?;
-            stub = Some(STUB_FILE.to_string());
+            stub = Some(install::keep_stub(&ctx.module, STUB_FILE.into(), &text)?);
         }
         copy_out_dir_includes(project, &output.out_dirs)?;
         let inputs = stamps.inputs_read(
             primary,
-            &CargoReads {
-                dep_info: &output.library.with_extension("d"),
-                local_manifests: &output.local_manifests,
-                local_artifacts: &output.local_artifacts,
-                script_outputs: &output.script_outputs,
-                manifest_path: &project.manifest_path,
-                working_dir: &project.root,
-            },
-            &ctx.cache,
+            &CargoReads::of(&output, &project.manifest_path, &project.root),
+            &ctx.cache.abi_dir,
+            &ctx.cache.target_dirs(),
         )?;
         (installed.to_string_lossy().into_owned(), inputs)
     } else {
@@ -293,7 +283,8 @@ fn build_project(
             primary,
             &maturin_dep_info(project, &ctx.profile),
             &project.root,
-            &ctx.cache,
+            &ctx.cache.abi_dir,
+            &ctx.cache.target_dirs(),
         )?;
         (String::new(), inputs)
     };

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::PyList;
 
 use super::errors::to_python_error;
-use super::interpreter::{core, site_dirs};
+use super::interpreter::{core, search_path_entries, site_dirs};
 use super::settings::PySettings;
 use crate::error::Error;
 use crate::explain::{explain_project, explain_source, Explanation};
@@ -35,13 +35,7 @@ pub fn explain(
             Err(error) => Err(error),
         }
     } else {
-        let entries: Vec<PathBuf> = search_path
-            .iter()
-            .filter_map(|entry| {
-                let entry = entry.cast_into::<PyString>().ok()?;
-                Some(PathBuf::from(entry.to_cow().ok()?.as_ref()))
-            })
-            .collect();
+        let entries = search_path_entries(search_path);
         if let Some(source) = finder::find(target, &entries, true) {
             explain_source(&source, settings, &core.python)
         } else if let Some(project) = core.projects.lookup(

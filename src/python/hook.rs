@@ -5,12 +5,12 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::PyList;
 
 use super::api::run_build;
 use super::detach::run_detached;
 use super::errors::{import_error, to_python_error};
-use super::interpreter::{core, site_dirs};
+use super::interpreter::{core, search_path_entries, site_dirs};
 use super::settings::PySettings;
 use crate::file_importer::{self, finder, InPlaceUse, Source};
 use crate::project_importer;
@@ -110,14 +110,7 @@ pub(super) fn find(
     extension: Option<PathBuf>,
 ) -> PyResult<Option<(Source, Option<InPlaceUse>)>> {
     let name = fullname.rsplit('.').next().unwrap_or(fullname);
-    // importlib skips entries that are not str; so does rusthook.
-    let entries: Vec<PathBuf> = search_path
-        .iter()
-        .filter_map(|entry| {
-            let entry = entry.cast_into::<PyString>().ok()?;
-            Some(PathBuf::from(entry.to_cow().ok()?.as_ref()))
-        })
-        .collect();
+    let entries = search_path_entries(search_path);
     let Some(source) = finder::find(name, &entries, crate_folders) else {
         return Ok(None);
     };

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
 
 use crate::project_importer::{index, ProjectIndex};
 use crate::settings::PythonEnv;
@@ -63,6 +64,18 @@ pub fn write_stderr(text: &str) {
             error.write_unraisable(py, None);
         }
     })
+}
+
+/// The folders of a search path (`sys.path`, a package's `__path__`): its `str`
+/// entries (importlib skips the others; so does rusthook).
+pub fn search_path_entries(search_path: &Bound<'_, PyList>) -> Vec<PathBuf> {
+    search_path
+        .iter()
+        .filter_map(|entry| {
+            let entry = entry.cast_into::<PyString>().ok()?;
+            Some(PathBuf::from(entry.to_cow().ok()?.as_ref()))
+        })
+        .collect()
 }
 
 /// The site-packages folders of this environment (and the user site when `site`

@@ -1,4 +1,5 @@
 use super::*;
+use crate::machinery::inputs::track_all;
 
 fn record_for(dir: &Path, files: &[&Path]) -> BuildRecord {
     fs::write(dir.join("fast.so"), "library").unwrap();

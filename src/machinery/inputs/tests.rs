@@ -1,4 +1,5 @@
 use super::*;
+use crate::machinery::cache::BuildCache;
 
 #[test]
 fn dep_info_paths_with_spaces() {
@@ -28,19 +29,20 @@ fn files_in_the_cache_are_not_inputs() {
     fs::create_dir_all(generated.parent().unwrap()).unwrap();
     fs::write(&generated, "include!()").unwrap();
     fs::write(dir.path().join("lib.d"), "").unwrap();
-    let stamps = InputStamps::before_build(std::slice::from_ref(&user), None).unwrap();
+    let stamps = InputStamps::before_build(std::slice::from_ref(&user), &[]).unwrap();
     let files = stamps
         .inputs_read(
             vec![user.clone(), generated],
             &CargoReads {
-                dep_info: &dir.path().join("lib.d"),
+                dep_info: dir.path().join("lib.d"),
                 local_manifests: &[],
                 local_artifacts: &[],
                 script_outputs: &[],
                 manifest_path: &dir.path().join("Cargo.toml"),
                 working_dir: dir.path(),
             },
-            &cache,
+            &cache.abi_dir,
+            &cache.target_dirs(),
         )
         .unwrap();
     let paths: Vec<_> = files.files.iter().map(|f| f.path.clone()).collect();
@@ -164,19 +166,20 @@ fn an_unreadable_dep_info_leaves_the_build_unconfirmed() {
     let cache = BuildCache::for_tests(&dir.path().join("cache"));
     let dep_info = dir.path().join("lib.d");
     fs::write(&dep_info, b"/t/lib.so: /src/\xff.rs\n").unwrap();
-    let stamps = InputStamps::before_build(&[], None).unwrap();
+    let stamps = InputStamps::before_build(&[], &[]).unwrap();
     let inputs = stamps
         .inputs_read(
             Vec::new(),
             &CargoReads {
-                dep_info: &dep_info,
+                dep_info: dep_info.clone(),
                 local_manifests: &[],
                 local_artifacts: &[],
                 script_outputs: &[dir.path().join("gone/output")],
                 manifest_path: &dir.path().join("Cargo.toml"),
                 working_dir: dir.path(),
             },
-            &cache,
+            &cache.abi_dir,
+            &cache.target_dirs(),
         )
         .unwrap();
     let reason = inputs.unconfirmed.unwrap();
