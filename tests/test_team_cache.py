@@ -257,22 +257,23 @@ def test_damaged_entries_in_the_team_cache_are_compiled_again(team_cache: TeamCa
 def test_a_cache_server_that_goes_away_mid_build_costs_the_cache_not_the_build(
     team_cache: TeamCache,
 ) -> None:
-    """The Redis server stops while a build is under way (held before pyo3's compile, so
-    the crates before it came from the cache)."""
+    """The Redis server stops while a build is under way: held before pyo3-ffi's compile
+    (the crates before it came from the cache), so that the crates after it, pyo3 and
+    the module, are built once its failed write is seen."""
     fourth = Machine(
         team_cache.first.project, team_cache.root / "fourth", team_cache.redis.endpoint
     )
     real = fourth.sccache
-    reached = team_cache.root / "pyo3-reached"
-    released = team_cache.root / "pyo3-released"
+    reached = team_cache.root / "pyo3-ffi-reached"
+    released = team_cache.root / "pyo3-ffi-released"
     # A wrapper named sccache (rusthook reads its statistics through it, as through the
-    # real one) that stops before pyo3's own compile until the server is gone.
+    # real one) that stops before pyo3-ffi's compile until the server is gone.
     held = team_cache.root / "held" / "sccache"
     held.parent.mkdir()
     held.write_text(
         "#!/bin/sh\n"
         'case "$*" in\n'
-        f'  *"--crate-name pyo3 "*) touch {reached}\n'
+        f'  *"--crate-name pyo3_ffi "*) touch {reached}\n'
         f"    while [ ! -e {released} ]; do sleep 0.1; done ;;\n"
         "esac\n"
         f'exec {real} "$@"\n'
@@ -298,7 +299,7 @@ def test_a_cache_server_that_goes_away_mid_build_costs_the_cache_not_the_build(
         deadline = time.monotonic() + 300
         while not reached.exists():
             assert importer.poll() is None, importer.communicate()
-            assert time.monotonic() < deadline, "the build never reached pyo3"
+            assert time.monotonic() < deadline, "the build never reached pyo3-ffi"
             time.sleep(0.05)
         team_cache.redis.stop()
         released.touch()

@@ -64,20 +64,25 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let watch = compiler_cache::FailureWatch::start();
     let storage_failed = || watch.as_ref().map_or(0, |w| w.failed_writes());
     let mut outcome = attempt(&program, build, progress, false, &|| storage_failed() > 0)?;
-    // A build that succeeded stands, whatever its cache could not store.
-    let failure = match storage_failed() {
-        _ if outcome.0.success() => None,
-        0 => compiler_cache::wrapper_failure(&outcome.1),
-        failed => Some(format!(
+    let failed = watch.as_ref().map_or(0, |w| w.failed_writes_now());
+    drop(watch);
+    let storage_failure = (failed > 0).then(|| {
+        format!(
             "sccache could not write {failed} {} to its storage",
             if failed == 1 { "entry" } else { "entries" }
-        )),
-    };
-    if let Some(failure) = failure {
+        )
+    });
+    if outcome.0.success() {
+        // A build that succeeded stands: only what the cache could not store is lost.
+        if let Some(failure) = storage_failure {
+            log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); {} was built, and what it could not store is compiled again next time", build.module);
+        }
+    } else if let Some(failure) =
+        storage_failure.or_else(|| compiler_cache::wrapper_failure(&outcome.1))
+    {
         log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); building {} without it", build.module);
         outcome = attempt(&program, build, progress, true, &|| false)?;
     }
-    drop(watch);
     let (status, diagnostics, (artifacts, scripts)) = outcome;
     if !status.success() {
         let full = disk_full_line(&diagnostics)

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -110,6 +110,9 @@ pub fn last_build(root: &Path) -> Option<LastBuild> {
 /// pyo3 takes minutes. The first failed write says the storage is gone; the build then
 /// stops and runs again without the wrapper (see `cargo::run`).
 pub struct FailureWatch {
+    program: PathBuf,
+    /// sccache's totals when the watch started (once the poller could read them).
+    before: Arc<OnceLock<Counts>>,
     failed: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
@@ -120,19 +123,26 @@ impl FailureWatch {
     /// [`wrapper_failure`]).
     pub fn start() -> Option<FailureWatch> {
         let program = sccache()?;
+        let before = Arc::new(OnceLock::new());
         let failed = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (seen, stopped) = (failed.clone(), stop.clone());
+        let (baseline, seen, stopped, polled) = (
+            before.clone(),
+            failed.clone(),
+            stop.clone(),
+            program.clone(),
+        );
         // The first look is taken beside the build, not before it: a server that cannot
         // start makes it wait as long as sccache's start-up timeout.
         std::thread::spawn(move || {
-            let Some(before) = counts(&program) else {
+            let Some(first) = counts(&polled) else {
                 return;
             };
+            let first = *baseline.get_or_init(|| first);
             while !stopped.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(500));
-                if let Some(now) = counts(&program) {
-                    let new = now.failed_writes.saturating_sub(before.failed_writes);
+                if let Some(now) = counts(&polled) {
+                    let new = now.failed_writes.saturating_sub(first.failed_writes);
                     if new > 0 {
                         seen.store(new, Ordering::Relaxed);
                         return;
@@ -140,12 +150,31 @@ impl FailureWatch {
                 }
             }
         });
-        Some(FailureWatch { failed, stop })
+        Some(FailureWatch {
+            program,
+            before,
+            failed,
+            stop,
+        })
     }
 
-    /// How many writes to the storage failed since the watch started (0: none yet).
+    /// How many writes to the storage failed since the watch started, as the poller
+    /// last saw (0: none yet).
     pub fn failed_writes(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
+    }
+
+    /// [`FailureWatch::failed_writes`], looked at now: for the end of a build, which
+    /// may come before the poller's next look.
+    pub fn failed_writes_now(&self) -> u64 {
+        let seen = self.failed_writes();
+        if seen > 0 {
+            return seen;
+        }
+        match (self.before.get(), counts(&self.program)) {
+            (Some(before), Some(now)) => now.failed_writes.saturating_sub(before.failed_writes),
+            _ => 0,
+        }
     }
 }
 
