@@ -61,6 +61,21 @@ def template_target(build_dir: Path) -> Path:
     return build_dir / STABLE_ABI_TAG / "target"
 
 
+def shared_cargo_target(build_dir: Path) -> Path:
+    """A CARGO_TARGET_DIR for a test with a build cache of its own that shares the
+    session's compiled dependencies. rusthook compiles each partition in a folder of its
+    own there (`<CARGO_TARGET_DIR>/<partition>`): these are links to the session's
+    target directories (without links, where Windows refuses them, cargo compiles)."""
+    shared = build_dir / "cargo-target"
+    shared.mkdir(mode=0o700, exist_ok=True)
+    for partition in (STABLE_ABI_TAG, ABI_TAG):
+        target = build_dir / partition / "target"
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            (shared / partition).symlink_to(target, target_is_directory=True)
+    return shared
+
+
 @contextlib.contextmanager
 def tmpfs(folder: Path, size: str, why: str) -> Iterator[Path]:
     """A tmpfs of `size` mounted on `folder` (made here) for the test's duration: a disk

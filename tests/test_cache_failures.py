@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import rusthook
-from conftest import ABI_TAG, DOUBLE_RS, STABLE_ABI_TAG, Project, template_target, tmpfs
+from conftest import ABI_TAG, DOUBLE_RS, STABLE_ABI_TAG, Project, shared_cargo_target, tmpfs
 
 CODE = "import fast; print(fast.double(21))"
 
@@ -24,7 +24,7 @@ def test_a_build_from_another_toolchain_is_rebuilt_never_loaded(
 ) -> None:
     cache = tmp_path / "cache"
     env = project.env(
-        RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(template_target(build_dir))
+        RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(shared_cargo_target(build_dir))
     )
     project.write("fast.rs", DOUBLE_RS)
     project.write("other.rs", DOUBLE_RS.replace("x * 2", "x * 4"))
@@ -72,7 +72,7 @@ def test_a_read_only_build_folder_serves_what_it_holds_and_says_why_it_cannot_bu
     # A cache baked into an image and mounted read-only: what it holds loads.
     cache = read_only_disk / "cache"
     env = project.env(
-        RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(template_target(build_dir))
+        RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(shared_cargo_target(build_dir))
     )
     source = project.write("fast.rs", DOUBLE_RS)
     assert project.hook_import(CODE, env=env).stdout.strip() == "42"
@@ -200,7 +200,7 @@ def test_two_users_each_have_their_own_cache_and_neither_can_use_the_others(
         root_cache = shared_tmp / "root-cache"  # where nobody can see it is root's
         project.write("fast.rs", DOUBLE_RS)
         env = project.env(
-            RUSTHOOK_BUILD_DIR=str(root_cache), CARGO_TARGET_DIR=str(template_target(build_dir))
+            RUSTHOOK_BUILD_DIR=str(root_cache), CARGO_TARGET_DIR=str(shared_cargo_target(build_dir))
         )
         assert project.hook_import(CODE, env=env).stdout.strip() == "42"
         assert root_cache.stat().st_mode & 0o777 == 0o700

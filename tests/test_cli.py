@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DOUBLE_RS, EXT_SUFFIX, STABLE_ABI_TAG, Project, template_target
+from conftest import DOUBLE_RS, EXT_SUFFIX, STABLE_ABI_TAG, Project, shared_cargo_target
 
 COMMANDS = [
     [],
@@ -99,7 +99,7 @@ def test_errors_are_one_line_and_exit_non_zero(project: Project) -> None:
 def test_cache_info_and_clear(project: Project, tmp_path: Path, build_dir: Path) -> None:
     cache = tmp_path / "own-cache"
     # Share the session's compiled dependencies: only modules live in this cache.
-    target = template_target(build_dir)
+    target = shared_cargo_target(build_dir)
     env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(target))
     project.write("fast.rs", DOUBLE_RS)
     project.run("import rusthook; rusthook.install(); import fast", env=env)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import rusthook
-from conftest import DOUBLE_RS, template_target
+from conftest import DOUBLE_RS, shared_cargo_target
 from test_shared_cache import PYO3_COMPILED
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -66,7 +66,7 @@ def test_the_readmes_dockerfile_steps(image: Path, build_dir: Path) -> None:
         "PYTHONPATH": str(image / "packages"),
         "RUSTHOOK_BUILD_DIR": str(cache),
         # The tests' compiled dependencies (the README's image compiles its own).
-        "CARGO_TARGET_DIR": str(template_target(build_dir)),
+        "CARGO_TARGET_DIR": str(shared_cargo_target(build_dir)),
     }
     runs = [line.removeprefix("RUN ") for line in steps.splitlines() if "rusthook " in line]
     assert runs == [

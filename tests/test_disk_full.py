@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DOUBLE_RS, Project, copy_compiled_dependencies, template_target, tmpfs
+from conftest import DOUBLE_RS, Project, copy_compiled_dependencies, shared_cargo_target, tmpfs
 from test_site import make_venv
 
 # A tmpfs the test mounts (root) and fills.
@@ -142,7 +142,7 @@ def test_installing_the_library_out_of_space_keeps_the_last_build_and_recovers(
 ) -> None:
     # cargo builds on another disk (the session's shared target directory); the cache,
     # where the library is installed and the record written, is full.
-    target = template_target(project.build_dir)
+    target = shared_cargo_target(project.build_dir)
     cache = small_disk / "cache"
     env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(target))
     source = project.write("fast.rs", DOUBLE_RS)

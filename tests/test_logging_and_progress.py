@@ -9,7 +9,7 @@ from conftest import (
     HeldCompile,
     Project,
     run_on_a_terminal,
-    template_target,
+    shared_cargo_target,
 )
 
 WARNING_RS = DOUBLE_RS.replace("x * 2", "let unused = 1;\n    x * 2")
@@ -146,7 +146,7 @@ def test_force_rebuild_and_build_dir_environment_variables(project: Project, tmp
     forced = project.hook_import("import fast", env=project.env(RUSTHOOK_FORCE_REBUILD="1"))
     assert forced.built
     elsewhere = tmp_path / "elsewhere"
-    abi_target = template_target(project.build_dir)
+    abi_target = shared_cargo_target(project.build_dir)
     run = project.hook_import(
         "import fast; print(fast.__file__)",
         env=project.env(RUSTHOOK_BUILD_DIR=str(elsewhere), CARGO_TARGET_DIR=str(abi_target)),

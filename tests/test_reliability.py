@@ -13,8 +13,8 @@ from conftest import (
     EXT_SUFFIX,
     HeldCompile,
     Project,
+    shared_cargo_target,
     start,
-    template_target,
     wait_until,
 )
 
@@ -210,7 +210,7 @@ def test_odd_sys_path_entries_and_a_broken_finder_never_break_normal_imports(
 @pytest.mark.unix_only
 def test_cache_folder_others_can_write_to_is_refused(project: Project, tmp_path: Path) -> None:
     cache = tmp_path / "shared-cache"
-    target = template_target(project.build_dir)
+    target = shared_cargo_target(project.build_dir)
     env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(target))
     project.write("fast.rs", DOUBLE_RS)
     library = Path(

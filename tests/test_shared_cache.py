@@ -14,8 +14,8 @@ from conftest import (
     EXTENSION_END,
     Project,
     copy_compiled_dependencies,
+    shared_cargo_target,
     start,
-    template_target,
 )
 from test_site import make_venv
 
@@ -55,7 +55,7 @@ def test_cache_info_and_prune_keep_what_is_in_use(
 ) -> None:
     cache = tmp_path / "own-cache"
     # Share the session's compiled dependencies: only modules live in this cache.
-    target = template_target(build_dir)
+    target = shared_cargo_target(build_dir)
     env = project.env(RUSTHOOK_BUILD_DIR=str(cache), CARGO_TARGET_DIR=str(target))
     project.write("kept.rs", DOUBLE_RS)
     gone = project.write("gone.rs", DOUBLE_RS)

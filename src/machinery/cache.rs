@@ -20,7 +20,8 @@
 //! ```
 //!
 //! The toolchain, profile and features share a target directory without meeting: cargo
-//! keys every artifact on them.
+//! keys every artifact on them. A `CARGO_TARGET_DIR` in the environment holds one
+//! folder per partition (`$CARGO_TARGET_DIR/<abi tag>/`, `…/cpython-abi3-<platform>/`).
 
 use std::path::{Path, PathBuf};
 
@@ -110,7 +111,11 @@ impl BuildCache {
         };
         let target_dir = target_dir_in(&dir);
         // What compiles there is linked into libraries Python loads: a CARGO_TARGET_DIR
-        // from the environment must be as private as the cache.
+        // from the environment must be as private as the cache, and so must the
+        // partition's folder in it.
+        if let Some(shared) = cargo_target_dir() {
+            check_private(&shared)?;
+        }
         check_private(&target_dir)?;
         Ok(CompilePartition {
             target_dir,
@@ -208,13 +213,26 @@ impl CompilePartition {
     }
 }
 
-/// `<partition>/target`, unless `CARGO_TARGET_DIR` says "put every build here": honoured
-/// as cargo does.
+/// `<partition>/target`, unless `CARGO_TARGET_DIR` says "put every build here": then
+/// `$CARGO_TARGET_DIR/<partition name>`. Each partition compiles pyo3 configured for
+/// its own Python (an interpreter, or the stable ABI), and the module crates of one
+/// source have one name in every partition: in one folder they would overwrite each
+/// other's artifacts and rebuild each other at every turn.
 fn target_dir_in(partition: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| partition.join("target"))
+    target_dir_under(partition, cargo_target_dir().as_deref())
+}
+
+fn target_dir_under(partition: &Path, cargo_target_dir: Option<&Path>) -> PathBuf {
+    match (cargo_target_dir, partition.file_name()) {
+        (Some(shared), Some(name)) => shared.join(name),
+        _ => partition.join("target"),
+    }
+}
+
+/// `CARGO_TARGET_DIR`, when it is set (relative to the working directory, as cargo reads it).
+fn cargo_target_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty())?);
+    Some(std::path::absolute(&dir).unwrap_or(dir))
 }
 
 /// Where earlier versions remembered their in-place builds (now each carries its own
@@ -339,5 +357,21 @@ mod tests {
             shared.lockfile_seed(None),
             cache.compile_partition(None).unwrap().lockfile_seed(None)
         );
+    }
+
+    #[test]
+    fn each_partition_compiles_in_a_folder_of_its_own_in_cargo_target_dir() {
+        let shared = Path::new("/work/target");
+        let cache = BuildCache::for_tests(Path::new("/cache"));
+        let stable = Path::new("/cache/cpython-abi3-x86_64-linux-gnu");
+        assert_eq!(
+            target_dir_under(stable, Some(shared)),
+            shared.join("cpython-abi3-x86_64-linux-gnu")
+        );
+        assert_eq!(
+            target_dir_under(&cache.abi_dir, Some(shared)),
+            shared.join("cpython-311-x86_64-linux-gnu")
+        );
+        assert_eq!(target_dir_under(stable, None), stable.join("target"));
     }
 }

@@ -56,16 +56,32 @@ pub struct CargoOutput {
 }
 
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics. A
-/// compiler wrapper that fails by itself (sccache whose cache server is unreachable)
-/// does not fail the build: it runs once more without the wrapper, and says so.
+/// compiler wrapper that fails by itself (sccache whose cache server is unreachable),
+/// or whose storage fails while the build runs (its server gone), does not fail or
+/// stall the build: it runs once more without the wrapper, and says so once.
 pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let program = cargo_program();
-    let mut outcome = attempt(&program, build, progress, false)?;
-    if !outcome.0.success() {
-        if let Some(failure) = compiler_cache::wrapper_failure(&outcome.1) {
-            log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); building {} without it", build.module);
-            outcome = attempt(&program, build, progress, true)?;
+    let watch = compiler_cache::FailureWatch::start();
+    let storage_failed = || watch.as_ref().map_or(0, |w| w.failed_writes());
+    let mut outcome = attempt(&program, build, progress, false, &|| storage_failed() > 0)?;
+    let failed = watch.as_ref().map_or(0, |w| w.failed_writes_now());
+    drop(watch);
+    let storage_failure = (failed > 0).then(|| {
+        format!(
+            "sccache could not write {failed} {} to its storage",
+            if failed == 1 { "entry" } else { "entries" }
+        )
+    });
+    if outcome.0.success() {
+        // A build that succeeded stands: only what the cache could not store is lost.
+        if let Some(failure) = storage_failure {
+            log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); {} was built, and what it could not store is compiled again next time", build.module);
         }
+    } else if let Some(failure) =
+        storage_failure.or_else(|| compiler_cache::wrapper_failure(&outcome.1))
+    {
+        log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); building {} without it", build.module);
+        outcome = attempt(&program, build, progress, true, &|| false)?;
     }
     let (status, diagnostics, (artifacts, scripts)) = outcome;
     if !status.success() {
@@ -98,6 +114,7 @@ fn attempt(
     build: &CargoBuild,
     progress: &Progress,
     without_wrapper: bool,
+    abandon: &dyn Fn() -> bool,
 ) -> Result<(ExitStatus, String, Messages)> {
     let mut command = cargo_command(program, build, Target::HOST);
     if without_wrapper {
@@ -107,7 +124,13 @@ fn attempt(
     let mut child = spawn(command, program)?;
     let stdout = child.0.stdout.take();
     let messages = std::thread::spawn(move || read_messages(stdout));
-    let (status, diagnostics) = supervise(child, program, progress, &build.diagnostics_aliases)?;
+    let (status, diagnostics) = supervise(
+        child,
+        program,
+        progress,
+        &build.diagnostics_aliases,
+        abandon,
+    )?;
     Ok((status, diagnostics, messages.join().unwrap_or_default()))
 }
 
@@ -119,6 +142,10 @@ fn cargo_command(program: &str, build: &CargoBuild, target: Target) -> Command {
         .arg(build.manifest_path)
         .arg("--target-dir")
         .arg(build.target_dir)
+        // Given above (the partition's folder in it, see `cache`): not handed down to
+        // rustc, where sccache would key every compile on it (as on every `CARGO_*`
+        // variable), so that machines with and without it share entries.
+        .env_remove("CARGO_TARGET_DIR")
         .args([
             "--message-format",
             "json-render-diagnostics",
@@ -254,7 +281,7 @@ pub fn run_tool(
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let child = spawn(command, program)?;
-    supervise(child, program, progress, &[])
+    supervise(child, program, progress, &[], &|| false)
 }
 
 /// Starts a build tool as a process tree of its own (a process group, a Job Object on
@@ -272,12 +299,14 @@ fn spawn(mut command: Command, program: &str) -> Result<(Child, ProcessTree)> {
 
 /// Shows a running tool's stderr as progress (cargo's bar as progress events), keeps
 /// its diagnostics (status lines left out), and kills it when the user interrupts.
-/// `aliases` rename generated copies to the user's files in every line.
+/// `aliases` rename generated copies to the user's files in every line. When `abandon`
+/// says so, the tool is stopped (its exit status then says it failed).
 fn supervise(
     (mut child, tree): (Child, ProcessTree),
     program: &str,
     progress: &Progress,
     aliases: &[(String, String)],
+    abandon: &dyn Fn() -> bool,
 ) -> Result<(ExitStatus, String)> {
     let (line_sender, lines) = mpsc::channel::<StderrLine>();
     let stderr = child.stderr.take();
@@ -345,6 +374,14 @@ fn supervise(
             let _ = child.kill();
             let _ = child.wait();
             return Err(Error::Interrupted);
+        }
+        if abandon() {
+            tree.kill();
+            let _ = child.kill();
+            let status = child
+                .wait()
+                .map_err(|error| Error::tool_missing(program, error))?;
+            return Ok((status, diagnostics));
         }
     }
     let _ = stderr_reader.join();

@@ -2,10 +2,13 @@
 //! served the last build, counted from its statistics before and after, and kept in the
 //! build folder for `cache info`; what keeps its keys the same on every machine
 //! (`CARGO_NET_OFFLINE` as cargo's option); the wrapper's own failures told from the
-//! compiler's.
+//! compiler's, and its storage failing while a build runs ([`FailureWatch`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +32,9 @@ pub struct Counts {
     hits: u64,
     misses: u64,
     errors: u64,
+    /// Writes to the storage that failed or timed out: its server is gone (a corrupt
+    /// entry is a read error and costs only its own compile).
+    failed_writes: u64,
 }
 
 /// The sccache program builds run under, if `RUSTC_WRAPPER` names one.
@@ -66,6 +72,7 @@ fn counts_of(stats: &serde_json::Value) -> Counts {
         hits: total("cache_hits"),
         misses: total("cache_misses"),
         errors: total("cache_errors") + total("cache_read_errors") + total("cache_write_errors"),
+        failed_writes: total("cache_write_errors") + total("cache_timeouts"),
     }
 }
 
@@ -94,6 +101,88 @@ pub fn remember(root: &Path, last: &LastBuild) {
 /// What the compiler cache served the last build in the build folder at `root`.
 pub fn last_build(root: &Path) -> Option<LastBuild> {
     serde_json::from_slice(&std::fs::read(file(root)).ok()?).ok()
+}
+
+/// Watches sccache's statistics while a build runs, for writes to its storage that fail.
+///
+/// sccache whose server is gone mid-build (a Redis server stopped) still compiles each
+/// crate, but only after waiting 30 s to read it and 30 s more to store it: a build of
+/// pyo3 takes minutes. The first failed write says the storage is gone; the build then
+/// stops and runs again without the wrapper (see `cargo::run`).
+pub struct FailureWatch {
+    program: PathBuf,
+    /// sccache's totals when the watch started (once the poller could read them).
+    before: Arc<OnceLock<Counts>>,
+    failed: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FailureWatch {
+    /// Watches the sccache of `RUSTC_WRAPPER`; `None` without one. A server that does
+    /// not answer is not watched: then the wrapper fails by itself (see
+    /// [`wrapper_failure`]).
+    pub fn start() -> Option<FailureWatch> {
+        let program = sccache()?;
+        let before = Arc::new(OnceLock::new());
+        let failed = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (baseline, seen, stopped, polled) = (
+            before.clone(),
+            failed.clone(),
+            stop.clone(),
+            program.clone(),
+        );
+        // The first look is taken beside the build, not before it: a server that cannot
+        // start makes it wait as long as sccache's start-up timeout.
+        std::thread::spawn(move || {
+            let Some(first) = counts(&polled) else {
+                return;
+            };
+            let first = *baseline.get_or_init(|| first);
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                if let Some(now) = counts(&polled) {
+                    let new = now.failed_writes.saturating_sub(first.failed_writes);
+                    if new > 0 {
+                        seen.store(new, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+        });
+        Some(FailureWatch {
+            program,
+            before,
+            failed,
+            stop,
+        })
+    }
+
+    /// How many writes to the storage failed since the watch started, as the poller
+    /// last saw (0: none yet).
+    pub fn failed_writes(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// [`FailureWatch::failed_writes`], looked at now: for the end of a build, which
+    /// may come before the poller's next look.
+    pub fn failed_writes_now(&self) -> u64 {
+        let seen = self.failed_writes();
+        if seen > 0 {
+            return seen;
+        }
+        match (self.before.get(), counts(&self.program)) {
+            (Some(before), Some(now)) => now.failed_writes.saturating_sub(before.failed_writes),
+            _ => 0,
+        }
+    }
+}
+
+impl Drop for FailureWatch {
+    /// Stops the poller without waiting for it (a look it is taking may take a while).
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// `CARGO_NET_OFFLINE` as cargo's own option (`--config net.offline=…`) instead of a
@@ -139,6 +228,7 @@ mod tests {
             "cache_errors": {"counts": {}},
             "cache_read_errors": 1,
             "cache_write_errors": 2,
+            "cache_timeouts": 1,
         });
         let after = counts_of(&stats);
         let before = Counts {
@@ -147,6 +237,7 @@ mod tests {
         };
         let last = between(Path::new("/bin/sccache"), "fast", before, after);
         assert_eq!((last.hits, last.misses, last.errors), (10, 2, 3));
+        assert_eq!(after.failed_writes, 3);
         let root = tempfile::tempdir().unwrap();
         remember(root.path(), &last);
         assert_eq!(last_build(root.path()), Some(last));
