@@ -254,6 +254,7 @@ def test_damaged_entries_in_the_team_cache_are_compiled_again(team_cache: TeamCa
         third.stop()
 
 
+@pytest.mark.slow
 def test_a_cache_server_that_goes_away_mid_build_costs_the_cache_not_the_build(
     team_cache: TeamCache,
 ) -> None:
