@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::file_importer::cdecl;
 use crate::file_importer::finder::{check_module_name, Source, SourceKind};
-use crate::file_importer::in_place::{self, InPlace};
+use crate::file_importer::in_place;
 use crate::file_importer::lock_seed;
 use crate::file_importer::prepare::{prepare, Prepared};
 use crate::file_importer::preprocess;
@@ -16,12 +16,12 @@ use crate::file_importer::template::{self, Template};
 use crate::fsutil::{check_private_below, create_private_dir, read_toml, write_if_changed};
 use crate::machinery::cache::{Bucket, BuildCache, ModuleCache};
 use crate::machinery::cargo::{self, CargoBuild};
-use crate::machinery::freshness::{BuildRecord, Freshness};
+use crate::machinery::freshness::BuildRecord;
 use crate::machinery::inputs::{CargoReads, InputStamps};
 use crate::machinery::install::{self, check_module_export};
 use crate::machinery::placement::{self, Places, STABLE_ABI_SUFFIX};
 use crate::machinery::progress::{BuildObserver, Progress};
-use crate::machinery::{check_record, fresh_or_build, is_up_to_date, toolchain};
+use crate::machinery::{fresh_or_build, is_up_to_date};
 use crate::machinery::{BuildContext, Outcome};
 use crate::settings::{PythonEnv, Settings};
 use crate::stubs;
@@ -452,58 +452,6 @@ pub fn warm(
 }
 
 const WARM_MODULE: &str = "_rusthook_warm";
-
-/// What an import does with an extension module Python found beside a source.
-#[derive(Debug, PartialEq, Eq)]
-pub enum InPlaceUse {
-    /// Not rusthook's build: Python imports it, rusthook leaves it alone.
-    Foreign,
-    /// rusthook's build, and fresh (or stale with no toolchain to rebuild it, said in a
-    /// warning): load it.
-    Load(PathBuf),
-    /// rusthook's build, stale or unconfirmed: build the source and write it again.
-    Rebuild,
-}
-
-/// Decides what becomes of `extension`, found beside `source`, from the stamp beside it
-/// (see `in_place`): nothing of it is read from the build cache.
-pub fn in_place_use(source: &Source, extension: &Path) -> Result<InPlaceUse> {
-    let folder = extension.parent().unwrap_or(Path::new("/"));
-    let record = match in_place::read_stamp(extension, folder) {
-        InPlace::Foreign => {
-            log::debug!(target: "rusthook.finder", "{} was not written by rusthook: it is imported, not {}", extension.display(), source.path.display());
-            return Ok(InPlaceUse::Foreign);
-        }
-        InPlace::Unconfirmed(reason) => {
-            if let Err(error) = toolchain::version() {
-                return Err(Error::InPlaceUnconfirmed {
-                    library: extension.to_path_buf(),
-                    reason: format!("{reason}; and it cannot be built again here ({error})"),
-                });
-            }
-            log::warn!(target: "rusthook.builder", "building {} again: {reason}", source.name);
-            return Ok(InPlaceUse::Rebuild);
-        }
-        InPlace::Own(record) => record,
-    };
-    // The settings of the build that wrote it are the ones that count: an import with
-    // other settings loads what is there.
-    match check_record(&record, extension, &record.settings) {
-        Freshness::Fresh | Freshness::FreshWithNewStats(_) => {
-            Ok(InPlaceUse::Load(extension.to_path_buf()))
-        }
-        Freshness::Stale(reason) => match toolchain::version() {
-            Ok(_) => {
-                log::debug!(target: "rusthook.freshness", "{} must be rebuilt: {reason}", extension.display());
-                Ok(InPlaceUse::Rebuild)
-            }
-            Err(error) => {
-                log::warn!(target: "rusthook.builder", "{} was built from other inputs ({reason}) and cannot be built again here ({error}); loading it as it is", extension.display());
-                Ok(InPlaceUse::Load(extension.to_path_buf()))
-            }
-        },
-    }
-}
 
 /// The file that always makes a build stale when it changes.
 fn source_entry_file(source: &Source) -> PathBuf {

@@ -12,6 +12,8 @@
 //! - a stamp that cannot (truncated, not rusthook's format, from a newer rusthook, or
 //!   naming another library's hash): the library is not loaded on its word; the source
 //!   is built again.
+//!
+//! [`in_place_use`] makes that decision for an import that found such a library.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,8 +21,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::file_importer::finder::Source;
 use crate::fsutil::{hash_file, mtime_ns, write_readable_atomically};
-use crate::machinery::freshness::BuildRecord;
+use crate::machinery::freshness::{BuildRecord, Freshness};
+use crate::machinery::{check_record, toolchain};
 
 /// Bumped when the stamp's meaning changes; a stamp of a later format is not trusted.
 pub const STAMP_FORMAT: u32 = 1;
@@ -159,6 +163,58 @@ fn rebase(record: &BuildRecord, map: impl Fn(&Path) -> Option<PathBuf>) -> Build
         apply(path);
     }
     record
+}
+
+/// What an import does with an extension module Python found beside a source.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InPlaceUse {
+    /// Not rusthook's build: Python imports it, rusthook leaves it alone.
+    Foreign,
+    /// rusthook's build, and fresh (or stale with no toolchain to rebuild it, said in a
+    /// warning): load it.
+    Load(PathBuf),
+    /// rusthook's build, stale or unconfirmed: build the source and write it again.
+    Rebuild,
+}
+
+/// Decides what becomes of `extension`, found beside `source`, from the stamp beside it
+/// (see `in_place`): nothing of it is read from the build cache.
+pub fn in_place_use(source: &Source, extension: &Path) -> Result<InPlaceUse> {
+    let folder = extension.parent().unwrap_or(Path::new("/"));
+    let record = match read_stamp(extension, folder) {
+        InPlace::Foreign => {
+            log::debug!(target: "rusthook.finder", "{} was not written by rusthook: it is imported, not {}", extension.display(), source.path.display());
+            return Ok(InPlaceUse::Foreign);
+        }
+        InPlace::Unconfirmed(reason) => {
+            if let Err(error) = toolchain::version() {
+                return Err(Error::InPlaceUnconfirmed {
+                    library: extension.to_path_buf(),
+                    reason: format!("{reason}; and it cannot be built again here ({error})"),
+                });
+            }
+            log::warn!(target: "rusthook.builder", "building {} again: {reason}", source.name);
+            return Ok(InPlaceUse::Rebuild);
+        }
+        InPlace::Own(record) => record,
+    };
+    // The settings of the build that wrote it are the ones that count: an import with
+    // other settings loads what is there.
+    match check_record(&record, extension, &record.settings) {
+        Freshness::Fresh | Freshness::FreshWithNewStats(_) => {
+            Ok(InPlaceUse::Load(extension.to_path_buf()))
+        }
+        Freshness::Stale(reason) => match toolchain::version() {
+            Ok(_) => {
+                log::debug!(target: "rusthook.freshness", "{} must be rebuilt: {reason}", extension.display());
+                Ok(InPlaceUse::Rebuild)
+            }
+            Err(error) => {
+                log::warn!(target: "rusthook.builder", "{} was built from other inputs ({reason}) and cannot be built again here ({error}); loading it as it is", extension.display());
+                Ok(InPlaceUse::Load(extension.to_path_buf()))
+            }
+        },
+    }
 }
 
 #[cfg(test)]

@@ -26,5 +26,6 @@ pub mod scaffold;
 pub mod single_file;
 pub mod template;
 
-pub use compile::{ensure_built, in_place_use, place_stub_of, stub_of, warm, Built, InPlaceUse};
+pub use compile::{ensure_built, place_stub_of, stub_of, warm, Built};
 pub use finder::{Source, SourceKind};
+pub use in_place::{in_place_use, InPlaceUse};

@@ -27,45 +27,26 @@
 //! Files inside the build cache are rusthook's own, never inputs. The record that keeps
 //! the stamps, and the check against them, are `freshness`'s.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ffi::{OsStr, OsString};
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{hash_file, hex, mtime_ns};
 use crate::machinery::cargo::CargoOutput;
 use crate::platform;
 
-/// Variables cargo or rustc read for every build, compared by value.
-pub const NAMED_VARIABLES: &[&str] = &[
-    "RUSTFLAGS",
-    "CARGO_ENCODED_RUSTFLAGS",
-    "RUSTC",
-    "RUSTC_WRAPPER",
-    "RUSTC_WORKSPACE_WRAPPER",
-    "RUSTUP_TOOLCHAIN",
-    "RUSTC_BOOTSTRAP",
-    "CARGO_HOME",
-    "CARGO_INCREMENTAL",
-];
+mod dep_info;
+pub use dep_info::{read_dep_info, read_env_deps, read_rerun_env, rustc_dep_infos};
 
-/// Prefixes of cargo's configuration variables that change a build: every variable set
-/// with one is compared, and one newly set makes the build stale.
-pub const VARIABLE_FAMILIES: &[&str] = &["CARGO_BUILD_", "CARGO_PROFILE_", "CARGO_TARGET_"];
-
-/// Set by rusthook on cargo's command whatever the importing process holds, so the
-/// process's value is not what the build read.
-const SET_FOR_CARGO: &[&str] = &[
-    "PYO3_PYTHON",
-    "PYO3_NO_PYTHON",
-    "PYO3_BUILD_EXTENSION_MODULE",
-    "CARGO_TARGET_DIR",
-];
+mod variables;
+pub use variables::{
+    changed_variable, describe_variables, value_hash, variables_read, TrackedVariable,
+    NAMED_VARIABLES, VARIABLE_FAMILIES,
+};
 
 /// One file a build read, as it was when the build started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,14 +175,6 @@ pub fn track_all(paths: impl IntoIterator<Item = PathBuf>) -> Result<Vec<Tracked
         }
     }
     Ok(files)
-}
-
-/// One environment variable a build read: its name and the sha256 of its value's bytes
-/// (`None`: unset).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrackedVariable {
-    pub name: String,
-    pub value: Option<String>,
 }
 
 /// Everything a build read, for its record.
@@ -387,65 +360,6 @@ fn unreadable(path: &Path, error: &io::Error) -> String {
     )
 }
 
-/// The sha256 of a variable's value, bytes as they are (`None`: unset).
-pub fn value_hash(value: Option<&OsStr>) -> Option<String> {
-    value.map(|value| hex(&Sha256::digest(platform::os_str_bytes(value))))
-}
-
-fn is_tracked_family(name: &str) -> bool {
-    VARIABLE_FAMILIES
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
-        && !SET_FOR_CARGO.contains(&name)
-}
-
-/// The variables a build read, as they are now: `names` (env-deps, build scripts'),
-/// [`NAMED_VARIABLES`] and every variable set of the [`VARIABLE_FAMILIES`].
-pub fn variables_read(names: Vec<String>) -> Vec<TrackedVariable> {
-    let family = std::env::vars_os()
-        .filter_map(|(name, _)| name.into_string().ok())
-        .filter(|name| is_tracked_family(name));
-    let names: std::collections::BTreeSet<String> = names
-        .into_iter()
-        .chain(NAMED_VARIABLES.iter().map(|n| n.to_string()))
-        .chain(family)
-        .filter(|name| !name.is_empty() && !SET_FOR_CARGO.contains(&name.as_str()))
-        .collect();
-    names
-        .into_iter()
-        .map(|name| TrackedVariable {
-            value: value_hash(std::env::var_os(&name).as_deref()),
-            name,
-        })
-        .collect()
-}
-
-/// The first variable whose value differs from the record's, said as a reason
-/// (`RUSTFLAGS changed`), or a newly set one of the families. `env` reads a variable;
-/// `set` lists the names set now.
-pub fn changed_variable(
-    recorded: &[TrackedVariable],
-    env: &dyn Fn(&str) -> Option<OsString>,
-    set: &dyn Fn() -> Vec<String>,
-) -> Option<String> {
-    for variable in recorded {
-        let now = value_hash(env(&variable.name).as_deref());
-        if now != variable.value {
-            let what = match (&variable.value, &now) {
-                (None, _) => "was set",
-                (_, None) => "was unset",
-                _ => "changed",
-            };
-            return Some(format!("the environment variable {} {what}", variable.name));
-        }
-    }
-    let known: HashSet<&str> = recorded.iter().map(|v| v.name.as_str()).collect();
-    set()
-        .into_iter()
-        .find(|name| is_tracked_family(name) && !known.contains(name.as_str()))
-        .map(|name| format!("the environment variable {name} was set"))
-}
-
 /// The configuration files cargo reads for a build run in `working_dir` (and rustup's
 /// toolchain files): `(present, absent)`. An absent `.cargo` folder stands for both of
 /// its files, so that an up-to-date check costs one `stat` per folder for it.
@@ -492,74 +406,6 @@ pub fn configuration_files(working_dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     (present, absent)
 }
 
-/// rustc's own dep-info of each artifact (beside it, or in `deps/` for a library cargo
-/// copied up a folder): the one holding `# env-dep:` lines.
-pub fn rustc_dep_infos(artifacts: &[PathBuf]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for artifact in artifacts {
-        let (Some(dir), Some(stem)) = (artifact.parent(), artifact.file_stem()) else {
-            continue;
-        };
-        let stem = stem.to_string_lossy();
-        let stem = stem.strip_prefix("lib").unwrap_or(&stem);
-        let candidates = [
-            dir.join(format!("{stem}.d")),
-            dir.join("deps").join(format!("{stem}.d")),
-        ];
-        if let Some(path) = candidates.into_iter().find(|p| p.is_file()) {
-            if !found.contains(&path) {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
-
-/// The variables in a rustc dep-info's `# env-dep:NAME[=value]` lines.
-pub fn read_env_deps(path: &Path) -> io::Result<Vec<String>> {
-    let text = read_text(path)?;
-    Ok(text
-        .lines()
-        .filter_map(|line| line.strip_prefix("# env-dep:"))
-        .map(|rest| {
-            rest.split_once('=')
-                .map_or(rest, |(name, _)| name)
-                .to_string()
-        })
-        .collect())
-}
-
-/// The variables a build script's output names in `rerun-if-env-changed` lines.
-pub fn read_rerun_env(path: &Path) -> io::Result<Vec<String>> {
-    let bytes = fs::read(path)?;
-    Ok(String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter_map(|line| {
-            line.strip_prefix("cargo::rerun-if-env-changed=")
-                .or_else(|| line.strip_prefix("cargo:rerun-if-env-changed="))
-        })
-        .map(|name| name.trim().to_string())
-        .collect())
-}
-
-fn read_text(path: &Path) -> io::Result<String> {
-    String::from_utf8(fs::read(path)?)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
-}
-
-/// Names the variables of a record for people: `{name: set | unset}`.
-pub fn describe_variables(variables: &[TrackedVariable]) -> BTreeMap<&str, &'static str> {
-    variables
-        .iter()
-        .map(|v| {
-            (
-                v.name.as_str(),
-                if v.value.is_some() { "set" } else { "unset" },
-            )
-        })
-        .collect()
-}
-
 /// The Cargo.lock a build of `manifest` uses: beside it or in a workspace root above.
 pub fn find_lockfile(manifest: &Path) -> Option<PathBuf> {
     manifest
@@ -568,44 +414,6 @@ pub fn find_lockfile(manifest: &Path) -> Option<PathBuf> {
         .take(8)
         .map(|dir| dir.join("Cargo.lock"))
         .find(|path| path.is_file())
-}
-
-/// Reads the files a build read from cargo's dep-info (`.d`) file.
-pub fn read_dep_info(path: &Path) -> io::Result<Vec<PathBuf>> {
-    let text = read_text(path)?;
-    let mut files = Vec::new();
-    for line in text.lines() {
-        // `target: dep dep ...`; spaces inside paths are escaped as `\ `.
-        let Some((_, deps)) = split_rule(line) else {
-            continue;
-        };
-        let mut current = String::new();
-        let mut chars = deps.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' if chars.peek() == Some(&' ') => {
-                    current.push(' ');
-                    chars.next();
-                }
-                ' ' => {
-                    if !current.is_empty() {
-                        files.push(PathBuf::from(std::mem::take(&mut current)));
-                    }
-                }
-                c => current.push(c),
-            }
-        }
-        if !current.is_empty() {
-            files.push(PathBuf::from(current));
-        }
-    }
-    Ok(files)
-}
-
-/// Splits a make rule at its first `: ` (Windows paths hold `C:\`).
-fn split_rule(line: &str) -> Option<(&str, &str)> {
-    let index = line.find(": ")?;
-    Some((&line[..index], &line[index + 2..]))
 }
 
 #[cfg(test)]

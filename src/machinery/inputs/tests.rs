@@ -1,5 +1,7 @@
 use super::*;
 use crate::machinery::cache::BuildCache;
+use sha2::{Digest, Sha256};
+use std::ffi::OsString;
 
 #[test]
 fn dep_info_paths_with_spaces() {
