@@ -254,7 +254,8 @@ def test_damaged_entries_in_the_team_cache_are_compiled_again(team_cache: TeamCa
         third.stop()
 
 
-@pytest.mark.slow
+# Last of the tests that share `team_cache` (file order; not marked slow, which would run
+# it first): it stops their Redis server.
 def test_a_cache_server_that_goes_away_mid_build_costs_the_cache_not_the_build(
     team_cache: TeamCache,
 ) -> None:
