@@ -261,7 +261,8 @@ def test_a_cache_server_that_goes_away_mid_build_costs_the_cache_not_the_build(
 ) -> None:
     """The Redis server stops while a build is under way: held before pyo3-ffi's compile
     (the crates before it came from the cache), so that the crates after it, pyo3 and
-    the module, are built once its failed write is seen."""
+    the module, are built once its failed write is seen. The next build, while
+    sccache's server still waits for its storage, goes without it from the start."""
     fourth = Machine(
         team_cache.first.project, team_cache.root / "fourth", team_cache.redis.endpoint
     )
@@ -272,8 +273,10 @@ def test_a_cache_server_that_goes_away_mid_build_costs_the_cache_not_the_build(
     # real one) that stops before pyo3-ffi's compile until the server is gone.
     held = team_cache.root / "held" / "sccache"
     held.parent.mkdir()
+    calls = team_cache.root / "held-calls"
     held.write_text(
         "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
         'case "$*" in\n'
         f'  *"--crate-name pyo3_ffi "*) touch {reached}\n'
         f"    while [ ! -e {released} ]; do sleep 0.1; done ;;\n"
@@ -314,6 +317,36 @@ def test_a_cache_server_that_goes_away_mid_build_costs_the_cache_not_the_build(
             r"to its storage\); building gone_mid_build without it",
             said[0],
         ), said
+
+        # The builds of the next minutes do not ask sccache (whose server would make each
+        # compile wait 30 s for the storage): not even for its statistics.
+        called = calls.read_text()
+        fourth.project.write("after_outage.rs", DOUBLE_RS)
+        run = fourth.project.run(
+            "import rusthook; rusthook.install(); import after_outage; "
+            "print(after_outage.double(2))",
+            env=fourth.env,
+        )
+        assert run.stdout.strip() == "4" and run.built, run.stderr
+        said = [line for line in run.stderr.splitlines() if "compiler cache" in line]
+        assert len(said) == 1, run.stderr
+        assert re.fullmatch(
+            r"rusthook: the compiler cache failed \d+ s ago \(sccache could not write \d+ "
+            r"entr(y|ies) to its storage\); building after_outage without it \(it is tried "
+            r"again 10 minutes after it failed\)",
+            said[0],
+        ), said
+        assert calls.read_text() == called
+        info = fourth.project.run(
+            "import sys; from rusthook.cli import main; sys.exit(main(['cache', 'info']))",
+            env=fourth.env,
+        )
+        assert re.search(
+            r"^  failed \d+ s ago \(sccache could not write \d+ entr(y|ies) to its storage\): "
+            r"builds go without it for \d+ s more$",
+            info.stdout,
+            re.MULTILINE,
+        ), info.stdout
     finally:
         released.touch()
         if importer.poll() is None:

@@ -31,6 +31,10 @@ def cache_info(args: argparse.Namespace) -> None:
         print(
             f"  last build ({module}, under {used}): {hits} hits, {misses} misses, {errors} errors"
         )
+    outage = _core.compiler_cache_outage(root)
+    if outage is not None:
+        failure, ago, lasts = outage
+        print(f"  failed {ago} s ago ({failure}): builds go without it for {lasts - ago} s more")
     now = time.time()
     for abi_dir, size, entries in partitions:
         # The stable-ABI partition holds only what every CPython's abi3 builds compiled.

@@ -167,6 +167,10 @@ def compiler_cache_last(root: str | os.PathLike[str]) -> tuple[str, str, int, in
     """What the compiler cache (sccache) served the last build in the build folder at
     `root`: (RUSTC_WRAPPER, module, hits, misses, errors)."""
 
+def compiler_cache_outage(root: str | os.PathLike[str]) -> tuple[str, int, int] | None:
+    """The compiler cache's failure that builds under `root` go without it for: (what
+    failed, seconds ago, seconds it lasts), or None."""
+
 def cache_prune(
     root: str | os.PathLike[str], older_than_days: float | None = None, max_bytes: int | None = None
 ) -> list[tuple[str, int, str]]:

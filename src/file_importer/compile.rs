@@ -366,6 +366,7 @@ fn build(ctx: &BuildContext, source: &Source, previous: Option<&BuildRecord>) ->
         manifest_path: &manifest_path,
         target_dir: &compile.target_dir,
         working_dir: source.base_dir(),
+        build_root: &ctx.settings.build_root,
         pyo3: &compile.pyo3,
         profile: &ctx.profile,
         features: &features,

@@ -31,6 +31,8 @@ pub struct CargoBuild<'a> {
     pub target_dir: &'a Path,
     /// Where cargo runs: the source's folder, so rustup honours its toolchain file.
     pub working_dir: &'a Path,
+    /// The build folder, where a failure of the compiler cache is remembered.
+    pub build_root: &'a Path,
     /// What pyo3 is told about Python (the partition's, see `stable_abi`).
     pub pyo3: &'a Pyo3Config,
     /// The cargo profile: `dev`, `release` or a custom one.
@@ -62,31 +64,18 @@ pub struct CargoOutput {
 /// Builds the crate's cdylib; a failure is `Error::Build` with cargo's diagnostics. A
 /// compiler wrapper that fails by itself (sccache whose cache server is unreachable),
 /// or whose storage fails while the build runs (its server gone), does not fail or
-/// stall the build: it runs once more without the wrapper, and says so once.
+/// stall the build: it runs once more without the wrapper, and says so once; the
+/// builds of the next minutes go without it from the start (see
+/// [`compiler_cache::Outage`]).
 pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     let program = cargo_program();
-    let watch = compiler_cache::FailureWatch::start();
-    let storage_failed = || watch.as_ref().map_or(0, |w| w.failed_writes());
-    let mut outcome = attempt(&program, build, progress, false, &|| storage_failed() > 0)?;
-    let failed = watch.as_ref().map_or(0, |w| w.failed_writes_now());
-    drop(watch);
-    let storage_failure = (failed > 0).then(|| {
-        format!(
-            "sccache could not write {failed} {} to its storage",
-            if failed == 1 { "entry" } else { "entries" }
-        )
-    });
-    if outcome.0.success() {
-        // A build that succeeded stands: only what the cache could not store is lost.
-        if let Some(failure) = storage_failure {
-            log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); {} was built, and what it could not store is compiled again next time", build.module);
+    let outcome = match compiler_cache::recent_outage(build.build_root) {
+        Some(outage) => {
+            log::warn!(target: "rusthook.builder", "the compiler cache failed {} s ago ({}); building {} without it (it is tried again {} minutes after it failed)", outage.age(), outage.failure, build.module, compiler_cache::OUTAGE_LASTS.as_secs() / 60);
+            attempt(&program, build, progress, true, &|| false)?
         }
-    } else if let Some(failure) =
-        storage_failure.or_else(|| compiler_cache::wrapper_failure(&outcome.1))
-    {
-        log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); building {} without it", build.module);
-        outcome = attempt(&program, build, progress, true, &|| false)?;
-    }
+        None => run_with_wrapper(&program, build, progress)?,
+    };
     let (status, diagnostics, (artifacts, scripts)) = outcome;
     if !status.success() {
         let full = disk_full_line(&diagnostics)
@@ -110,8 +99,45 @@ pub fn run(build: &CargoBuild, progress: &Progress) -> Result<CargoOutput> {
     artifacts_built(build, artifacts, scripts)
 }
 
-/// The cargo command of a build for `target` (the platform's `--target` and link
-/// arguments for an extension module, see `platform`).
+/// A build under the configured compiler wrapper, watched; run again without it if the
+/// wrapper failed, and the failure remembered in the build folder.
+fn run_with_wrapper(
+    program: &str,
+    build: &CargoBuild,
+    progress: &Progress,
+) -> Result<(ExitStatus, String, Messages)> {
+    let watch = compiler_cache::FailureWatch::start();
+    let storage_failed = || watch.as_ref().map_or(0, |w| w.failed_writes());
+    let outcome = attempt(program, build, progress, false, &|| storage_failed() > 0)?;
+    let failed = watch.as_ref().map_or(0, |w| w.failed_writes_now());
+    drop(watch);
+    let storage_failure = (failed > 0).then(|| {
+        format!(
+            "sccache could not write {failed} {} to its storage",
+            if failed == 1 { "entry" } else { "entries" }
+        )
+    });
+    if outcome.0.success() {
+        // A build that succeeded stands: only what the cache could not store is lost.
+        match storage_failure {
+            Some(failure) => {
+                log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); {} was built, and what it could not store is compiled again next time", build.module);
+                compiler_cache::remember_outage(build.build_root, &failure);
+            }
+            None => compiler_cache::forget_outage(build.build_root),
+        }
+        return Ok(outcome);
+    }
+    match storage_failure.or_else(|| compiler_cache::wrapper_failure(&outcome.1)) {
+        Some(failure) => {
+            log::warn!(target: "rusthook.builder", "the compiler cache failed ({failure}); building {} without it", build.module);
+            compiler_cache::remember_outage(build.build_root, &failure);
+            attempt(program, build, progress, true, &|| false)
+        }
+        None => Ok(outcome),
+    }
+}
+
 /// One run of cargo: its exit status, diagnostics and JSON messages.
 fn attempt(
     program: &str,

@@ -2,15 +2,18 @@
 //! served the last build, counted from its statistics before and after, and kept in the
 //! build folder for `cache info`; what keeps its keys the same on every machine
 //! (`CARGO_NET_OFFLINE` as cargo's option); the wrapper's own failures told from the
-//! compiler's, and its storage failing while a build runs ([`FailureWatch`]).
+//! compiler's, and its storage failing while a build runs ([`FailureWatch`]); a failure
+//! remembered for a while ([`Outage`]), so that the builds after it do not each wait for
+//! a server that is gone.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::fsutil::write_atomically;
 
@@ -42,6 +45,12 @@ pub fn sccache() -> Option<PathBuf> {
     let wrapper = PathBuf::from(std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty())?);
     let stem = wrapper.file_stem()?.to_string_lossy().into_owned();
     (stem == "sccache").then_some(wrapper)
+}
+
+/// The sccache program builds in the build folder at `root` run under now: none while
+/// the compiler cache is down (see [`recent_outage`]).
+pub fn serving(root: &Path) -> Option<PathBuf> {
+    sccache().filter(|_| recent_outage(root).is_none())
 }
 
 /// sccache's totals (`--show-stats --stats-format json`); `None` when it cannot say.
@@ -101,6 +110,85 @@ pub fn remember(root: &Path, last: &LastBuild) {
 /// What the compiler cache served the last build in the build folder at `root`.
 pub fn last_build(root: &Path) -> Option<LastBuild> {
     serde_json::from_slice(&std::fs::read(file(root)).ok()?).ok()
+}
+
+/// How long builds go without the compiler cache after it failed: sccache's server
+/// idles out after 10 minutes (`SCCACHE_IDLE_TIMEOUT`'s default), and until it does, a
+/// server whose storage is gone makes every compile wait 30 s to read and 30 s to write.
+pub const OUTAGE_LASTS: Duration = Duration::from_secs(600);
+
+/// The compiler cache failed: builds in the same build folder, under the same wrapper
+/// and sccache settings, go without it until [`OUTAGE_LASTS`] has passed, then try it
+/// again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outage {
+    /// What failed, as the build that met it said (`sccache could not write …`).
+    pub failure: String,
+    /// Seconds since the Unix epoch.
+    pub at: u64,
+    /// Which wrapper and storage failed: the sha256 of `RUSTC_WRAPPER` and the `SCCACHE_*`
+    /// variables (they may hold passwords, so not the values); another set-up tries its
+    /// own cache.
+    setup: String,
+}
+
+impl Outage {
+    /// Seconds since it failed.
+    pub fn age(&self) -> u64 {
+        now().saturating_sub(self.at)
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// The wrapper and the compiler cache's settings this process builds with.
+fn setup() -> String {
+    let mut variables: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let name = name.into_string().ok()?;
+            (name == "RUSTC_WRAPPER" || name.starts_with("SCCACHE_"))
+                .then(|| (name, value.to_string_lossy().into_owned()))
+        })
+        .collect();
+    variables.sort();
+    let mut hasher = Sha256::new();
+    for (name, value) in variables {
+        hasher.update(format!("{name}={value}\0").as_bytes());
+    }
+    format!("{:x}", hasher.finalize())
+}
+
+fn outage_file(root: &Path) -> PathBuf {
+    root.join("compiler-cache-outage.json")
+}
+
+/// Keeps that the compiler cache failed (best effort: a read-only build folder keeps
+/// nothing, and its builds each find out again).
+pub fn remember_outage(root: &Path, failure: &str) {
+    let outage = Outage {
+        failure: failure.to_string(),
+        at: now(),
+        setup: setup(),
+    };
+    if let Ok(json) = serde_json::to_vec(&outage) {
+        let _ = write_atomically(&outage_file(root), &json);
+    }
+}
+
+/// The compiler cache's failure that builds in the build folder at `root` still go
+/// around: less than [`OUTAGE_LASTS`] ago, under this process's wrapper and settings.
+pub fn recent_outage(root: &Path) -> Option<Outage> {
+    let outage: Outage = serde_json::from_slice(&std::fs::read(outage_file(root)).ok()?).ok()?;
+    (outage.setup == setup() && outage.age() < OUTAGE_LASTS.as_secs()).then_some(outage)
+}
+
+/// The compiler cache worked again: the next builds use it without a second thought.
+pub fn forget_outage(root: &Path) {
+    let _ = std::fs::remove_file(outage_file(root));
 }
 
 /// Watches sccache's statistics while a build runs, for writes to its storage that fail.
@@ -241,5 +329,45 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         remember(root.path(), &last);
         assert_eq!(last_build(root.path()), Some(last));
+    }
+
+    #[test]
+    fn an_outage_is_gone_around_for_a_while_then_forgotten() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(recent_outage(root.path()), None);
+        remember_outage(
+            root.path(),
+            "sccache could not write 1 entry to its storage",
+        );
+        let outage = recent_outage(root.path()).expect("just remembered");
+        assert_eq!(
+            outage.failure,
+            "sccache could not write 1 entry to its storage"
+        );
+        assert!(outage.age() <= 1);
+
+        // Older than it lasts: the cache is tried again.
+        let old = Outage {
+            at: outage.at - OUTAGE_LASTS.as_secs(),
+            ..outage.clone()
+        };
+        std::fs::write(outage_file(root.path()), serde_json::to_vec(&old).unwrap()).unwrap();
+        assert_eq!(recent_outage(root.path()), None);
+
+        // Another wrapper or storage: its own cache is tried.
+        let elsewhere = Outage {
+            setup: "another".to_string(),
+            ..outage
+        };
+        std::fs::write(
+            outage_file(root.path()),
+            serde_json::to_vec(&elsewhere).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(recent_outage(root.path()), None);
+
+        remember_outage(root.path(), "sccache: error: Timed out");
+        forget_outage(root.path());
+        assert_eq!(recent_outage(root.path()), None);
     }
 }

@@ -217,6 +217,7 @@ fn build_project(
                 manifest_path: &project.manifest_path,
                 target_dir: &compile.target_dir,
                 working_dir: &project.root,
+                build_root: &ctx.settings.build_root,
                 pyo3: &compile.pyo3,
                 profile: &ctx.profile,
                 features: &features,

@@ -65,6 +65,19 @@ pub(super) fn compiler_cache_last(root: PathBuf) -> Option<(String, String, u64,
     })
 }
 
+/// The compiler cache's failure that builds under `root` go around now: `(what failed,
+/// seconds ago, seconds it lasts)`.
+#[pyfunction]
+pub(super) fn compiler_cache_outage(root: PathBuf) -> Option<(String, u64, u64)> {
+    compiler_cache::recent_outage(&root).map(|outage| {
+        (
+            outage.failure.clone(),
+            outage.age(),
+            compiler_cache::OUTAGE_LASTS.as_secs(),
+        )
+    })
+}
+
 /// Deletes every build under `root`; refuses while a build holds a lock. Returns bytes freed.
 #[pyfunction]
 pub(super) fn cache_clear(py: Python<'_>, root: PathBuf) -> PyResult<u64> {

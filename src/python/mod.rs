@@ -29,7 +29,8 @@ mod _core {
     use super::api::{build_cell, build_path, find_sources, source_name, warm};
     #[pymodule_export]
     use super::cache::{
-        cache_clear, cache_prune, cache_summary, compiler_cache_last, tool_versions,
+        cache_clear, cache_prune, cache_summary, compiler_cache_last, compiler_cache_outage,
+        tool_versions,
     };
     #[pymodule_export]
     use super::explain::explain;

@@ -7,6 +7,7 @@ fn args_for(target: Target, extra_args: &[String]) -> Vec<String> {
         manifest_path: Path::new("/cache/crate/Cargo.toml"),
         target_dir: Path::new("/cache/target"),
         working_dir: Path::new("/src"),
+        build_root: Path::new("/cache"),
         pyo3: &Pyo3Config::StableAbi,
         profile: "dev",
         features: &[],
