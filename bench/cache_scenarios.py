@@ -359,12 +359,12 @@ class SccacheServer:
             "SCCACHE_SERVER_PORT": str(port),
             "SCCACHE_IDLE_TIMEOUT": "0",
         }
-        check([str(program), "--start-server"], env=clean_env(**self.env))
+        check([str(program), "--start-server"], env=clean_env(None, **self.env))
 
     def stop(self) -> None:
         subprocess.run(
             [str(self.program), "--stop-server"],
-            env=clean_env(**self.env),
+            env=clean_env(None, **self.env),
             capture_output=True,
             check=False,
         )

@@ -123,10 +123,9 @@ class PinnedPyo3(MaturinRustFileImporter):
 sys.meta_path.insert(0, PinnedPyo3())"""
 
     cargo_finished = re.compile(r"(?m)^\s+Finished ")
-    tools = {
-        "rusthook": Tool(
-            "rusthook",
-            venvs.get("rusthook"),
+    # (cache variable, activation, documented activation, fixture, did it build?)
+    specs: dict[str, tuple[str, str, str, Callable[[str, int], str], Callable[[Run], bool]]] = {
+        "rusthook": (
             "RUSTHOOK_BUILD_DIR",
             "import rusthook; rusthook.install()",
             # The same call: its project importer is on by default.
@@ -134,9 +133,7 @@ sys.meta_path.insert(0, PinnedPyo3())"""
             rusthook_fixture,
             lambda run: "rusthook: building " in run.stderr,
         ),
-        "rustimport": Tool(
-            "rustimport",
-            venvs.get("rustimport"),
+        "rustimport": (
             "RUSTIMPORT_CACHE_DIR",
             "import rustimport.import_hook",
             "import rustimport.import_hook",
@@ -144,9 +141,7 @@ sys.meta_path.insert(0, PinnedPyo3())"""
             # rustimport logs nothing by default; cargo's output goes to the process's stderr.
             lambda run: bool(cargo_finished.search(run.stderr)),
         ),
-        "maturin_import_hook": Tool(
-            "maturin_import_hook",
-            venvs.get("maturin_import_hook"),
+        "maturin_import_hook": (
             "MATURIN_BUILD_DIR",
             maturin_activate,
             # Both of its importers: the .rs file importer and the project importer.
@@ -155,7 +150,7 @@ sys.meta_path.insert(0, PinnedPyo3())"""
             lambda run: 'building "' in run.stderr,
         ),
     }
-    return {name: tool for name, tool in tools.items() if name in venvs}
+    return {name: Tool(name, venvs[name], *spec) for name, spec in specs.items() if name in venvs}
 
 
 class Project:

@@ -8,7 +8,7 @@ step that changed nothing must build nothing.
 The module is a bare `// rusthook` file: a CPython extension written against the C API
 without pyo3, so that a change of RUSTFLAGS recompiles one small crate, not pyo3, and it
 can be built in place. Used by `test_differential.py` (a short seeded run) and
-`bench/differential.py` (a long one).
+`bench/differential_long.py` (a long one).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The differential freshness test (see `differential.py`): a short seeded run here; a
-long one is `python bench/differential.py --steps 300`."""
+long one is `python bench/differential_long.py --steps 300`."""
 
 from __future__ import annotations
 

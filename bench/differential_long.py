@@ -1,7 +1,7 @@
 """The long run of the differential freshness test (`tests/differential.py`): hundreds of
 random user actions on one module, each followed by an import in a fresh interpreter.
 
-    python bench/differential.py --steps 300 [--seed 1]
+    python bench/differential_long.py --steps 300 [--seed 1]
 
 Prints every problem found (the run goes on past them), then figures: steps per action,
 how many built, how long imports took with and without a build.
