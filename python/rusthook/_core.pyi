@@ -16,6 +16,7 @@ __all__ = [
     "cache_prune",
     "cache_summary",
     "compiler_cache_last",
+    "compiler_cache_outage",
     "eject",
     "eject_cell",
     "explain",
