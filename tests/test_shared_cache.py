@@ -14,6 +14,7 @@ from conftest import (
     EXTENSION_END,
     Project,
     copy_compiled_dependencies,
+    make_crate,
     shared_cargo_target,
     start,
 )
@@ -48,6 +49,28 @@ def test_a_new_environment_reuses_the_compiled_dependencies(
     for python, name in ((environments[1], "two"), (environments[0], "three")):
         run = first_import(python, name)
         assert not PYO3_COMPILED.search(run.stderr), run.stderr
+
+
+def test_a_bare_abi3_feature_builds_for_its_interpreter(project: Project) -> None:
+    """pyo3 `features = ["abi3"]` without a version (maturin's pyo3-abi3-without-version):
+    pyo3 0.29 and later configure it only from an interpreter, and without one fail with
+    "Neither abi3 or abi3t features are enabled". It builds in the interpreter's own
+    partition, configured by it."""
+    make_crate(project, "bare_abi3", marker=".rusthook")
+    manifest = project.root / "bare_abi3" / "Cargo.toml"
+    text = manifest.read_text()
+    assert '"abi3-py39"' in text
+    manifest.write_text(text.replace('"abi3-py39"', '"abi3"'))
+    run = project.hook_import(
+        "import bare_abi3, sys; print(bare_abi3.answer()); "
+        "print(sys.implementation.cache_tag); print(bare_abi3.__file__)"
+    )
+    answer, tag, library = run.stdout.split()
+    assert answer == "42", run.stderr
+    # <build folder>/cpython-311-<platform>/modules/…, not the shared stable-ABI partition.
+    partition = Path(library).relative_to(project.build_dir).parts[0]
+    assert partition.startswith(f"{tag}-"), library
+    assert "Neither abi3" not in run.stderr, run.stderr
 
 
 def test_cache_info_and_prune_keep_what_is_in_use(

@@ -91,9 +91,12 @@ pub fn pyo3_version(manifest: &Table) -> Option<String> {
 }
 
 /// The lowest CPython 3 minor version the manifest's own pyo3 dependency targets with
-/// the stable ABI (`abi3-py39` -> 9, a bare `abi3` -> 0: any), `None` when it does not
-/// ask for the stable ABI or (on Windows, before pyo3 0.29.3) cannot build it without
-/// an interpreter. pyo3 builds for the lowest `abi3-py3N` enabled.
+/// the stable ABI (`abi3-py39` -> 9), `None` when it does not ask for the stable ABI
+/// with a version, or (on Windows, before pyo3 0.29.3) cannot build it without an
+/// interpreter. pyo3 builds for the lowest `abi3-py3N` enabled. A bare `abi3` means
+/// "the interpreter's version": pyo3 0.29 and later refuse to configure it without an
+/// interpreter ("Neither abi3 or abi3t features are enabled"), so it builds as a
+/// version-specific module, configured by its interpreter.
 pub fn stable_abi_floor(manifest: &Table) -> Option<u32> {
     let pyo3 = manifest.get("dependencies")?.get("pyo3")?.as_table()?;
     if pyo3.get("optional").and_then(Value::as_bool) == Some(true) {
@@ -106,10 +109,7 @@ pub fn stable_abi_floor(manifest: &Table) -> Option<u32> {
         .as_array()?
         .iter()
         .filter_map(Value::as_str)
-        .filter_map(|feature| match feature {
-            "abi3" => Some(0),
-            _ => feature.strip_prefix("abi3-py3")?.parse().ok(),
-        })
+        .filter_map(|feature| feature.strip_prefix("abi3-py3")?.parse().ok())
         .min()
 }
 
@@ -144,9 +144,20 @@ mod tests {
             floor("[dependencies.pyo3]\nversion = \"0.30\"\nfeatures = [\"macros\", \"abi3-py312\", \"abi3-py310\"]"),
             Some(10)
         );
+        // A bare `abi3` needs the interpreter to say its version; beside a versioned
+        // one, pyo3 takes the version.
         assert_eq!(
             floor("[dependencies]\npyo3 = { version = \"0.30\", features = [\"abi3\"] }"),
-            Some(0)
+            None
+        );
+        assert_eq!(
+            floor("[dependencies]\npyo3 = { version = \"0.30\", features = [\"abi3\", \"abi3-py311\"] }"),
+            Some(11)
+        );
+        // The free-threaded stable ABI (`abi3t-py315`) is not one every CPython loads.
+        assert_eq!(
+            floor("[dependencies]\npyo3 = { version = \"0.29\", features = [\"abi3t-py315\"] }"),
+            None
         );
         assert_eq!(floor("[dependencies]\npyo3 = \"0.30\""), None);
         assert_eq!(
