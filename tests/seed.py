@@ -30,8 +30,29 @@ fn double(x: i64) -> i64 {
 }
 """
 
+# A marked crate whose pyo3 asks for a bare `abi3` (built for its interpreter), as
+# test_shared_cache.py writes it with conftest.make_crate.
+SEED_BARE_ABI3_TOML = """\
+[package]
+name = "seed_bare_abi3"
+version = "0.1.0"
+edition = "2021"
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+pyo3 = { version = "0.30", features = ["abi3"] }
+"""
+SEED_BARE_ABI3_LIB = """\
+use pyo3::prelude::*;
+
+#[pymodule]
+mod seed_bare_abi3 {}
+"""
+
 # The template's debug and release builds, its introspection builds (stubs; in-place
-# builds), and rustimport's pinned pyo3.
+# builds), rustimport's pinned pyo3, and a bare `abi3` crate's.
 SEED_BUILDS = """\
 import rusthook
 rusthook.build("seed")
@@ -39,6 +60,7 @@ rusthook.build("seed", release=True)
 rusthook.build("seed", stubs=True)
 rusthook.build("seed", release=True, stubs=True)
 rusthook.build("seed_rustimport")
+rusthook.build("seed_bare_abi3")
 """
 
 # Editable maturin projects as tests/test_projects.py writes them: their own `dev`
@@ -126,6 +148,11 @@ def build_single_files(sources: Path, env: dict[str, str]) -> None:
     write_if_changed(
         sources / "seed_rustimport.rs", SEED_RS.replace("rusthook:pyo3", "rustimport:pyo3")
     )
+    crate = sources / "seed_bare_abi3"
+    (crate / "src").mkdir(parents=True, exist_ok=True)
+    write_if_changed(crate / ".rusthook", "")
+    write_if_changed(crate / "Cargo.toml", SEED_BARE_ABI3_TOML)
+    write_if_changed(crate / "src" / "lib.rs", SEED_BARE_ABI3_LIB)
     run([sys.executable, "-c", SEED_BUILDS], sources, env)
 
 
