@@ -106,11 +106,10 @@ fn run_with_wrapper(
     build: &CargoBuild,
     progress: &Progress,
 ) -> Result<(ExitStatus, String, Messages)> {
-    let watch = compiler_cache::FailureWatch::start();
+    let watch = compiler_cache::Watch::start(build.build_root, build.module);
     let storage_failed = || watch.as_ref().map_or(0, |w| w.failed_writes());
     let outcome = attempt(program, build, progress, false, &|| storage_failed() > 0)?;
-    let failed = watch.as_ref().map_or(0, |w| w.failed_writes_now());
-    drop(watch);
+    let failed = watch.map_or(0, compiler_cache::Watch::finish);
     let storage_failure = (failed > 0).then(|| {
         format!(
             "sccache could not write {failed} {} to its storage",

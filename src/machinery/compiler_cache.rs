@@ -2,14 +2,14 @@
 //! served the last build, counted from its statistics before and after, and kept in the
 //! build folder for `cache info`; what keeps its keys the same on every machine
 //! (`CARGO_NET_OFFLINE` as cargo's option); the wrapper's own failures told from the
-//! compiler's, and its storage failing while a build runs ([`FailureWatch`]); a failure
+//! compiler's, and its storage failing while a build runs ([`Watch`]); a failure
 //! remembered for a while ([`Outage`]), so that the builds after it do not each wait for
 //! a server that is gone.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ pub struct LastBuild {
 
 /// sccache's running totals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
+struct Counts {
     hits: u64,
     misses: u64,
     errors: u64,
@@ -41,7 +41,7 @@ pub struct Counts {
 }
 
 /// The sccache program builds run under, if `RUSTC_WRAPPER` names one.
-pub fn sccache() -> Option<PathBuf> {
+fn sccache() -> Option<PathBuf> {
     let wrapper = PathBuf::from(std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty())?);
     let stem = wrapper.file_stem()?.to_string_lossy().into_owned();
     (stem == "sccache").then_some(wrapper)
@@ -49,12 +49,12 @@ pub fn sccache() -> Option<PathBuf> {
 
 /// The sccache program builds in the build folder at `root` run under now: none while
 /// the compiler cache is down (see [`recent_outage`]).
-pub fn serving(root: &Path) -> Option<PathBuf> {
+fn serving(root: &Path) -> Option<PathBuf> {
     sccache().filter(|_| recent_outage(root).is_none())
 }
 
 /// sccache's totals (`--show-stats --stats-format json`); `None` when it cannot say.
-pub fn counts(program: &Path) -> Option<Counts> {
+fn counts(program: &Path) -> Option<Counts> {
     let output = Command::new(program)
         .args(["--show-stats", "--stats-format", "json"])
         .stdin(Stdio::null())
@@ -86,7 +86,7 @@ fn counts_of(stats: &serde_json::Value) -> Counts {
 }
 
 /// The counts between two snapshots, as the build of `module` saw them.
-pub fn between(wrapper: &Path, module: &str, before: Counts, after: Counts) -> LastBuild {
+fn between(wrapper: &Path, module: &str, before: Counts, after: Counts) -> LastBuild {
     LastBuild {
         wrapper: wrapper.display().to_string(),
         module: module.to_string(),
@@ -101,7 +101,7 @@ fn file(root: &Path) -> PathBuf {
 }
 
 /// Keeps what the compiler cache served the last build (best effort).
-pub fn remember(root: &Path, last: &LastBuild) {
+fn remember(root: &Path, last: &LastBuild) {
     if let Ok(json) = serde_json::to_vec(last) {
         let _ = write_atomically(&file(root), &json);
     }
@@ -191,46 +191,40 @@ pub fn forget_outage(root: &Path) {
     let _ = std::fs::remove_file(outage_file(root));
 }
 
-/// Watches sccache's statistics while a build runs, for writes to its storage that fail.
+/// Watches sccache's statistics while a build runs: what it served the build (kept for
+/// `cache info` when the build ends), and writes to its storage that fail.
 ///
 /// sccache whose server is gone mid-build (a Redis server stopped) still compiles each
 /// crate, but only after waiting 30 s to read it and 30 s more to store it: a build of
 /// pyo3 takes minutes. The first failed write says the storage is gone; the build then
 /// stops and runs again without the wrapper (see `cargo::run`).
-pub struct FailureWatch {
+pub struct Watch {
     program: PathBuf,
-    /// sccache's totals when the watch started (once the poller could read them).
-    before: Arc<OnceLock<Counts>>,
+    /// The build folder and the module built, for [`remember`].
+    root: PathBuf,
+    module: String,
+    /// sccache's totals when the watch started.
+    before: Counts,
     failed: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
-impl FailureWatch {
-    /// Watches the sccache of `RUSTC_WRAPPER`; `None` without one. A server that does
-    /// not answer is not watched: then the wrapper fails by itself (see
+impl Watch {
+    /// Watches the sccache of `RUSTC_WRAPPER` while `module` builds in the build folder
+    /// at `root`; `None` without one, during an outage (see [`serving`]), or when its
+    /// server does not answer: then the wrapper fails by itself (see
     /// [`wrapper_failure`]).
-    pub fn start() -> Option<FailureWatch> {
-        let program = sccache()?;
-        let before = Arc::new(OnceLock::new());
+    pub fn start(root: &Path, module: &str) -> Option<Watch> {
+        let program = serving(root)?;
+        let before = counts(&program)?;
         let failed = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (baseline, seen, stopped, polled) = (
-            before.clone(),
-            failed.clone(),
-            stop.clone(),
-            program.clone(),
-        );
-        // The first look is taken beside the build, not before it: a server that cannot
-        // start makes it wait as long as sccache's start-up timeout.
+        let (seen, stopped, polled) = (failed.clone(), stop.clone(), program.clone());
         std::thread::spawn(move || {
-            let Some(first) = counts(&polled) else {
-                return;
-            };
-            let first = *baseline.get_or_init(|| first);
             while !stopped.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(500));
                 if let Some(now) = counts(&polled) {
-                    let new = now.failed_writes.saturating_sub(first.failed_writes);
+                    let new = now.failed_writes.saturating_sub(before.failed_writes);
                     if new > 0 {
                         seen.store(new, Ordering::Relaxed);
                         return;
@@ -238,8 +232,10 @@ impl FailureWatch {
                 }
             }
         });
-        Some(FailureWatch {
+        Some(Watch {
             program,
+            root: root.to_path_buf(),
+            module: module.to_string(),
             before,
             failed,
             stop,
@@ -252,21 +248,25 @@ impl FailureWatch {
         self.failed.load(Ordering::Relaxed)
     }
 
-    /// [`FailureWatch::failed_writes`], looked at now: for the end of a build, which
-    /// may come before the poller's next look.
-    pub fn failed_writes_now(&self) -> u64 {
-        let seen = self.failed_writes();
-        if seen > 0 {
-            return seen;
-        }
-        match (self.before.get(), counts(&self.program)) {
-            (Some(before), Some(now)) => now.failed_writes.saturating_sub(before.failed_writes),
-            _ => 0,
-        }
+    /// Ends the watch when the build ends: keeps what sccache served it (best effort)
+    /// and returns how many writes to its storage failed, looked at now (the end of a
+    /// build may come before the poller's next look).
+    pub fn finish(self) -> u64 {
+        let Some(after) = counts(&self.program) else {
+            return self.failed_writes();
+        };
+        remember(
+            &self.root,
+            &between(&self.program, &self.module, self.before, after),
+        );
+        after
+            .failed_writes
+            .saturating_sub(self.before.failed_writes)
+            .max(self.failed_writes())
     }
 }
 
-impl Drop for FailureWatch {
+impl Drop for Watch {
     /// Stops the poller without waiting for it (a look it is taking may take a while).
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);

@@ -128,15 +128,7 @@ pub fn fresh_or_build(
         fingerprint: toolchain::fingerprint().to_string(),
         version: toolchain::cached_version(&ctx.cache.toolchain_file())?,
     };
-    let sccache = compiler_cache::serving(&ctx.settings.build_root);
-    let before = sccache.as_deref().and_then(compiler_cache::counts);
     let outcome = build(previous.as_ref())?;
-    if let (Some(wrapper), Some(before)) = (&sccache, before) {
-        if let Some(after) = compiler_cache::counts(wrapper) {
-            let last = compiler_cache::between(wrapper, ctx.name, before, after);
-            compiler_cache::remember(&ctx.settings.build_root, &last);
-        }
-    }
     let record = BuildRecord {
         format: RECORD_FORMAT,
         module: ctx.name.to_string(),

@@ -1,24 +1,26 @@
 //! `python -m maturin develop`, for editable projects whose bindings need maturin's own
 //! generation step (cffi, uniffi, bin), and where maturin leaves what it built.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{disk_full_line, Error, Result};
-use crate::machinery::cargo;
 use crate::machinery::progress::Progress;
+use crate::machinery::{cargo, compiler_cache};
 use crate::platform::Target;
 use crate::project_importer::project::{Bindings, Project};
 use crate::settings::PythonEnv;
 
 /// Runs `maturin develop` for `project` with this interpreter, as if its environment
-/// were activated.
+/// were activated; what a compiler cache served it is kept in the build folder at
+/// `build_root`.
 pub fn maturin_develop(
     project: &Project,
     profile: &str,
     features: &[String],
     python: &PythonEnv,
     progress: &Progress,
+    build_root: &Path,
 ) -> Result<()> {
     let mut command = Command::new(&python.executable);
     command
@@ -49,7 +51,11 @@ pub fn maturin_develop(
         }
     }
     let program = format!("{} -m maturin", python.executable.display());
+    let watch = compiler_cache::Watch::start(build_root, &project.import_name);
     let (status, diagnostics) = cargo::run_tool(command, &program, progress)?;
+    if let Some(watch) = watch {
+        watch.finish();
+    }
     if status.success() {
         progress.succeeded(&diagnostics);
         return Ok(());

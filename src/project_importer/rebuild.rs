@@ -275,6 +275,7 @@ fn build_project(
             &ctx.features,
             ctx.python,
             &ctx.progress,
+            &ctx.settings.build_root,
         )?;
         let mut primary = primary;
         primary.extend(crate::machinery::inputs::find_lockfile(

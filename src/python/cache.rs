@@ -70,11 +70,8 @@ pub(super) fn compiler_cache_last(root: PathBuf) -> Option<(String, String, u64,
 #[pyfunction]
 pub(super) fn compiler_cache_outage(root: PathBuf) -> Option<(String, u64, u64)> {
     compiler_cache::recent_outage(&root).map(|outage| {
-        (
-            outage.failure.clone(),
-            outage.age(),
-            compiler_cache::OUTAGE_LASTS.as_secs(),
-        )
+        let age = outage.age();
+        (outage.failure, age, compiler_cache::OUTAGE_LASTS.as_secs())
     })
 }
 
